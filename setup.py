@@ -22,7 +22,11 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["act_ros", "act_ros.*"]),
-    package_data={"act_ros": ["models/*.tflite", "models/*.json", "models/*.md"]},
+    package_data={
+        "act_ros": [
+            "models/*", "data/*", "ros/*.xml",
+        ]
+    },
     install_requires=requirements("runtime"),
     extras_require={
         "train": requirements("train"),

@@ -1,0 +1,29 @@
+# Fresh machine (Debian/Ubuntu, registry access only):
+#   make demo   set up .venv, then run pose -> actions on the bundled clip (annotated video)
+#   make test   set up .venv with the test/training extras, then run the whole test suite
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DEMO_VIDEO ?= act_ros/data/sports2d_demo.mp4
+DEMO_OUT ?= output/demo_annotated.mp4
+PYTEST_ARGS ?=
+
+.PHONY: setup setup-dev demo test bench clean
+
+setup:
+	tools/setup_venv.sh
+
+setup-dev:
+	tools/setup_venv.sh --train --test
+
+demo: setup
+	$(VENV)/bin/act-ros run --source $(DEMO_VIDEO) --output $(DEMO_OUT)
+
+test: setup-dev
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf build output .pytest_cache
