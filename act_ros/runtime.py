@@ -1,0 +1,173 @@
+"""Run exported AcT models with the TFLite runtime: one model or an ensemble, many people per
+invoke. No TensorFlow here: ai-edge-litert (preferred) or tflite-runtime (fallback).
+
+Ensembles (paper's AcT-mu xN) come in two forms and both work here: a list of model files whose
+logits are averaged, or a single file exported with the averaging inside (``ensemble_size`` in
+its description).
+
+An ``ActClassifier`` is not thread-safe (TFLite interpreters are not): use one per thread.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from act_ros.model_spec import ModelMismatchError, ModelSpec, load_model_spec
+from act_ros.preprocessing import NUM_FEATURES, PREPROCESSING_VERSION, pad_front
+
+MODEL_SIZES: tuple[str, ...] = ("micro", "small", "medium", "large")
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+
+
+def _shipped() -> tuple[str, ...]:
+    return tuple(s for s in MODEL_SIZES if (MODELS_DIR / f"act_{s}.tflite").is_file())
+
+
+SHIPPED_SIZES: tuple[str, ...] = _shipped()
+
+
+def shipped_model_path(size: str) -> Path:
+    """Path of the default model of ``size`` shipped in ``act_ros/models``."""
+    path = MODELS_DIR / f"act_{size}.tflite"
+    if not path.is_file():
+        shipped = ", ".join(_shipped()) or "none"
+        raise FileNotFoundError(
+            f"no shipped AcT model of size {size!r} (expected {path}); shipped sizes: {shipped}. "
+            f"Train and export one with `act-ros train` / `act-ros export`, or pass a model path")
+    return path
+
+
+def load_interpreter_class():
+    """The TFLite Interpreter class: ai-edge-litert if installed, else tflite-runtime."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        try:
+            from tflite_runtime.interpreter import Interpreter
+        except ImportError as exc:
+            raise ImportError("no TFLite runtime: install ai-edge-litert (preferred) or "
+                              "tflite-runtime") from exc
+    return Interpreter
+
+
+class _Member:
+    """One .tflite model: its interpreter and the input shape it is currently allocated for."""
+
+    def __init__(self, path: Path, spec: ModelSpec, num_threads: int) -> None:
+        interpreter_cls = load_interpreter_class()
+        # The default op resolver applies XNNPACK (6x faster than without it here).
+        self.interpreter = interpreter_cls(model_path=str(path), num_threads=int(num_threads))
+        self.interpreter.allocate_tensors()
+        inp = self.interpreter.get_input_details()
+        out = self.interpreter.get_output_details()
+        if len(inp) != 1 or len(out) != 1:
+            raise ModelMismatchError(f"{path}: expected one input and one output tensor, got "
+                                     f"{len(inp)} and {len(out)}")
+        self.input_index = inp[0]["index"]
+        self.output_index = out[0]["index"]
+        signature = [int(d) for d in inp[0].get("shape_signature", inp[0]["shape"])]
+        if len(signature) != 3 or signature[2] != spec.num_features:
+            raise ModelMismatchError(
+                f"{path}: its input tensor has shape {signature}, its description says "
+                f"[batch, {spec.window_length}, {spec.num_features}]")
+        self.dynamic_batch = signature[0] == -1 and spec.dynamic_batch
+        self.dynamic_length = signature[1] == -1 and spec.dynamic_length
+        self.shape = tuple(int(d) for d in inp[0]["shape"])
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        if x.shape != self.shape:
+            # Resizing re-plans the graph: only when (N, t) changes, not every call.
+            self.interpreter.resize_tensor_input(self.input_index, list(x.shape), strict=False)
+            self.interpreter.allocate_tensors()
+            self.shape = x.shape
+        self.interpreter.set_tensor(self.input_index, x)
+        self.interpreter.invoke()
+        return np.array(self.interpreter.get_tensor(self.output_index), dtype=np.float32)
+
+
+class ActClassifier:
+    """AcT inference on feature windows (from :func:`act_ros.preprocessing.pose_features`).
+
+    ``model_paths``: one .tflite file, or several (an ensemble: logits averaged). Each needs its
+    ``.json`` description; all must agree on classes, layout and window length.
+    """
+
+    def __init__(self, model_paths: str | Path | Sequence[str | Path], num_threads: int = 1,
+                 expected_layout: str | None = None) -> None:
+        paths = [Path(model_paths)] if isinstance(model_paths, (str, Path)) else \
+            [Path(p) for p in model_paths]
+        if not paths:
+            raise ValueError("ActClassifier needs at least one model path")
+        if num_threads < 1:
+            raise ValueError(f"num_threads must be >= 1, got {num_threads}")
+        self.model_paths: tuple[Path, ...] = tuple(paths)
+        self.specs: tuple[ModelSpec, ...] = tuple(load_model_spec(p) for p in paths)
+        first = self.specs[0]
+        for path, spec in zip(paths, self.specs):
+            spec.check(str(path), keypoint_layout=expected_layout, num_features=NUM_FEATURES,
+                       preprocessing_version=PREPROCESSING_VERSION)
+            if spec.class_names != first.class_names or spec.keypoint_layout != first.keypoint_layout \
+                    or spec.window_length != first.window_length:
+                raise ModelMismatchError(
+                    f"{path}: ensemble member does not match {paths[0]}: expected classes "
+                    f"{list(first.class_names)}, layout {first.keypoint_layout!r}, T="
+                    f"{first.window_length}; got {list(spec.class_names)}, "
+                    f"{spec.keypoint_layout!r}, T={spec.window_length}")
+        self.spec: ModelSpec = first
+        self.class_names: tuple[str, ...] = first.class_names
+        self.window_length: int = first.window_length
+        self.num_threads = int(num_threads)
+        self._members = [_Member(p, s, num_threads) for p, s in zip(paths, self.specs)]
+        # Check the output width once, now, instead of failing at the first pose message.
+        probe = self.predict_logits(np.zeros((1, self.window_length, NUM_FEATURES), np.float32))
+        if probe.shape != (1, len(self.class_names)):
+            raise ModelMismatchError(
+                f"{paths[0]}: outputs {probe.shape[1:]} values, its description lists "
+                f"{len(self.class_names)} classes")
+
+    @property
+    def ensemble_size(self) -> int:
+        """Number of models averaged (files x models averaged inside each file)."""
+        return sum(s.ensemble_size for s in self.specs)
+
+    def _check(self, features: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(features, dtype=np.float32)
+        if x.ndim != 3 or x.shape[2] != NUM_FEATURES:
+            raise ValueError(f"expected features of shape (N, t, {NUM_FEATURES}), got {x.shape}")
+        if not 1 <= x.shape[1] <= self.window_length:
+            raise ValueError(f"window length must be 1..{self.window_length} frames, got "
+                             f"{x.shape[1]}")
+        if not np.isfinite(x).all():
+            raise ValueError("features contain NaN or inf (use preprocessing.pose_features)")
+        return x
+
+    def predict_logits(self, features: np.ndarray) -> np.ndarray:
+        """(N, t, 52) features, 1 <= t <= T -> (N, C) logits, averaged over the ensemble."""
+        x = self._check(features)
+        n = x.shape[0]
+        if n == 0:
+            return np.zeros((0, len(self.class_names)), np.float32)
+        total = None
+        for member, spec in zip(self._members, self.specs):
+            xm = x if member.dynamic_length else pad_front(x, self.window_length)
+            if member.dynamic_batch:
+                logits = member.run(xm)
+            else:
+                logits = np.concatenate([member.run(xm[i:i + 1]) for i in range(n)])
+            # A file holding k averaged models weighs k in a list ensemble.
+            logits = logits * spec.ensemble_size
+            total = logits if total is None else total + logits
+        return (total / self.ensemble_size).astype(np.float32)
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        """Softmax of the averaged logits: (N, t, 52) -> (N, C), rows sum to 1."""
+        return softmax(self.predict_logits(features))
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
