@@ -20,7 +20,8 @@ PKG = ROOT / "act_ros"
 RUNTIME_DEPENDENCIES = {
     "rclpy": "rclpy", "std_msgs": "std_msgs", "sensor_msgs": "sensor_msgs",
     "diagnostic_msgs": "diagnostic_msgs", "builtin_interfaces": "builtin_interfaces",
-    "rcl_interfaces": "rcl_interfaces", "launch": "launch", "launch_ros": "launch_ros",
+    "rcl_interfaces": "rcl_interfaces", "rosgraph_msgs": "rosgraph_msgs",
+    "launch": "launch", "launch_ros": "launch_ros",
     "numpy": "python3-numpy", "cv2": "python3-opencv", "yaml": "python3-yaml",
     "tqdm": "python3-tqdm", "mediapipe": "python3-mediapipe-pip",
     "ai_edge_litert": "pip:ai-edge-litert", "tflite_runtime": "pip:optional",

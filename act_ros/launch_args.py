@@ -1,0 +1,73 @@
+"""The launch arguments of ``launch/act.launch.py`` and the node parameters they set.
+
+Kept here (ROS-free) so the launch file and the tests read one table: a test checks that every
+argument lands on a parameter the node really declares, without needing `launch` installed.
+An argument left at '' changes nothing, so the params file (and presets) keep their values.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LaunchArgument:
+    name: str
+    description: str
+    node: str | None = None        # "pose_node" | "act_node" | None (not a node parameter)
+    parameter: str | None = None
+    type: type = str
+    choices: tuple[str, ...] | None = None
+    default: str = ""
+
+
+NODE_ARGUMENTS: tuple[LaunchArgument, ...] = (
+    LaunchArgument("model_size", "AcT model size", "act_node", "model_size",
+                   choices=("", "micro", "small", "medium", "large")),
+    LaunchArgument("model_path", "a .tflite AcT model of your own", "act_node", "model_path"),
+    LaunchArgument("num_threads", "AcT (TFLite) CPU threads", "act_node", "num_threads", int),
+    LaunchArgument("pose_model", "MediaPipe pose model variant", "pose_node", "model_variant",
+                   choices=("", "lite", "full", "heavy")),
+    LaunchArgument("num_poses", "most people per image", "pose_node", "num_poses", int),
+    LaunchArgument("pose_threads", "pose estimator CPU threads (0 = default)", "pose_node",
+                   "num_threads", int),
+    LaunchArgument("debug_image", "publish ~/debug_image (true/false)", "pose_node",
+                   "publish_debug_image", bool, choices=("", "true", "false")),
+    LaunchArgument("use_compressed", "subscribe to <image_topic>/compressed (true/false)",
+                   "pose_node", "use_compressed", bool, choices=("", "true", "false")),
+)
+
+GRAPH_ARGUMENTS: tuple[LaunchArgument, ...] = (
+    LaunchArgument("image_topic", "camera image topic the pose node subscribes to",
+                   default="/camera/image_raw"),
+    LaunchArgument("params_file", "parameter YAML applied on top of config/act_ros.yaml "
+                   "(e.g. a preset from config/)"),
+    LaunchArgument("namespace", "namespace of both nodes and their topics"),
+    LaunchArgument("use_sim_time", "use /clock (bag replay with `ros2 bag play --clock`)",
+                   default="false", choices=("true", "false")),
+)
+
+
+def parameter_overrides(values: dict[str, str]) -> dict[str, dict[str, object]]:
+    """Launch argument values -> {node: {parameter: typed value}}, skipping empty ones."""
+    out: dict[str, dict[str, object]] = {"pose_node": {}, "act_node": {}}
+    for arg in NODE_ARGUMENTS:
+        raw = values.get(arg.name, "").strip()
+        if not raw:
+            continue
+        if arg.choices and raw not in arg.choices:
+            raise ValueError(f"launch argument {arg.name}:={raw} must be one of "
+                             f"{', '.join(c for c in arg.choices if c)}")
+        if arg.type is bool:
+            value: object = raw.lower() == "true"
+        elif arg.type is int:
+            try:
+                value = int(raw)
+            except ValueError:
+                raise ValueError(f"launch argument {arg.name}:={raw} must be an integer") from None
+        else:
+            value = raw
+        out[arg.node][arg.parameter] = value
+    sim = values.get("use_sim_time", "false").strip().lower() == "true"
+    for node in out.values():
+        node["use_sim_time"] = sim
+    return out

@@ -1,0 +1,194 @@
+"""AcT node: tracked 2D poses in, per-person actions out on /human_actions.
+
+Subscribes ``human_poses`` (act_ros/PersonPose2DArray) and publishes ``human_actions``
+(act_ros/PersonActionArray, header = the pose message's) once per pose message. The work is done
+by the ROS-free `ActionRecognizer`; this node converts messages, owns the parameters and reports
+on /diagnostics.
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+from act_ros.msg import PersonActionArray, PersonPose2DArray
+from act_ros.recognizer import ActionRecognizer, RecognizerConfig
+from act_ros.ros import diagnostics as diag
+from act_ros.ros.conversions import KEYPOINT_LAYOUT, actions_to_msg, msg_to_arrays, stamp_to_ns
+from act_ros.ros.params import ParamSpec, declare
+from act_ros.runtime import ActClassifier, shipped_model_path
+
+MODEL_SIZES = ("micro", "small", "medium", "large")
+
+PARAMETERS = (
+    ParamSpec("model_size", "micro", "AcT size of the shipped model to load (ignored when "
+              "model_path is set)", choices=MODEL_SIZES),
+    ParamSpec("model_path", "", "path of a .tflite model (with its .json description next to "
+              "it); several comma-separated paths = an ensemble (scores averaged); '' = shipped "
+              "model of model_size"),
+    ParamSpec("num_threads", 1, "TFLite CPU threads (on ARM boards: the number of big cores)",
+              range=(1, 64)),
+    ParamSpec("window_length", 0, "frames per window; 0 = the model's own length", range=(0, 300)),
+    ParamSpec("min_frames", 10, "first prediction for a person once their window holds this "
+              "many frames (shorter windows are less reliable)", range=(1, 300)),
+    ParamSpec("stride", 1, "re-run the model for a person every `stride` sampled frames "
+              "(results are repeated in between)", range=(1, 100)),
+    ParamSpec("sample_rate", 0.0, "frames per second put into the windows; 0 = the model's "
+              "training frame rate (from its description), so a window spans the same time "
+              "whatever the camera rate", range=(0.0, 240.0)),
+    ParamSpec("track_timeout", 2.0, "forget a person not seen for this many seconds (message "
+              "time)", range=(0.05, 600.0)),
+    ParamSpec("smoothing", 0.0, "exponential smoothing of each person's scores: weight of the "
+              "previous scores (0 = none)", range=(0.0, 0.99), read_only=False),
+    ParamSpec("unknown_threshold", 0.0, "publish the label 'unknown' (label_index -1) when the "
+              "best score is below this", range=(0.0, 1.0), read_only=False),
+    ParamSpec("max_people", 64, "people tracked at once (memory bound); more are dropped and "
+              "counted", range=(1, 1000)),
+    ParamSpec("no_input_warning", 5.0, "warn when no pose message arrived for this many "
+              "seconds (0 = never)", range=(0.0, 3600.0)),
+)
+
+
+class ActNode(Node):
+    def __init__(self, **node_kwargs) -> None:
+        super().__init__("act_node", **node_kwargs)
+        p = declare(self, PARAMETERS)
+        paths = [s.strip() for s in p["model_path"].split(",") if s.strip()]
+        model = paths or shipped_model_path(p["model_size"])
+        # Fails here, at start, with the path and the expected description (never later).
+        self.classifier = ActClassifier(model, num_threads=p["num_threads"],
+                                        expected_layout=KEYPOINT_LAYOUT)
+        spec = self.classifier.spec
+        sample_rate = p["sample_rate"] or float(getattr(spec, "frame_rate", 0.0) or 0.0)
+        window = p["window_length"] or self.classifier.window_length
+        self.config = RecognizerConfig(
+            window_length=window,
+            min_frames=min(p["min_frames"], window),
+            stride=p["stride"],
+            frame_rate=sample_rate,
+            track_timeout_s=p["track_timeout"],
+            smoothing=p["smoothing"],
+            unknown_threshold=p["unknown_threshold"],
+            max_tracks=p["max_people"],
+        )
+        self.recognizer = ActionRecognizer(self.classifier, self.config)
+        self.add_on_set_parameters_callback(self._on_dynamic_parameters)
+
+        qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+        self._sub = self.create_subscription(PersonPose2DArray, "human_poses", self._on_poses, qos)
+        self._pub = self.create_publisher(PersonActionArray, "human_actions", qos)
+
+        self._no_input_warning = p["no_input_warning"]
+        self._started = time.monotonic()
+        self._last_input = None
+        self._rate = diag.RateMeter()
+        self._durations = diag.DurationStats()
+        self._rejected_messages = 0
+        self._diagnostics = diag.DiagnosticsPublisher(self, self._status)
+        self._watchdog = self.create_timer(1.0, self._check_input)
+        self.get_logger().info(
+            f"AcT model '{spec.name}' ({len(self.classifier.class_names)} classes: "
+            f"{', '.join(self.classifier.class_names)}), window {window} frames at "
+            f"{sample_rate or 'every'} fps, {p['num_threads']} thread(s); "
+            f"listening on {self._sub.topic_name}")
+
+    # --- callbacks ------------------------------------------------------------------------------
+    def _on_poses(self, msg: PersonPose2DArray) -> None:
+        start = time.perf_counter()
+        self._last_input = time.monotonic()
+        self._rate.tick()
+        if msg.keypoint_layout != KEYPOINT_LAYOUT:
+            self._reject(f"keypoint_layout '{msg.keypoint_layout}' is not '{KEYPOINT_LAYOUT}': "
+                         f"the model needs COCO-17 keypoints")
+            return
+        ids, keypoints = msg_to_arrays(msg)
+        stamp = stamp_to_ns(msg.header.stamp)
+        before = dict(self.recognizer.stats.counters)
+        actions = self.recognizer.update(stamp, ids, keypoints)
+        self._log_new_problems(before)
+        out = actions_to_msg(actions, msg.header, self.recognizer.class_names,
+                             self.config.window_length)
+        self._pub.publish(out)
+        self._durations.add(time.perf_counter() - start)
+
+    def _reject(self, reason: str) -> None:
+        self._rejected_messages += 1
+        self.get_logger().error(f"dropped a pose message: {reason}", throttle_duration_sec=5.0)
+
+    def _log_new_problems(self, before: dict[str, int]) -> None:
+        now = self.recognizer.stats.counters
+        for key in ("people_with_invalid_keypoints", "duplicate_track_ids", "over_capacity_people",
+                    "out_of_order_frames", "time_jumps_back", "repeated_stamps", "untracked_people"):
+            if now.get(key, 0) > before.get(key, 0):
+                self.get_logger().warn(_PROBLEMS[key] + f" (total {now[key]})",
+                                       throttle_duration_sec=5.0)
+
+    def _on_dynamic_parameters(self, params: list[Parameter]):
+        from rcl_interfaces.msg import SetParametersResult
+
+        changes = {p.name: p.value for p in params if p.name in ("smoothing", "unknown_threshold")}
+        if changes:
+            import dataclasses
+
+            self.config = dataclasses.replace(self.config, **changes)
+            self.recognizer.config = self.config
+        return SetParametersResult(successful=True)
+
+    def _check_input(self) -> None:
+        limit = self._no_input_warning
+        if not limit:
+            return
+        last = self._last_input or self._started
+        if time.monotonic() - last > limit:
+            publishers = self.count_publishers(self._sub.topic_name)
+            self.get_logger().warn(
+                f"no pose message on {self._sub.topic_name} for {time.monotonic() - last:.0f} s "
+                f"({publishers} publisher(s) matched; this node subscribes RELIABLE, depth 10)",
+                throttle_duration_sec=10.0)
+
+    def _status(self):
+        mean_ms, max_ms, n = self._durations.take()
+        stats = self.recognizer.stats
+        values = {
+            "input_rate_hz": self._rate.rate(),
+            "processing_mean_ms": mean_ms,
+            "processing_max_ms": max_ms,
+            "tracked_people": self.recognizer.num_tracks,
+            "frames": stats.frames,
+            "inferences": stats.inferences,
+            "rejected_messages": self._rejected_messages,
+            **{k: stats.counters.get(k, 0) for k in _PROBLEMS},
+            "model": self.classifier.spec.name,
+            "num_threads": self.classifier.num_threads if hasattr(self.classifier, "num_threads") else "",
+        }
+        if self._last_input is None or time.monotonic() - self._last_input > max(self._no_input_warning, 1.0):
+            return diag.WARN, "no pose input", values
+        if self._rejected_messages or any(stats.counters.get(k, 0) for k in _PROBLEMS):
+            return diag.OK, "running (some input was dropped, see counters)", values
+        return diag.OK, "running", values
+
+
+_PROBLEMS = {
+    "people_with_invalid_keypoints": "keypoints with NaN/inf, absurd coordinates or confidence "
+                                     "outside [0, 1] were treated as missing",
+    "duplicate_track_ids": "a pose message held the same track_id twice; kept the first",
+    "over_capacity_people": "more people than max_people; the extra ones were dropped",
+    "out_of_order_frames": "a pose message older than the newest one was dropped",
+    "time_jumps_back": "time jumped backwards (bag loop or clock reset): all windows reset",
+    "repeated_stamps": "a person appeared twice with the same stamp; the repeat was ignored",
+    "untracked_people": "people with track_id 0 (untracked) are ignored: run a tracker",
+    "tracks_forgotten": "",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from act_ros.ros.spin import spin_nodes
+
+    return spin_nodes([ActNode], argv if argv is not None else sys.argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

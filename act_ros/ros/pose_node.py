@@ -1,0 +1,254 @@
+"""Pose node: camera images in, tracked COCO-17 poses of every person out.
+
+Subscribes ``image_raw`` (sensor_msgs/Image, sensor-data QoS, depth 1) or, with
+``use_compressed``, ``image_raw/compressed``; publishes ``human_poses``
+(act_ros/PersonPose2DArray, header = the image's) for every processed image, optionally
+``~/debug_image`` (skeletons, IDs and the latest action labels), and /diagnostics.
+
+Images are processed by one worker thread. The subscription callback only leaves the newest image
+in a one-slot mailbox, so the executor never blocks on the estimator and an image that arrives
+while the worker is busy replaces the waiting one: stale frames are dropped (and counted), never
+queued, so the output lags the camera by at most one frame.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+import cv2
+import numpy as np
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from sensor_msgs.msg import CompressedImage, Image
+
+from act_ros.msg import PersonActionArray, PersonPose2DArray
+from act_ros.pose.base import PoseDetections, create_estimator
+from act_ros.pose.tracking import PoseTracker
+from act_ros.ros import diagnostics as diag
+from act_ros.ros.conversions import (
+    ImageConversionError,
+    compressed_to_rgb,
+    detections_to_msg,
+    image_to_rgb,
+    rgb_to_image,
+    stamp_to_ns,
+)
+from act_ros.ros.params import ParamSpec, declare
+
+PARAMETERS = (
+    ParamSpec("backend", "mediapipe", "pose estimator backend (see act_ros.pose.create_estimator)"),
+    ParamSpec("model_variant", "full", "MediaPipe pose landmark model: lite (fastest), full, "
+              "heavy (most accurate)", choices=("lite", "full", "heavy")),
+    ParamSpec("model_path", "", "a custom MediaPipe PoseLandmarker .task bundle ('' = the "
+              "bundle of model_variant)"),
+    ParamSpec("num_poses", 5, "most people detected per image", range=(1, 50)),
+    ParamSpec("num_threads", 0, "estimator CPU threads (0 = the backend's default)",
+              range=(0, 64)),
+    ParamSpec("min_detection_confidence", 0.5, "person detector threshold", range=(0.0, 1.0)),
+    ParamSpec("min_presence_confidence", 0.5, "pose presence threshold", range=(0.0, 1.0)),
+    ParamSpec("min_tracking_confidence", 0.5, "MediaPipe frame-to-frame tracking threshold",
+              range=(0.0, 1.0)),
+    ParamSpec("max_image_width", 0, "downscale wider images to this width before estimation "
+              "(keypoints are still published in full-image pixels); 0 = never",
+              range=(0, 16384)),
+    ParamSpec("track_max_age", 1.0, "seconds a person may be unseen (occluded) and keep their "
+              "track ID", range=(0.0, 60.0)),
+    ParamSpec("use_compressed", False, "subscribe to image_raw/compressed "
+              "(sensor_msgs/CompressedImage) instead of image_raw"),
+    ParamSpec("publish_debug_image", False, "publish ~/debug_image with skeletons, IDs and the "
+              "latest action labels"),
+    ParamSpec("debug_image_max_width", 960, "width of ~/debug_image (downscaled to save bandwidth)",
+              range=(64, 16384)),
+    ParamSpec("no_input_warning", 5.0, "warn when no image arrived for this many seconds "
+              "(0 = never)", range=(0.0, 3600.0)),
+)
+
+
+class PoseNode(Node):
+    def __init__(self, **node_kwargs) -> None:
+        super().__init__("pose_node", **node_kwargs)
+        p = declare(self, PARAMETERS)
+        self.params = p
+        options = dict(
+            variant=p["model_variant"], num_poses=p["num_poses"],
+            num_threads=p["num_threads"] or None,
+            min_detection_confidence=p["min_detection_confidence"],
+            min_presence_confidence=p["min_presence_confidence"],
+            min_tracking_confidence=p["min_tracking_confidence"],
+            model_path=p["model_path"] or None,
+        )
+        if p["backend"] != "mediapipe":  # other backends take what they declare themselves
+            options = {"num_poses": p["num_poses"], "model_path": p["model_path"] or None}
+        self.estimator = create_estimator(p["backend"], **options)
+        self.tracker = PoseTracker(max_age_s=p["track_max_age"])
+
+        reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+        self._pub = self.create_publisher(PersonPose2DArray, "human_poses", reliable)
+        if p["use_compressed"]:
+            self._sub = self.create_subscription(CompressedImage, "image_raw/compressed",
+                                                 self._on_image, qos_profile_sensor_data)
+        else:
+            self._sub = self.create_subscription(Image, "image_raw", self._on_image,
+                                                 qos_profile_sensor_data)
+        self._debug_pub = None
+        self._labels: dict[int, tuple[str, float]] = {}
+        if p["publish_debug_image"]:
+            self._debug_pub = self.create_publisher(
+                Image, "~/debug_image", QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
+            self.create_subscription(PersonActionArray, "human_actions", self._on_actions, reliable)
+
+        # One-slot mailbox between the executor and the worker thread.
+        self._cond = threading.Condition()
+        self._pending = None
+        self._stopping = False
+        self._last_stamp_ns: int | None = None
+        self.counters = {"received": 0, "processed": 0, "dropped_busy": 0, "rejected_images": 0,
+                         "estimator_errors": 0}
+        self._in_rate, self._out_rate = diag.RateMeter(), diag.RateMeter()
+        self._durations = diag.DurationStats()
+        self._people = 0
+        self._last_error = ""
+        self._started = time.monotonic()
+        self._last_input: float | None = None
+        self._worker = threading.Thread(target=self._work, name="pose_worker", daemon=True)
+        self._worker.start()
+        self._diagnostics = diag.DiagnosticsPublisher(self, self._status)
+        self.create_timer(1.0, self._check_input)
+        self.get_logger().info(
+            f"pose backend '{p['backend']}' ({p['model_variant']}, up to {p['num_poses']} people); "
+            f"listening on {self._sub.topic_name} (sensor-data QoS: best effort, depth 1)")
+
+    # --- executor side --------------------------------------------------------------------------
+    def _on_image(self, msg) -> None:
+        self._last_input = time.monotonic()
+        self._in_rate.tick()
+        with self._cond:
+            self.counters["received"] += 1
+            if self._pending is not None:
+                self.counters["dropped_busy"] += 1
+            self._pending = msg
+            self._cond.notify()
+
+    def _on_actions(self, msg: PersonActionArray) -> None:
+        self._labels = {a.track_id: (a.label, a.confidence) for a in msg.actions}
+
+    # --- worker side ----------------------------------------------------------------------------
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._pending is not None or self._stopping)
+                if self._stopping:
+                    return
+                msg, self._pending = self._pending, None
+            try:
+                self.process(msg)
+            except Exception as exc:  # one bad frame must not kill the node
+                self.counters["estimator_errors"] += 1
+                self._last_error = f"{type(exc).__name__}: {exc}"
+                self.get_logger().error(f"pose estimation failed: {self._last_error}",
+                                        throttle_duration_sec=5.0)
+
+    def process(self, msg) -> PersonPose2DArray | None:
+        """Estimate, track and publish the poses of one image message."""
+        start = time.perf_counter()
+        try:
+            rgb = compressed_to_rgb(msg) if isinstance(msg, CompressedImage) else image_to_rgb(msg)
+        except ImageConversionError as exc:
+            self.counters["rejected_images"] += 1
+            self._last_error = str(exc)
+            self.get_logger().error(f"dropped an image on {self._sub.topic_name}: {exc}",
+                                    throttle_duration_sec=5.0)
+            return None
+        stamp_ns = stamp_to_ns(msg.header.stamp)
+        if self._last_stamp_ns is not None and stamp_ns < self._last_stamp_ns:
+            self.get_logger().warn("image time went backwards (bag loop or clock reset): "
+                                   "track IDs restart", throttle_duration_sec=5.0)
+        self._last_stamp_ns = stamp_ns
+        height, width = rgb.shape[:2]
+        small, scale = self._downscale(rgb)
+        detections = self.estimator.estimate(small, stamp_ns)
+        if scale != 1.0 and len(detections):
+            detections = _rescale(detections, 1.0 / scale)
+        detections = self.tracker.update(detections, stamp_ns)
+        out = detections_to_msg(detections, msg.header, width, height)
+        self._pub.publish(out)
+        self.counters["processed"] += 1
+        self._people = len(detections)
+        self._out_rate.tick()
+        self._durations.add(time.perf_counter() - start)
+        if self._debug_pub is not None and self._debug_pub.get_subscription_count() > 0:
+            self._publish_debug(rgb, detections, msg.header)
+        return out
+
+    def _downscale(self, rgb: np.ndarray) -> tuple[np.ndarray, float]:
+        max_width = self.params["max_image_width"]
+        width = rgb.shape[1]
+        if not max_width or width <= max_width:
+            return rgb, 1.0
+        scale = max_width / width
+        size = (max_width, max(1, round(rgb.shape[0] * scale)))
+        return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), scale
+
+    def _publish_debug(self, rgb: np.ndarray, detections: PoseDetections, header) -> None:
+        from act_ros.drawing import draw_poses
+
+        bgr = draw_poses(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), detections, self._labels)
+        max_width = self.params["debug_image_max_width"]
+        if bgr.shape[1] > max_width:
+            scale = max_width / bgr.shape[1]
+            bgr = cv2.resize(bgr, (max_width, round(bgr.shape[0] * scale)),
+                             interpolation=cv2.INTER_AREA)
+        self._debug_pub.publish(rgb_to_image(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), header, "bgr8"))
+
+    # --- monitoring -----------------------------------------------------------------------------
+    def _check_input(self) -> None:
+        limit = self.params["no_input_warning"]
+        last = self._last_input or self._started
+        if limit and time.monotonic() - last > limit:
+            self.get_logger().warn(
+                f"no image on {self._sub.topic_name} for {time.monotonic() - last:.0f} s "
+                f"({self.count_publishers(self._sub.topic_name)} publisher(s) matched; this node "
+                f"subscribes with sensor-data QoS: best effort, depth 1)",
+                throttle_duration_sec=10.0)
+
+    def _status(self):
+        mean_ms, max_ms, _ = self._durations.take()
+        values = {
+            "input_rate_hz": self._in_rate.rate(),
+            "output_rate_hz": self._out_rate.rate(),
+            "processing_mean_ms": mean_ms,
+            "processing_max_ms": max_ms,
+            "people": self._people,
+            **self.counters,
+            "last_error": self._last_error,
+        }
+        if self._last_input is None or time.monotonic() - self._last_input > max(
+                self.params["no_input_warning"], 1.0):
+            return diag.WARN, "no image input", values
+        if self.counters["estimator_errors"] and self.counters["processed"] == 0:
+            return diag.ERROR, "pose estimation fails on every image", values
+        return diag.OK, "running", values
+
+    def close(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        self._worker.join(timeout=5.0)
+        self.estimator.close()
+
+
+def _rescale(detections: PoseDetections, factor: float) -> PoseDetections:
+    kp = detections.keypoints.copy()
+    kp[..., :2] *= factor
+    return PoseDetections(kp, detections.boxes * factor, detections.scores, detections.track_ids)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from act_ros.ros.spin import spin_nodes
+
+    return spin_nodes([PoseNode], argv if argv is not None else sys.argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
