@@ -84,7 +84,7 @@ def parse_labels(text: str, *, fps: float | None = None, source: str = "<labels>
              if ln.strip() and not ln.lstrip().startswith("#")]
     if not lines:
         raise LabelsError(f"{source}: no header and no rows (expected 'start,end,label[,track_id]')")
-    reader = csv.reader(io.StringIO("\n".join(ln for _, ln in lines)))
+    reader = csv.reader(io.StringIO("\n".join(ln for _, ln in lines)), strict=True)
     try:
         rows = list(reader)
     except csv.Error as exc:

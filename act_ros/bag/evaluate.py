@@ -1,0 +1,189 @@
+"""`act-ros evaluate BAG`: replay a labelled bag through the running nodes and score the results.
+
+Modes: ``--in-process`` (default) starts the pose and AcT nodes in this process;
+``--launch`` connects to nodes started elsewhere (``ros2 launch act_ros replay.launch.py``);
+``--external-player`` only listens while someone else plays the bag (``ros2 bag play``);
+``--direct`` runs the same pipeline without ROS (pose estimator -> recognizer) for comparison.
+Writes ``report.json``, ``report.md`` and ``report_confusion.png`` to ``--output-dir``.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from act_ros.bag.bag_io import BagError, BagInfo, inspect_bag
+from act_ros.bag.report import write_reports
+from act_ros.bag.scoring import score
+from act_ros.bag.types import GROUND_TRUTH_TOPIC
+
+
+def parse_param(text: str) -> tuple[str, Any]:
+    """``name=value`` with the value read as YAML (numbers, booleans, lists stay typed)."""
+    import yaml
+
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name.strip(), yaml.safe_load(value) if value.strip() else ""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="act-ros evaluate",
+        description="Replay a labelled bag (act-ros make-bag) into the pose and AcT nodes over DDS, "
+                    "collect /human_actions and score them against the bag's ground truth.")
+    p.add_argument("bag", help="bag folder (with metadata.yaml) or a .mcap / .db3 file")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--in-process", dest="mode", action="store_const", const="in-process",
+                      help="start the nodes in this process (default)")
+    mode.add_argument("--launch", dest="mode", action="store_const", const="launch",
+                      help="the nodes are already running (e.g. ros2 launch act_ros replay.launch.py)")
+    mode.add_argument("--external-player", dest="mode", action="store_const", const="external",
+                      help="do not publish: listen while `ros2 bag play BAG` plays it")
+    mode.add_argument("--direct", dest="mode", action="store_const", const="direct",
+                      help="no ROS: run the pose estimator and recognizer here on the bag's frames")
+    pace = p.add_mutually_exclusive_group()
+    pace.add_argument("--rate", type=float, help="replay at R x the recorded speed")
+    pace.add_argument("--as-fast-as-possible", action="store_true",
+                      help="replay as fast as the nodes answer (default)")
+    p.add_argument("--no-flow-control", action="store_true",
+                   help="do not wait for results before the next frame (nodes may drop frames, as live)")
+    p.add_argument("--max-in-flight", type=int, default=1,
+                   help="with flow control: frames allowed to await their result (default 1)")
+    p.add_argument("--use-sim-time", action="store_true",
+                   help="publish /clock from bag time (and set use_sim_time on in-process nodes)")
+    p.add_argument("--stamps", choices=("original", "wall"), default="original",
+                   help="keep the recorded header stamps, or rewrite them to the wall clock at publish")
+    p.add_argument("--namespace", default="", help="namespace of the nodes' topics")
+    p.add_argument("--input-topic", help="bag topic to replay (default: the image or pose topic)")
+    p.add_argument("--ground-truth-topic", default=GROUND_TRUTH_TOPIC)
+    p.add_argument("--pose-param", action="append", type=parse_param, default=[], metavar="NAME=VALUE",
+                   help="parameter of the in-process pose node (repeatable)")
+    p.add_argument("--act-param", action="append", type=parse_param, default=[], metavar="NAME=VALUE",
+                   help="parameter of the in-process AcT node (repeatable)")
+    p.add_argument("--min-window-frames", type=int, default=0,
+                   help="score only predictions made on windows of at least this many frames")
+    p.add_argument("--connect-timeout", type=float, default=30.0)
+    p.add_argument("--frame-timeout", type=float, default=10.0)
+    p.add_argument("-o", "--output-dir", help="where the reports go (default: ./eval_<bag name>)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    return p
+
+
+def build_report(info: BagInfo, outputs: dict, run: dict, diagnostics: dict | None = None,
+                 min_window_frames: int = 0) -> dict:
+    """The report dict (JSON-ready) from the bag, the collected outputs and run facts."""
+    result = score(info.ground_truth, outputs, info.frame_stamps, min_window_frames=min_window_frames)
+    return {
+        "bag": str(info.path),
+        "storage": info.storage,
+        "input_topic": info.input_topic,
+        "input_type": info.input_type,
+        "bag_duration_s": info.duration_s,
+        "frames": info.n_frames,
+        "ground_truth_class_names": info.class_names,
+        "run": run,
+        "diagnostics": diagnostics or {},
+        "score": result,
+    }
+
+
+def _print_summary(report: dict, paths: dict) -> None:
+    c = report["score"]["classification"]
+    cov = report["score"]["coverage"]
+    lat = report["score"]["latency"]
+    run = report["run"]
+
+    def pct(v: float | None) -> str:
+        return "n/a" if v is None else f"{v * 100:.1f}%"
+
+    def ms(v: float | None) -> str:
+        return "n/a" if v is None else f"{v:.1f}"
+
+    print(f"accuracy {pct(c['accuracy'])}, balanced accuracy {pct(c['balanced_accuracy'])} "
+          f"on {c['scored']} (person, frame) pairs; {cov['frames_with_result']}/{cov['frames']} frames "
+          f"answered, {cov['frames_missing_result']} dropped")
+    print(f"latency p50/p90/p99 {ms(lat['p50_ms'])}/{ms(lat['p90_ms'])}/{ms(lat['p99_ms'])} ms; "
+          f"replay {run.get('wall_time_s', 0):.1f} s")
+    for kind, path in paths.items():
+        print(f"{kind}: {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    mode = args.mode or "in-process"
+    try:
+        info = inspect_bag(args.bag, input_topic=args.input_topic,
+                           ground_truth_topic=args.ground_truth_topic)
+    except BagError as exc:
+        print(f"act-ros evaluate: error: {exc}", file=sys.stderr)
+        return 2
+    out_dir = Path(args.output_dir or f"eval_{info.path.name.removesuffix(info.path.suffix) or 'bag'}")
+    started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    try:
+        if mode == "direct":
+            from act_ros.bag.direct import evaluate_direct
+
+            direct = evaluate_direct(info, pose_params=dict(args.pose_param),
+                                     act_params=dict(args.act_param), progress=not args.quiet)
+            run = {"mode": "direct (no ROS)", "pacing": "sequential", "use_sim_time": False,
+                   "stamps": "original", "wall_time_s": direct.wall_time_s,
+                   "throughput_fps": direct.throughput_fps, "frames_published": info.n_frames,
+                   "started_at": started}
+            report = build_report(info, direct.outputs, run, {}, args.min_window_frames)
+        else:
+            report = _replay(info, args, mode, started)
+    except BagError as exc:
+        print(f"act-ros evaluate: error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        from act_ros.bag.replay import ReplayError
+
+        if isinstance(exc, ReplayError):
+            print(f"act-ros evaluate: error: {exc}", file=sys.stderr)
+            return 3
+        raise
+    paths = write_reports(report, out_dir)
+    _print_summary(report, paths)
+    return 0
+
+
+def _replay(info: BagInfo, args: argparse.Namespace, mode: str, started: str) -> dict:
+    # The network rule: discovery stays on this machine, set before rclpy starts.
+    from act_ros.ros import environment
+
+    environment.apply(os.environ)
+    from act_ros.bag.replay import ReplayOptions, run_replay
+
+    options = ReplayOptions(
+        rate=args.rate, flow_control=not args.no_flow_control, max_in_flight=max(1, args.max_in_flight),
+        stamps=args.stamps, use_sim_time=args.use_sim_time, namespace=args.namespace,
+        connect_timeout_s=args.connect_timeout, frame_timeout_s=args.frame_timeout,
+        progress=not args.quiet, external_player=mode == "external")
+    params = {"pose": dict(args.pose_param), "act": dict(args.act_param)}
+    if info.input_type.endswith("CompressedImage"):
+        params["pose"].setdefault("use_compressed", True)
+    result = run_replay(info, options, in_process=mode == "in-process", node_params=params)
+    run = {
+        "mode": mode,
+        "pacing": result.pacing,
+        "use_sim_time": args.use_sim_time,
+        "stamps": args.stamps,
+        "latency_measured_from": "image stamp (rewritten to wall clock at publish)"
+        if args.stamps == "wall" else "publish time of the frame",
+        "wall_time_s": result.wall_time_s,
+        "throughput_fps": result.throughput_fps,
+        "frames_published": result.frames_published,
+        "frames_timed_out": result.frames_timed_out,
+        "node_params": params if mode == "in-process" else {},
+        "started_at": started,
+    }
+    return build_report(info, result.outputs, run, result.diagnostics, args.min_window_frames)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

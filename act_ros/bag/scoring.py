@@ -1,0 +1,193 @@
+"""Scoring recognised actions against ground truth (ROS-free: plain records in, a dict out).
+
+Both evaluation paths call :func:`score`: the replay through the live nodes (predictions from
+/human_actions) and the direct in-process pipeline (predictions from the recognizer), so their
+numbers are computed by the same code.
+
+Matching rule, per frame (by header stamp): a predicted person with track ``t`` is scored
+against the ground truth of track ``t`` if the frame has one, else against the frame's track-0
+label ("every person"), else not scored. Ground-truth tracks with no predicted person in a frame
+count as *missed*, as do labelled frames for which no result message arrived at all.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from act_ros.bag.bag_io import GroundTruthFrame
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One person's recognised action in one frame."""
+
+    track_id: int
+    label: str
+    confidence: float = 1.0
+    window_frames: int = 0
+    window_length: int = 0
+
+
+@dataclass
+class FrameOutput:
+    """What came back for one input frame (None fields = nothing came back)."""
+
+    predictions: list[Prediction] = field(default_factory=list)
+    class_names: list[str] = field(default_factory=list)
+    latency_s: float | None = None       # result receive time - image stamp (or publish time)
+    pose_track_ids: list[int] | None = None  # people in the pose message, when observed
+
+
+@dataclass
+class Matches:
+    y_true: list[str]
+    y_pred: list[str]
+    stamps: list[int]
+    track_ids: list[int]
+    labelled_frames: int
+    frames_without_result: int       # labelled frames whose result message never arrived
+    missed_tracks: int               # (frame, GT track) pairs with no prediction for that track
+    labelled_frames_without_prediction: int
+
+
+def match(ground_truth: Iterable[GroundTruthFrame], outputs: Mapping[int, FrameOutput], *,
+          min_window_frames: int = 0) -> Matches:
+    """Pair predictions with ground-truth labels frame by frame (see the module docstring)."""
+    y_true: list[str] = []
+    y_pred: list[str] = []
+    stamps: list[int] = []
+    tracks: list[int] = []
+    labelled = no_result = missed = no_pred = 0
+    for gt in ground_truth:
+        if not gt.actions:
+            continue
+        labelled += 1
+        out = outputs.get(gt.stamp_ns)
+        if out is None:
+            no_result += 1
+            missed += sum(1 for t in gt.actions if t != 0)
+            no_pred += 1
+            continue
+        preds = [p for p in out.predictions if p.window_frames >= min_window_frames]
+        seen: set[int] = set()
+        for p in preds:
+            label = gt.actions.get(p.track_id, gt.actions.get(0))
+            if label is None:
+                continue
+            y_true.append(label)
+            y_pred.append(p.label)
+            stamps.append(gt.stamp_ns)
+            tracks.append(p.track_id)
+            seen.add(p.track_id)
+        missed += sum(1 for t in gt.actions if t != 0 and t not in seen)
+        if not seen:
+            no_pred += 1
+    return Matches(y_true, y_pred, stamps, tracks, labelled, no_result, missed, no_pred)
+
+
+def classification_metrics(y_true: Sequence[str], y_pred: Sequence[str],
+                           class_names: Sequence[str]) -> dict:
+    """Accuracy, balanced accuracy, per-class P/R/F1/support and the confusion matrix (sklearn).
+
+    ``class_names`` fixes the matrix order; labels outside it are appended.
+    """
+    from sklearn.metrics import (
+        accuracy_score,
+        balanced_accuracy_score,
+        confusion_matrix,
+        precision_recall_fscore_support,
+    )
+
+    labels = list(class_names) + sorted((set(y_true) | set(y_pred)) - set(class_names))
+    if not y_true:
+        return {"scored": 0, "accuracy": None, "balanced_accuracy": None, "labels": labels,
+                "per_class": {}, "confusion_matrix": [[0] * len(labels) for _ in labels]}
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, zero_division=0)
+    present = sorted(set(y_true))
+    return {
+        "scored": len(y_true),
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        # Macro recall over the classes present in the ground truth (sklearn's definition).
+        "balanced_accuracy": float(balanced_accuracy_score(y_true, y_pred)),
+        "labels": labels,
+        "ground_truth_classes": present,
+        "per_class": {
+            name: {"precision": float(precision[i]), "recall": float(recall[i]),
+                   "f1": float(f1[i]), "support": int(support[i]),
+                   "predicted": int(sum(1 for y in y_pred if y == name))}
+            for i, name in enumerate(labels)
+        },
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+    }
+
+
+def latency_stats(latencies_s: Sequence[float]) -> dict:
+    """p50/p90/p99/mean/max in milliseconds (None when there is nothing to measure)."""
+    values = np.asarray([v for v in latencies_s if v is not None], dtype=np.float64)
+    if values.size == 0:
+        return {"count": 0, "p50_ms": None, "p90_ms": None, "p99_ms": None, "mean_ms": None,
+                "max_ms": None}
+    p50, p90, p99 = np.percentile(values, [50, 90, 99]) * 1e3
+    return {"count": int(values.size), "p50_ms": float(p50), "p90_ms": float(p90),
+            "p99_ms": float(p99), "mean_ms": float(values.mean() * 1e3),
+            "max_ms": float(values.max() * 1e3)}
+
+
+def track_stats(ground_truth: Sequence[GroundTruthFrame], outputs: Mapping[int, FrameOutput]) -> dict:
+    """Distinct tracks and people per frame, predicted vs ground truth (when GT has tracks)."""
+    gt_tracks = {t for g in ground_truth for t in g.actions if t != 0}
+    action_tracks = {p.track_id for o in outputs.values() for p in o.predictions}
+    pose_frames = [o.pose_track_ids for o in outputs.values() if o.pose_track_ids is not None]
+    pose_tracks = {t for ids in pose_frames for t in ids}
+    result = {
+        "ground_truth_tracks": len(gt_tracks) if gt_tracks else None,
+        "predicted_tracks_with_actions": len(action_tracks),
+        "predicted_tracks_in_poses": len(pose_tracks) if pose_frames else None,
+        "mean_people_per_frame_poses": float(np.mean([len(ids) for ids in pose_frames]))
+        if pose_frames else None,
+        "mean_people_per_frame_actions": float(np.mean([len(o.predictions) for o in outputs.values()]))
+        if outputs else None,
+    }
+    if gt_tracks:
+        per_frame = [sum(1 for t in g.actions if t != 0) for g in ground_truth if g.actions]
+        result["mean_people_per_frame_ground_truth"] = float(np.mean(per_frame)) if per_frame else None
+    return result
+
+
+def score(ground_truth: Sequence[GroundTruthFrame], outputs: Mapping[int, FrameOutput],
+          frame_stamps: Sequence[int], *, class_names: Sequence[str] | None = None,
+          min_window_frames: int = 0) -> dict:
+    """The full score of one run: classification, coverage, latency, tracks, missing frames.
+
+    ``outputs`` maps an input frame's stamp to what came back for it; a stamp in
+    ``frame_stamps`` but not in ``outputs`` is a dropped frame.
+    """
+    if class_names is None:
+        class_names = next((o.class_names for o in outputs.values() if o.class_names), None) or next(
+            (g.class_names for g in ground_truth if g.class_names), [])
+    m = match(ground_truth, outputs, min_window_frames=min_window_frames)
+    stamps = set(frame_stamps)
+    unexpected = sorted(set(outputs) - stamps)
+    return {
+        "classification": classification_metrics(m.y_true, m.y_pred, class_names),
+        "coverage": {
+            "frames": len(frame_stamps),
+            "frames_with_result": len(stamps & set(outputs)),
+            "frames_missing_result": len(stamps - set(outputs)),
+            "results_with_unknown_stamp": len(unexpected),
+            "labelled_frames": m.labelled_frames,
+            "labelled_frames_without_result": m.frames_without_result,
+            "labelled_frames_without_prediction": m.labelled_frames_without_prediction,
+            "missed_ground_truth_tracks": m.missed_tracks,
+            "min_window_frames": min_window_frames,
+        },
+        "latency": latency_stats([o.latency_s for o in outputs.values() if o.latency_s is not None]),
+        "tracks": track_stats(ground_truth, outputs),
+        "pairs": [
+            {"stamp_ns": s, "track_id": t, "true": yt, "pred": yp}
+            for s, t, yt, yp in zip(m.stamps, m.track_ids, m.y_true, m.y_pred)
+        ],
+    }

@@ -1,0 +1,118 @@
+"""Scoring rules (stamp + track matching) and the reports, on hand-checked cases."""
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from act_ros.bag.bag_io import GroundTruthFrame
+from act_ros.bag.report import markdown, write_reports
+from act_ros.bag.scoring import FrameOutput, Prediction, latency_stats, match, score
+
+CLASSES = ["stand", "walk", "wave"]
+
+
+def _gt(stamp, actions):
+    return GroundTruthFrame(stamp, actions, CLASSES)
+
+
+GROUND_TRUTH = [
+    _gt(1, {0: "walk"}),                # everyone walks
+    _gt(2, {1: "stand", 0: "walk"}),    # track 1 stands, anyone else walks
+    _gt(3, {1: "wave"}),                # only track 1 is labelled
+    _gt(4, {0: "walk"}),                # its result never arrives
+    _gt(5, {}),                         # not labelled
+    _gt(6, {2: "walk"}),
+]
+OUTPUTS = {
+    1: FrameOutput([Prediction(5, "walk", window_frames=30), Prediction(6, "stand", window_frames=30)],
+                   CLASSES, latency_s=0.010, pose_track_ids=[5, 6]),
+    2: FrameOutput([Prediction(1, "stand", window_frames=30), Prediction(2, "walk", window_frames=30)],
+                   CLASSES, latency_s=0.020, pose_track_ids=[1, 2]),
+    3: FrameOutput([Prediction(2, "walk", window_frames=30)], CLASSES, latency_s=0.030,
+                   pose_track_ids=[1, 2]),
+    5: FrameOutput([Prediction(2, "wave", window_frames=30)], CLASSES, latency_s=0.040,
+                   pose_track_ids=[2]),
+    6: FrameOutput([Prediction(2, "walk", window_frames=5)], CLASSES, latency_s=0.050,
+                   pose_track_ids=[2]),
+}
+STAMPS = [1, 2, 3, 4, 5, 6, 7]  # frame 7 has neither ground truth nor a result
+
+
+def test_matching_rules():
+    m = match(GROUND_TRUTH, OUTPUTS)
+    assert list(zip(m.stamps, m.track_ids, m.y_true, m.y_pred)) == [
+        (1, 5, "walk", "walk"), (1, 6, "walk", "stand"),
+        (2, 1, "stand", "stand"), (2, 2, "walk", "walk"),   # track 2 falls back to track 0
+        (6, 2, "walk", "walk"),
+    ]
+    assert m.labelled_frames == 5
+    assert m.frames_without_result == 1          # stamp 4
+    assert m.missed_tracks == 1                  # track 1 at stamp 3
+    assert m.labelled_frames_without_prediction == 2  # stamps 3 and 4
+    # Partial windows can be excluded: stamp 6's prediction used 5 frames only.
+    m10 = match(GROUND_TRUTH, OUTPUTS, min_window_frames=10)
+    assert len(m10.y_true) == 4 and m10.missed_tracks == 2
+
+
+def test_score_numbers():
+    s = score(GROUND_TRUTH, OUTPUTS, STAMPS)
+    c = s["classification"]
+    assert c["scored"] == 5
+    assert c["accuracy"] == pytest.approx(4 / 5)
+    assert c["balanced_accuracy"] == pytest.approx((3 / 4 + 1 / 1) / 2)  # walk 3/4, stand 1/1
+    assert c["labels"] == CLASSES
+    assert c["per_class"]["walk"] == {"precision": 1.0, "recall": 0.75, "f1": pytest.approx(6 / 7),
+                                      "support": 4, "predicted": 3}
+    assert c["per_class"]["stand"]["precision"] == 0.5 and c["per_class"]["stand"]["recall"] == 1.0
+    assert c["per_class"]["wave"]["support"] == 0
+    assert c["confusion_matrix"] == [[1, 0, 0], [1, 3, 0], [0, 0, 0]]
+    cov = s["coverage"]
+    assert (cov["frames"], cov["frames_with_result"], cov["frames_missing_result"]) == (7, 5, 2)
+    assert s["latency"]["count"] == 5
+    assert s["latency"]["p50_ms"] == pytest.approx(30.0)
+    assert s["latency"]["max_ms"] == pytest.approx(50.0)
+    t = s["tracks"]
+    assert t["ground_truth_tracks"] == 2                 # tracks 1 and 2
+    assert t["predicted_tracks_in_poses"] == 4           # 1, 2, 5, 6
+    assert t["predicted_tracks_with_actions"] == 4
+    assert t["mean_people_per_frame_poses"] == pytest.approx((2 + 2 + 2 + 1 + 1) / 5)
+
+
+def test_latency_percentiles_are_numpy_percentiles():
+    values = np.random.default_rng(1).exponential(0.05, 1000)
+    stats = latency_stats(values.tolist())
+    np.testing.assert_allclose([stats["p50_ms"], stats["p90_ms"], stats["p99_ms"]],
+                               np.percentile(values, [50, 90, 99]) * 1e3)
+    assert latency_stats([])["p50_ms"] is None
+
+
+def test_nothing_scored_is_reported_as_such():
+    s = score(GROUND_TRUTH, {}, STAMPS)
+    assert s["classification"]["scored"] == 0 and s["classification"]["accuracy"] is None
+    assert s["coverage"]["frames_missing_result"] == 7
+
+
+def test_reports_json_markdown_png(tmp_path):
+    report = {"bag": "/data/demo_bag", "input_topic": "/image_raw", "input_type": "sensor_msgs/msg/Image",
+              "bag_duration_s": 7.63, "frames": 7,
+              "run": {"mode": "in-process", "pacing": "as fast as possible", "wall_time_s": 12.5,
+                      "throughput_fps": 18.4, "frames_published": 7, "stamps": "original"},
+              "diagnostics": {"pose_node: frames_dropped": 0},
+              "score": score(GROUND_TRUTH, OUTPUTS, STAMPS)}
+    paths = write_reports(report, tmp_path / "out")
+    data = json.loads(paths["json"].read_text())
+    assert data["score"]["classification"]["accuracy"] == pytest.approx(0.8)
+    md = paths["markdown"].read_text()
+    assert "| accuracy | 80.0 % |" in md and "| balanced accuracy | 87.5 % |" in md
+    assert "| walk | 1.000 | 0.750 | 0.857 | 4 | 3 |" in md
+    assert "| frames dropped (no result) | 2 |" in md
+    assert "pose_node: frames_dropped (from /diagnostics) | 0" in md
+    assert "![confusion matrix](report_confusion.png)" in md
+    image = cv2.imread(str(paths["png"]))
+    assert image is not None and image.shape[0] > 200 and image.shape[1] > 200
+    # Not a blank canvas: the matrix cells and labels are drawn.
+    assert image.std() > 20
+    assert markdown(data) == md
