@@ -90,6 +90,9 @@ class Graph:
     def close(self) -> None:
         self.executor.shutdown(timeout_sec=2.0)
         for node in self._nodes:
+            close = getattr(node, "close", None)  # nodes with worker threads stop them first
+            if close:
+                close()
             node.destroy_node()
         self._thread.join(timeout=5.0)
 

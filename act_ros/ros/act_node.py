@@ -121,7 +121,7 @@ class ActNode(Node):
     def _log_new_problems(self, before: dict[str, int]) -> None:
         now = self.recognizer.stats.counters
         for key in ("people_with_invalid_keypoints", "duplicate_track_ids", "over_capacity_people",
-                    "out_of_order_frames", "time_jumps_back", "repeated_stamps", "untracked_people"):
+                    "out_of_order_frames", "time_jumps_back", "repeated_stamps"):
             if now.get(key, 0) > before.get(key, 0):
                 self.get_logger().warn(_PROBLEMS[key] + f" (total {now[key]})",
                                        throttle_duration_sec=5.0)
@@ -179,7 +179,8 @@ _PROBLEMS = {
     "out_of_order_frames": "a pose message older than the newest one was dropped",
     "time_jumps_back": "time jumped backwards (bag loop or clock reset): all windows reset",
     "repeated_stamps": "a person appeared twice with the same stamp; the repeat was ignored",
-    "untracked_people": "people with track_id 0 (untracked) are ignored: run a tracker",
+    # Counted, not logged: a tracker reports a new person as 0 until the track is confirmed.
+    "untracked_people": "people with track_id 0 (not tracked yet) are ignored",
     "tracks_forgotten": "",
 }
 

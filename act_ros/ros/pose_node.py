@@ -22,6 +22,11 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image
 
+try:  # Iron and later
+    from rclpy.event_handler import SubscriptionEventCallbacks
+except ImportError:  # Humble
+    from rclpy.qos_event import SubscriptionEventCallbacks
+
 from act_ros.msg import PersonActionArray, PersonPose2DArray
 from act_ros.pose.base import PoseDetections, create_estimator
 from act_ros.pose.tracking import PoseTracker
@@ -85,12 +90,12 @@ class PoseNode(Node):
 
         reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
         self._pub = self.create_publisher(PersonPose2DArray, "human_poses", reliable)
-        if p["use_compressed"]:
-            self._sub = self.create_subscription(CompressedImage, "image_raw/compressed",
-                                                 self._on_image, qos_profile_sensor_data)
-        else:
-            self._sub = self.create_subscription(Image, "image_raw", self._on_image,
-                                                 qos_profile_sensor_data)
+        # Images the middleware overwrote before the callback took them (depth 1) are counted too.
+        events = SubscriptionEventCallbacks(message_lost=self._on_lost)
+        image_type, topic = (CompressedImage, "image_raw/compressed") if p["use_compressed"] \
+            else (Image, "image_raw")
+        self._sub = self.create_subscription(image_type, topic, self._on_image,
+                                             qos_profile_sensor_data, event_callbacks=events)
         self._debug_pub = None
         self._labels: dict[int, tuple[str, float]] = {}
         if p["publish_debug_image"]:
@@ -104,7 +109,7 @@ class PoseNode(Node):
         self._stopping = False
         self._last_stamp_ns: int | None = None
         self.counters = {"received": 0, "processed": 0, "dropped_busy": 0, "rejected_images": 0,
-                         "estimator_errors": 0}
+                         "estimator_errors": 0, "lost_in_transport": 0}
         self._in_rate, self._out_rate = diag.RateMeter(), diag.RateMeter()
         self._durations = diag.DurationStats()
         self._people = 0
@@ -129,6 +134,9 @@ class PoseNode(Node):
                 self.counters["dropped_busy"] += 1
             self._pending = msg
             self._cond.notify()
+
+    def _on_lost(self, info) -> None:
+        self.counters["lost_in_transport"] += int(info.total_count_change)
 
     def _on_actions(self, msg: PersonActionArray) -> None:
         self._labels = {a.track_id: (a.label, a.confidence) for a in msg.actions}
