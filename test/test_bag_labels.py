@@ -83,3 +83,10 @@ def test_bundled_demo_labels_are_valid():
     labels = load_labels(DEMO_LABELS, fps=30.0)
     assert labels.ranges, "the demo labels file is empty"
     assert all(r.end <= 230 / 30 + 1e-9 for r in labels.ranges), "a range runs past the 7.7 s clip"
+
+
+def test_person_column_counts_real_people():
+    labels = parse_labels("start,end,label,track_id,person\n0,1,walk,1,ann\n2,3,run,4,ann\n0,3,walk,2,bo\n")
+    assert labels.people == 2  # three track IDs, two people
+    assert parse_labels("start,end,label,track_id\n0,1,walk,1\n0,1,run,4\n").people == 2
+    assert parse_labels("start,end,label\n0,1,walk\n").people is None

@@ -78,6 +78,8 @@ def build_report(info: BagInfo, outputs: dict, run: dict, diagnostics: dict | No
                  min_window_frames: int = 0) -> dict:
     """The report dict (JSON-ready) from the bag, the collected outputs and run facts."""
     result = score(info.ground_truth, outputs, info.frame_stamps, min_window_frames=min_window_frames)
+    people = info.custom_data.get("act_ros.ground_truth_people")
+    result["tracks"]["ground_truth_people"] = int(people) if people and people.isdigit() else None
     return {
         "bag": str(info.path),
         "storage": info.storage,

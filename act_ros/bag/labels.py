@@ -13,6 +13,9 @@ Format (CSV, ``#`` starts a comment line, a header row is required)::
 * ``track_id`` (optional column; empty or 0 = every person in the frame) is the ID the pose
   node's tracker gives the person. A per-track label takes precedence over a track-0 label for
   that person.
+* ``person`` (optional column) names the real person a track belongs to. A tracker can give one
+  person several IDs (after an occlusion); naming the person lets the report compare the
+  number of tracks with the number of real people.
 * Ranges of the same track must not overlap; frames that no range covers are not scored.
 """
 from __future__ import annotations
@@ -38,6 +41,7 @@ class LabelRange:
     label: str
     track_id: int = 0
     line: int = 0  # line number in the file, for error messages
+    person: str = ""
 
     def contains(self, t: float) -> bool:
         return self.start <= t < self.end
@@ -53,6 +57,16 @@ class Labels:
     @property
     def has_tracks(self) -> bool:
         return any(r.track_id != 0 for r in self.ranges)
+
+    @property
+    def people(self) -> int | None:
+        """Distinct real people labelled (the ``person`` column, else the distinct track IDs);
+        None when the labels apply to everyone (track 0 only)."""
+        named = {r.person for r in self.ranges if r.person}
+        if named:
+            return len(named)
+        tracks = {r.track_id for r in self.ranges if r.track_id != 0}
+        return len(tracks) or None
 
     @property
     def label_names(self) -> list[str]:
@@ -105,6 +119,7 @@ def parse_labels(text: str, *, fps: float | None = None, source: str = "<labels>
         raise LabelsError(f"{source}: header has no 'label' column: {rows[0]}")
     label_col = header.index("label")
     track_col = header.index("track_id") if "track_id" in header else None
+    person_col = header.index("person") if "person" in header else None
 
     ranges: list[LabelRange] = []
     for (line_no, _), row in zip(lines[1:], rows[1:]):
@@ -141,7 +156,8 @@ def parse_labels(text: str, *, fps: float | None = None, source: str = "<labels>
                     f"{cells[track_col]!r}") from None
             if not 0 <= track < 2**32:
                 raise LabelsError(f"{source}, line {line_no}: track_id out of range: {track}")
-        ranges.append(LabelRange(start, end, label, track, line_no))
+        person = cells[person_col] if person_col is not None else ""
+        ranges.append(LabelRange(start, end, label, track, line_no, person))
     if not ranges:
         raise LabelsError(f"{source}: the file has a header but no label rows")
     _check_overlaps(ranges, source)

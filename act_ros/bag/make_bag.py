@@ -189,6 +189,8 @@ def write_video_bag(video: str | Path, labels: Labels, output: str | Path, class
         bag.add_topic(GROUND_TRUTH_TOPIC, ACTION_ARRAY_TYPE)
         bag.set_custom_data("act_ros.source", Path(video).name)
         bag.set_custom_data("act_ros.labels", Path(labels.source).name)
+        if labels.people is not None:
+            bag.set_custom_data("act_ros.ground_truth_people", str(labels.people))
         for frame in tqdm(frames, total=total or None, desc="make-bag", unit="frame", disable=not progress):
             stamp = t0 + int(round(frame.time_s * 1e9))
             if compressed:
@@ -247,6 +249,7 @@ def write_pose_bag(sequences: Sequence[PoseSequence], output: str | Path, class_
     with open_writer(output, storage=storage, version=version) as bag:
         bag.add_topic(POSES_TOPIC, POSE_ARRAY_TYPE)
         bag.add_topic(GROUND_TRUTH_TOPIC, ACTION_ARRAY_TYPE)
+        bag.set_custom_data("act_ros.ground_truth_people", str(len(sequences)))
         with tqdm(total=total, desc="make-bag", unit="frame", disable=not progress) as bar:
             for track, seq in enumerate(sequences, start=1):
                 for frame_kp, label in zip(np.asarray(seq.keypoints, dtype=np.float32), seq.labels):
