@@ -70,18 +70,7 @@ if ! stamp_ok deps "$key"; then
   stamp_set deps "$key"
 fi
 
-# --- 3. The package itself, editable ----------------------------------------------------------
-# 'compat' mode puts the repository on sys.path with a .pth file; the default mode installs a
-# meta-path finder that the generated act_ros/msg folder (step 4) would shadow.
-key="$(hash_of "$ROOT/setup.py")"
-if ! stamp_ok editable "$key"; then
-  log "installing act_ros in editable mode"
-  "${PIP[@]}" install --no-deps -e "$ROOT" --config-settings editable_mode=compat 2>/dev/null \
-    || "${PIP[@]}" install --no-deps -e "$ROOT" --config-settings editable_mode=compat
-  stamp_set editable "$key"
-fi
-
-# --- 4. Messages: the package's own CMakeLists.txt, built with cmake against the wheels ---------
+# --- 3. Messages: the package's own CMakeLists.txt, built with cmake against the wheels ---------
 # Installed into the venv prefix (libraries in lib/, so the wheels' loader finds them), with the
 # Python half in its own folder: in site-packages it would shadow the editable source tree.
 # act_ros/__init__.py extends its __path__ so both halves form one package.
@@ -109,6 +98,19 @@ if ! stamp_ok msgs "$key" || [ ! -d "$VENV/$IFACE_DIR/act_ros/msg" ]; then
   echo "$VENV/$IFACE_DIR" > "$SITE/act_ros_interfaces.pth"
   stamp_set msgs "$key"
   log "messages built in $(( $(date +%s) - start )) s"
+fi
+
+# --- 4. The package itself, editable ----------------------------------------------------------
+# 'compat' mode puts the repository on sys.path with a .pth file; the default mode installs a
+# meta-path finder that the generated act_ros/msg folder (step 4) would shadow.
+# After the cmake install, which also installs the colcon-style bin/act-ros script: pip's
+# console script (bound to this venv's python) must be the one that stays.
+key="$(hash_of "$ROOT/setup.py")-$(cat "$VENV/.act_ros_stamps/msgs")"
+if ! stamp_ok editable "$key" || ! "$VENV/bin/act-ros" --version >/dev/null 2>&1; then
+  log "installing act_ros in editable mode"
+  "${PIP[@]}" install --no-deps -e "$ROOT" --config-settings editable_mode=compat 2>/dev/null \
+    || "${PIP[@]}" install --no-deps -e "$ROOT" --config-settings editable_mode=compat
+  stamp_set editable "$key"
 fi
 
 # --- 5. Pose-model bundles (MediaPipe .task files built from registry model files) -----------
