@@ -114,17 +114,27 @@ def open_source(spec: str, image_topic: str = "") -> Source:
 
 
 def _bag_source(path: Path, image_topic: str, start_ns: int) -> Source:
-    from act_ros.bag.bag_io import read_image_frames
+    from act_ros.bag.bag_io import BagError, inspect_bag, iter_messages
+    from act_ros.bag.images import compressed_msg_to_bgr, image_msg_to_bgr
 
-    frames, fps, total, topic = read_image_frames(path, image_topic or None)
+    try:
+        info = inspect_bag(path, input_topic=image_topic or None, require_ground_truth=False)
+    except BagError as exc:
+        raise SystemExit(f"act-ros run: {exc}") from None
+    if info.is_pose_bag:
+        raise SystemExit(f"act-ros run: {path} holds pose arrays, not images; replay it with "
+                         f"`act-ros evaluate {path}` (AcT node only)")
+    decode = compressed_msg_to_bgr if info.input_type.endswith("CompressedImage") else image_msg_to_bgr
+    fps = (info.n_frames - 1) / info.duration_s if info.duration_s > 0 else 30.0
 
     def bag() -> Iterator[Frame]:
         first = None
-        for i, (stamp_ns, bgr) in enumerate(frames):
-            first = stamp_ns if first is None else first
-            yield Frame(i, start_ns + (stamp_ns - first), bgr)
+        for i, (_, msg) in enumerate(iter_messages(path, info.input_topic, info.input_type)):
+            stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+            first = stamp if first is None else first
+            yield Frame(i, start_ns + (stamp - first), decode(msg))
 
-    return Source(f"{path} ({topic})", fps, total, False, bag())
+    return Source(f"{path} ({info.input_topic})", fps, info.n_frames, False, bag())
 
 
 # --- the run ------------------------------------------------------------------------------------
