@@ -36,6 +36,13 @@ from act_ros.bag.types import (
 )
 
 
+# The nodes' /diagnostics counters worth a place in the report (frames in, out, and every kind
+# of drop or rejection). Matched as substrings of the key names.
+DIAGNOSTIC_COUNTER_WORDS = ("drop", "lost", "reject", "error", "received", "processed", "frames",
+                            "inferences", "invalid", "duplicate", "capacity", "repeated",
+                            "untracked", "jumps")
+
+
 class ReplayError(RuntimeError):
     """The replay could not run (nodes never connected, no result at all...)."""
 
@@ -214,15 +221,12 @@ class Replayer:
         for status in msg.status:
             for kv in status.values:
                 key = str(kv.key)
-                if "drop" in key.lower():
-                    try:
-                        value: Any = int(kv.value)
-                    except ValueError:
-                        try:
-                            value = float(kv.value)
-                        except ValueError:
-                            value = kv.value
-                    values[f"{status.name}: {key}"] = value
+                if not any(word in key.lower() for word in DIAGNOSTIC_COUNTER_WORDS):
+                    continue
+                try:
+                    values[f"{status.name}: {key}"] = int(kv.value)
+                except ValueError:
+                    continue  # counters are integers; rates and texts are not reported
         with self._cond:
             self.diagnostics.update(values)
             self._diag_count += 1
