@@ -3,8 +3,8 @@
 Defaults = paper Table II + reference code: AdamW (weight decay 1e-4), batch 512, 350 epochs,
 label smoothing 0.1, dropout per size, lr = D^-0.5 * min(step^-0.5, step * warmup^-1.5) with
 warm-up over 40% of the steps then a step to 1e-4 at 80%, flip (with left/right swap) p=0.5 +
-Gaussian noise 0.03, keeping the checkpoint with the best VALIDATION accuracy (test data never
-selects anything). Validation = a stratified random 10% of the training part (by groups when the
+Gaussian noise 0.03, keeping the checkpoint with the best VALIDATION accuracy, ties broken by the lower
+validation loss (test data never selects anything). Validation = a stratified random 10% of the training part (by groups when the
 dataset has them), or the dataset's own "val" split.
 
 ``--seeds 0 1 2 ...`` runs the paper's protocol: one model per seed, each with its own
@@ -154,7 +154,7 @@ def train_run(ds: PoseDataset, out_dir: Path, args: argparse.Namespace, seed: in
     y_val_1h = np.eye(c, dtype=np.float32)[y_val]
 
     history: list[dict] = []
-    best = {"epoch": -1, "score": -1.0}
+    best = {"epoch": -1, "score": -1.0, "val_loss": np.inf}
     select = args.select_metric
     started = time.time()
     bar = tqdm(range(args.epochs), desc=f"{args.size} seed {seed}", unit="epoch",
@@ -176,8 +176,9 @@ def train_run(ds: PoseDataset, out_dir: Path, args: argparse.Namespace, seed: in
         }
         history.append(row)
         score = row["val_accuracy"] if select == "accuracy" else row["val_balanced_accuracy"]
-        if score > best["score"]:
-            best = {"epoch": epoch + 1, "score": score}
+        # Ties (small validation sets saturate at 100%) go to the lower validation loss.
+        if score > best["score"] or (score == best["score"] and val_loss < best["val_loss"]):
+            best = {"epoch": epoch + 1, "score": score, "val_loss": val_loss}
             model.save(out_dir / MODEL_FILE)
         bar.set_postfix(loss=f"{row['loss']:.3f}", val=f"{row['val_accuracy']:.3f}",
                         best=f"{best['score']:.3f}@{best['epoch']}")
