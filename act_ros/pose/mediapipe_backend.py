@@ -8,7 +8,14 @@ smooths the landmarks over time. Model bundles come from :mod:`act_ros.pose.mode
 What to expect: the BlazePose detector keys on faces. It is strongest for one or a few people
 near the camera facing it (a robot's usual view); people seen from behind, small or far away
 are often missed (on the opencv-doc ``basketball1.png`` the default thresholds find the player
-facing the camera but not the one in profile, which a detection threshold of 0.2 also finds).
+facing the camera but not the one in profile, which a detection threshold of 0.2 also finds;
+on ``vtest.avi``'s pedestrians it finds one person in about one frame of eight). In VIDEO mode
+the detector only *acquires* people: once found, a person is followed by the landmark model
+from frame to frame, which holds on to people the detector alone would miss. On the demo clip
+the man standing against the sun is found when the clip starts at frame 0 and kept throughout,
+but not found at all when the same frames are fed from frame 60 on: results depend on history.
+MediaPipe also sometimes returns one person twice in VIDEO mode; poses whose boxes overlap by
+more than ``duplicate_iou`` are merged (the best-scored one is kept).
 
 Timestamps: VIDEO mode needs strictly increasing millisecond timestamps. Input stamps may
 repeat or go backwards (bag loops), so this class derives its own: the first frame is 0 and
