@@ -36,11 +36,17 @@ def _fetch_opencv_doc(cache: Path) -> None:
         pytest.skip("opencv-doc footage needs apt-get and dpkg-deb (Debian/Ubuntu); not available here")
     cache.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cache) as tmp:
-        done = subprocess.run([apt_get, "download", "-q", "opencv-doc"], cwd=tmp,
-                              capture_output=True, text=True, timeout=600)
+        done = _apt_download(apt_get, tmp)
+        if done.returncode != 0 and hasattr(os, "geteuid") and os.geteuid() == 0:
+            # A fresh machine may have no package lists yet ("Unable to locate package").
+            subprocess.run([apt_get, "update", "-qq"], capture_output=True, text=True, timeout=600)
+            done = _apt_download(apt_get, tmp)
         debs = sorted(Path(tmp).glob("opencv-doc_*.deb"))
         if done.returncode != 0 or not debs:
-            raise RuntimeError(f"`apt-get download opencv-doc` failed ({done.returncode}): {done.stderr.strip()}")
+            raise RuntimeError(
+                f"`apt-get download opencv-doc` failed ({done.returncode}): {done.stderr.strip()} "
+                "(on a machine without package lists, run `apt-get update` once)"
+            )
         # Stream the data archive and keep just the three files (the package is ~96 MB).
         proc = subprocess.Popen([dpkg_deb, "--fsys-tarfile", str(debs[0])], stdout=subprocess.PIPE)
         assert proc.stdout is not None
@@ -58,6 +64,11 @@ def _fetch_opencv_doc(cache: Path) -> None:
     missing = [n for n in OPENCV_DOC_FILES if not (cache / n).is_file()]
     if missing:
         raise RuntimeError(f"opencv-doc did not contain {missing} under {OPENCV_DOC_DIR}")
+
+
+def _apt_download(apt_get: str, folder: str) -> subprocess.CompletedProcess:
+    return subprocess.run([apt_get, "download", "-q", "opencv-doc"], cwd=folder,
+                          capture_output=True, text=True, timeout=600)
 
 
 def opencv_doc_file(name: str) -> Path:

@@ -135,15 +135,19 @@ def test_a_new_person_gets_an_id_after_init_delay(demo_detections):  # noqa: F81
     assert (immediate[first_frame].track_ids >= 1).all()
 
 
-def test_people_without_keypoints_and_empty_frames():
+def test_people_without_keypoints_garbage_and_empty_frames():
     tracker = PoseTracker(init_delay_s=0.0)
-    kp = np.zeros((2, 17, 3), np.float32)
-    kp[0, :, :2] = np.random.default_rng(0).uniform(100, 200, (17, 2))
-    kp[0, :, 2] = 0.9  # person 1 has nothing above the keypoint threshold
-    det = PoseDetections(kp, np.zeros((2, 4)), [0.9, 0.0])
-    out = tracker.update(det, 0)
-    assert out.track_ids[0] >= 1 and out.track_ids[1] == 0
-    assert len(tracker.update(PoseDetections.empty(), 10)) == 0
+    kp = np.zeros((4, 17, 3), np.float32)
+    kp[:, :, :2] = np.random.default_rng(0).uniform(100, 200, (4, 17, 2)) + [[[0]], [[0]], [[500]], [[900]]]
+    kp[[0, 2, 3], :, 2] = 0.9  # person 1 has nothing above the keypoint threshold
+    kp[2, 3, 0] = np.nan  # person 2 has a NaN keypoint, person 3 an absurd one
+    kp[3, 4, 1] = 1e30
+    det = PoseDetections(kp, np.zeros((4, 4)), [0.9, 0.0, 0.9, 0.9])
+    first = tracker.update(det, 0).track_ids
+    # Nothing to track person 1 by; the NaN / absurd points of 2 and 3 count as missing.
+    assert first[1] == 0 and (first[[0, 2, 3]] >= 1).all() and len(set(first.tolist())) == 4
+    assert tracker.update(det, 33_000_000).track_ids.tolist() == first.tolist()
+    assert len(tracker.update(PoseDetections.empty(), 66_000_000)) == 0
 
 
 @pytest.mark.parametrize("kwargs", [{"max_age_s": -1}, {"max_age_s": float("nan")},

@@ -40,6 +40,7 @@ from act_ros.pose.base import PoseDetections
 log = logging.getLogger(__name__)
 
 _MIN_SCALE_PX = 8.0  # a person smaller than this is measured as if it were this big
+_MAX_COORD = 1e6  # pixels; beyond this (or NaN) a keypoint is garbage, not a position
 
 
 def _norfair():  # imported on first use: the module imports scipy.stats (~0.5 s)
@@ -70,7 +71,8 @@ def _make_distance(keypoint_threshold: float):
             total = np.where(both, dist, 0.0).sum(axis=-1)
             with np.errstate(divide="ignore", invalid="ignore"):
                 mean = np.where(count > 0, total / np.maximum(count, 1), np.inf)
-            return mean / scale[:, None]
+            out = mean / scale[:, None]
+            return np.where(np.isnan(out), np.inf, out)  # norfair refuses NaN distances
 
     return ScaledKeypointDistance()
 
@@ -168,16 +170,21 @@ class PoseTracker:
 
         kp = detections.keypoints
         candidates = []
+        with np.errstate(invalid="ignore"):
+            # NaN or absurd coordinates are garbage, not positions: such points count as missing.
+            sane = (np.abs(kp[:, :, :2]) < _MAX_COORD).all(axis=2)
+            seen_all = sane & (kp[:, :, 2] > self.keypoint_threshold)
         for i in range(len(detections)):
-            seen = kp[i, :, 2] > self.keypoint_threshold
-            if not seen.any() or not np.isfinite(kp[i, seen, :2]).all():
-                continue  # nothing to track it by
-            pts = kp[i, seen, :2]
+            seen = seen_all[i]
+            if not seen.any():
+                continue  # nothing to track this person by: no ID
+            pts = kp[i, seen, :2].astype(np.float64)
             extent = pts.max(axis=0) - pts.min(axis=0)
             scale = max(_MIN_SCALE_PX, float(np.sqrt(max(extent[0], 1.0) * max(extent[1], 1.0))))
+            points = np.where(seen[:, None], kp[i, :, :2], 0.0).astype(np.float64)
             candidates.append(norfair.Detection(
-                points=kp[i, :, :2].astype(np.float64),
-                scores=kp[i, :, 2].astype(np.float64),
+                points=points,
+                scores=np.where(seen, kp[i, :, 2], 0.0).astype(np.float64),
                 data={"frame": self._frame, "index": i, "scale": scale},
             ))
 
