@@ -55,7 +55,7 @@ def test_bundle_layout_is_what_the_tasks_api_reads(tarball):
         detector = zf.read(mb.DETECTOR_FILE)
         landmarks = zf.read(mb.LANDMARKS_FILE)
     # The models carry image-input metadata with each model's normalisation.
-    from mediapipe.tasks.python.metadata import metadata as md  # imported by the writer already
+    md = mb._import_metadata_writer().metadata  # mediapipe's metadata module, as the writer uses it
 
     for model, (mean, std) in ((detector, (127.5, 127.5)), (landmarks, (0.0, 255.0))):
         info = md.MetadataDisplayer.with_model_buffer(model).get_metadata_json()
