@@ -28,8 +28,6 @@ NODE_ARGUMENTS: tuple[LaunchArgument, ...] = (
     LaunchArgument("pose_model", "MediaPipe pose model variant", "pose_node", "model_variant",
                    choices=("", "lite", "full", "heavy")),
     LaunchArgument("num_poses", "most people per image", "pose_node", "num_poses", int),
-    LaunchArgument("pose_threads", "pose estimator CPU threads (0 = default)", "pose_node",
-                   "num_threads", int),
     LaunchArgument("debug_image", "publish ~/debug_image (true/false)", "pose_node",
                    "publish_debug_image", bool, choices=("", "true", "false")),
     LaunchArgument("use_compressed", "subscribe to <image_topic>/compressed (true/false)",

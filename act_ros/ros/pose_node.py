@@ -48,8 +48,6 @@ PARAMETERS = (
     ParamSpec("model_path", "", "a custom MediaPipe PoseLandmarker .task bundle ('' = the "
               "bundle of model_variant)"),
     ParamSpec("num_poses", 5, "most people detected per image", range=(1, 50)),
-    ParamSpec("num_threads", 0, "estimator CPU threads (0 = the backend's default)",
-              range=(0, 64)),
     ParamSpec("min_detection_confidence", 0.5, "person detector threshold", range=(0.0, 1.0)),
     ParamSpec("min_presence_confidence", 0.5, "pose presence threshold", range=(0.0, 1.0)),
     ParamSpec("min_tracking_confidence", 0.5, "MediaPipe frame-to-frame tracking threshold",
@@ -77,7 +75,6 @@ class PoseNode(Node):
         self.params = p
         options = dict(
             variant=p["model_variant"], num_poses=p["num_poses"],
-            num_threads=p["num_threads"] or None,
             min_detection_confidence=p["min_detection_confidence"],
             min_presence_confidence=p["min_presence_confidence"],
             min_tracking_confidence=p["min_tracking_confidence"],
