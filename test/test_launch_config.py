@@ -16,10 +16,18 @@ CONFIGS = sorted((ROOT / "config").glob("*.yaml"))
 
 
 def node_parameters() -> dict:
-    from act_ros.ros.act_node import PARAMETERS as ACT
-    from act_ros.ros.pose_node import PARAMETERS as POSE
+    from act_ros.parameters import ACT_NODE_PARAMETERS, POSE_NODE_PARAMETERS
 
-    return {"pose_node": {p.name: p for p in POSE}, "act_node": {p.name: p for p in ACT}}
+    return {"pose_node": {p.name: p for p in POSE_NODE_PARAMETERS},
+            "act_node": {p.name: p for p in ACT_NODE_PARAMETERS}}
+
+
+def test_the_nodes_declare_exactly_the_shared_tables():
+    from act_ros.parameters import ACT_NODE_PARAMETERS, POSE_NODE_PARAMETERS
+    from act_ros.ros import act_node, pose_node
+
+    assert act_node.PARAMETERS is ACT_NODE_PARAMETERS
+    assert pose_node.PARAMETERS is POSE_NODE_PARAMETERS
 
 
 def check_value(spec, value) -> None:

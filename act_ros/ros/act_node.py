@@ -15,66 +15,25 @@ from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
 from act_ros.msg import PersonActionArray, PersonPose2DArray
-from act_ros.recognizer import ActionRecognizer, RecognizerConfig
+from act_ros.parameters import ACT_NODE_PARAMETERS
+from act_ros.recognizer import recognizer_from_parameters
 from act_ros.ros import diagnostics as diag
 from act_ros.ros.conversions import KEYPOINT_LAYOUT, actions_to_msg, msg_to_arrays, stamp_to_ns
-from act_ros.ros.params import ParamSpec, declare
-from act_ros.runtime import ActClassifier, shipped_model_path
+from act_ros.ros.params import declare
 
-MODEL_SIZES = ("micro", "small", "medium", "large")
-
-PARAMETERS = (
-    ParamSpec("model_size", "micro", "AcT size of the shipped model to load (ignored when "
-              "model_path is set)", choices=MODEL_SIZES),
-    ParamSpec("model_path", "", "path of a .tflite model (with its .json description next to "
-              "it); several comma-separated paths = an ensemble (scores averaged); '' = shipped "
-              "model of model_size"),
-    ParamSpec("num_threads", 1, "TFLite CPU threads (on ARM boards: the number of big cores)",
-              range=(1, 64)),
-    ParamSpec("window_length", 0, "frames per window; 0 = the model's own length", range=(0, 300)),
-    ParamSpec("min_frames", 10, "first prediction for a person once their window holds this "
-              "many frames (shorter windows are less reliable)", range=(1, 300)),
-    ParamSpec("stride", 1, "re-run the model for a person every `stride` sampled frames "
-              "(results are repeated in between)", range=(1, 100)),
-    ParamSpec("sample_rate", 0.0, "frames per second put into the windows; 0 = the model's "
-              "training frame rate (from its description), so a window spans the same time "
-              "whatever the camera rate", range=(0.0, 240.0)),
-    ParamSpec("track_timeout", 2.0, "forget a person not seen for this many seconds (message "
-              "time)", range=(0.05, 600.0)),
-    ParamSpec("smoothing", 0.0, "exponential smoothing of each person's scores: weight of the "
-              "previous scores (0 = none)", range=(0.0, 0.99), read_only=False),
-    ParamSpec("unknown_threshold", 0.0, "publish the label 'unknown' (label_index -1) when the "
-              "best score is below this", range=(0.0, 1.0), read_only=False),
-    ParamSpec("max_people", 64, "people tracked at once (memory bound); more are dropped and "
-              "counted", range=(1, 1000)),
-    ParamSpec("no_input_warning", 5.0, "warn when no pose message arrived for this many "
-              "seconds (0 = never)", range=(0.0, 3600.0)),
-)
+PARAMETERS = ACT_NODE_PARAMETERS
 
 
 class ActNode(Node):
     def __init__(self, **node_kwargs) -> None:
         super().__init__("act_node", **node_kwargs)
         p = declare(self, PARAMETERS)
-        paths = [s.strip() for s in p["model_path"].split(",") if s.strip()]
-        model = paths or shipped_model_path(p["model_size"])
-        # Fails here, at start, with the path and the expected description (never later).
-        self.classifier = ActClassifier(model, num_threads=p["num_threads"],
-                                        expected_layout=KEYPOINT_LAYOUT)
+        # Loads and checks the model: fails here, at start, with the path and the expected
+        # description (never at the first message).
+        self.recognizer = recognizer_from_parameters(p)
+        self.classifier = self.recognizer.classifier
+        self.config = self.recognizer.config
         spec = self.classifier.spec
-        sample_rate = p["sample_rate"] or float(getattr(spec, "frame_rate", 0.0) or 0.0)
-        window = p["window_length"] or self.classifier.window_length
-        self.config = RecognizerConfig(
-            window_length=window,
-            min_frames=min(p["min_frames"], window),
-            stride=p["stride"],
-            frame_rate=sample_rate,
-            track_timeout_s=p["track_timeout"],
-            smoothing=p["smoothing"],
-            unknown_threshold=p["unknown_threshold"],
-            max_tracks=p["max_people"],
-        )
-        self.recognizer = ActionRecognizer(self.classifier, self.config)
         self.add_on_set_parameters_callback(self._on_dynamic_parameters)
 
         qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -91,8 +50,8 @@ class ActNode(Node):
         self._watchdog = self.create_timer(1.0, self._check_input)
         self.get_logger().info(
             f"AcT model '{spec.name}' ({len(self.classifier.class_names)} classes: "
-            f"{', '.join(self.classifier.class_names)}), window {window} frames at "
-            f"{sample_rate or 'every'} fps, {p['num_threads']} thread(s); "
+            f"{', '.join(self.classifier.class_names)}), window {self.config.window_length} "
+            f"frames at {self.config.frame_rate or 'every'} fps, {p['num_threads']} thread(s); "
             f"listening on {self._sub.topic_name}")
 
     # --- callbacks ------------------------------------------------------------------------------
@@ -162,7 +121,7 @@ class ActNode(Node):
             "rejected_messages": self._rejected_messages,
             **{k: stats.counters.get(k, 0) for k in _PROBLEMS},
             "model": self.classifier.spec.name,
-            "num_threads": self.classifier.num_threads if hasattr(self.classifier, "num_threads") else "",
+            "num_threads": self.classifier.num_threads,
         }
         if self._last_input is None or time.monotonic() - self._last_input > max(self._no_input_warning, 1.0):
             return diag.WARN, "no pose input", values

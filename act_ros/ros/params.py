@@ -1,11 +1,7 @@
-"""Typed ROS parameters with descriptors, ranges and choices, declared from one table per node.
-
-Each node lists its parameters once (`ParamSpec`); the same table documents them (README,
-config tests) and validates values set at run time (ranges by rcl, choices here).
-"""
+"""Declaring the nodes' parameters (tables in `act_ros.parameters`) with ROS descriptors:
+descriptions, integer/float ranges enforced by rcl, choices enforced here, read-only flags."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from rcl_interfaces.msg import (
@@ -17,40 +13,32 @@ from rcl_interfaces.msg import (
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
+from act_ros.parameters import ParamSpec
 
-@dataclass(frozen=True)
-class ParamSpec:
-    name: str
-    default: Any
-    description: str
-    range: tuple[float, float] | None = None
-    choices: tuple[str, ...] | None = None
-    read_only: bool = True  # most parameters shape the pipeline at start; see `dynamic` ones
 
-    def descriptor(self) -> ParameterDescriptor:
-        d = ParameterDescriptor(description=self.description, read_only=self.read_only)
-        if self.range is not None:
-            lo, hi = self.range
-            if isinstance(self.default, bool):
-                raise ValueError(f"{self.name}: a bool has no range")
-            if isinstance(self.default, int):
-                d.integer_range = [IntegerRange(from_value=int(lo), to_value=int(hi), step=1)]
-            else:
-                d.floating_point_range = [FloatingPointRange(from_value=float(lo), to_value=float(hi))]
-        if self.choices:
-            d.additional_constraints = "one of: " + ", ".join(self.choices)
-        return d
+def descriptor(spec: ParamSpec) -> ParameterDescriptor:
+    d = ParameterDescriptor(description=spec.description, read_only=spec.read_only)
+    if spec.range is not None:
+        lo, hi = spec.range
+        if isinstance(spec.default, int) and not isinstance(spec.default, bool):
+            d.integer_range = [IntegerRange(from_value=int(lo), to_value=int(hi), step=1)]
+        else:
+            d.floating_point_range = [FloatingPointRange(from_value=float(lo), to_value=float(hi))]
+    if spec.choices:
+        d.additional_constraints = "one of: " + ", ".join(spec.choices)
+    return d
 
 
 def declare(node: Node, specs: tuple[ParamSpec, ...]) -> dict[str, Any]:
     """Declare every parameter and return their values (after overrides/YAML), validated.
 
-    Raises ValueError naming the parameter when a value is outside its choices.
+    Raises ValueError naming the parameter when a value is outside its choices (ranges are
+    refused by rcl itself).
     """
-    node.declare_parameters("", [(s.name, s.default, s.descriptor()) for s in specs])
+    node.declare_parameters("", [(s.name, s.default, descriptor(s)) for s in specs])
     values = {s.name: node.get_parameter(s.name).value for s in specs}
     for s in specs:
-        problem = _check_choice(s, values[s.name])
+        problem = s.check(values[s.name])
         if problem:
             raise ValueError(problem)
     by_name = {s.name: s for s in specs}
@@ -58,16 +46,10 @@ def declare(node: Node, specs: tuple[ParamSpec, ...]) -> dict[str, Any]:
     def on_set(params: list[Parameter]) -> SetParametersResult:
         for p in params:
             spec = by_name.get(p.name)
-            problem = spec and _check_choice(spec, p.value)
+            problem = spec.check(p.value) if spec else None
             if problem:
                 return SetParametersResult(successful=False, reason=problem)
         return SetParametersResult(successful=True)
 
     node.add_on_set_parameters_callback(on_set)
     return values
-
-
-def _check_choice(spec: ParamSpec, value: Any) -> str | None:
-    if spec.choices and value not in spec.choices:
-        return f"parameter '{spec.name}' must be one of {', '.join(spec.choices)}; got '{value}'"
-    return None

@@ -28,8 +28,9 @@ except ImportError:  # Humble
     from rclpy.qos_event import SubscriptionEventCallbacks
 
 from act_ros.msg import PersonActionArray, PersonPose2DArray
-from act_ros.pose.base import PoseDetections, create_estimator
-from act_ros.pose.tracking import PoseTracker
+from act_ros.parameters import POSE_NODE_PARAMETERS
+from act_ros.pose.base import PoseDetections
+from act_ros.pose.pipeline import PosePipeline
 from act_ros.ros import diagnostics as diag
 from act_ros.ros.conversions import (
     ImageConversionError,
@@ -39,33 +40,9 @@ from act_ros.ros.conversions import (
     rgb_to_image,
     stamp_to_ns,
 )
-from act_ros.ros.params import ParamSpec, declare
+from act_ros.ros.params import declare
 
-PARAMETERS = (
-    ParamSpec("backend", "mediapipe", "pose estimator backend (see act_ros.pose.create_estimator)"),
-    ParamSpec("model_variant", "full", "MediaPipe pose landmark model: lite (fastest), full, "
-              "heavy (most accurate)", choices=("lite", "full", "heavy")),
-    ParamSpec("model_path", "", "a custom MediaPipe PoseLandmarker .task bundle ('' = the "
-              "bundle of model_variant)"),
-    ParamSpec("num_poses", 5, "most people detected per image", range=(1, 50)),
-    ParamSpec("min_detection_confidence", 0.5, "person detector threshold", range=(0.0, 1.0)),
-    ParamSpec("min_presence_confidence", 0.5, "pose presence threshold", range=(0.0, 1.0)),
-    ParamSpec("min_tracking_confidence", 0.5, "MediaPipe frame-to-frame tracking threshold",
-              range=(0.0, 1.0)),
-    ParamSpec("max_image_width", 0, "downscale wider images to this width before estimation "
-              "(keypoints are still published in full-image pixels); 0 = never",
-              range=(0, 16384)),
-    ParamSpec("track_max_age", 1.0, "seconds a person may be unseen (occluded) and keep their "
-              "track ID", range=(0.0, 60.0)),
-    ParamSpec("use_compressed", False, "subscribe to image_raw/compressed "
-              "(sensor_msgs/CompressedImage) instead of image_raw"),
-    ParamSpec("publish_debug_image", False, "publish ~/debug_image with skeletons, IDs and the "
-              "latest action labels"),
-    ParamSpec("debug_image_max_width", 960, "width of ~/debug_image (downscaled to save bandwidth)",
-              range=(64, 16384)),
-    ParamSpec("no_input_warning", 5.0, "warn when no image arrived for this many seconds "
-              "(0 = never)", range=(0.0, 3600.0)),
-)
+PARAMETERS = POSE_NODE_PARAMETERS
 
 
 class PoseNode(Node):
@@ -73,17 +50,7 @@ class PoseNode(Node):
         super().__init__("pose_node", **node_kwargs)
         p = declare(self, PARAMETERS)
         self.params = p
-        options = dict(
-            variant=p["model_variant"], num_poses=p["num_poses"],
-            min_detection_confidence=p["min_detection_confidence"],
-            min_presence_confidence=p["min_presence_confidence"],
-            min_tracking_confidence=p["min_tracking_confidence"],
-            model_path=p["model_path"] or None,
-        )
-        if p["backend"] != "mediapipe":  # other backends take what they declare themselves
-            options = {"num_poses": p["num_poses"], "model_path": p["model_path"] or None}
-        self.estimator = create_estimator(p["backend"], **options)
-        self.tracker = PoseTracker(max_age_s=p["track_max_age"])
+        self.pipeline = PosePipeline.from_parameters(p)
 
         reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
         self._pub = self.create_publisher(PersonPose2DArray, "human_poses", reliable)
@@ -171,11 +138,7 @@ class PoseNode(Node):
                                    "track IDs restart", throttle_duration_sec=5.0)
         self._last_stamp_ns = stamp_ns
         height, width = rgb.shape[:2]
-        small, scale = self._downscale(rgb)
-        detections = self.estimator.estimate(small, stamp_ns)
-        if scale != 1.0 and len(detections):
-            detections = _rescale(detections, 1.0 / scale)
-        detections = self.tracker.update(detections, stamp_ns)
+        detections = self.pipeline.process(rgb, stamp_ns)
         out = detections_to_msg(detections, msg.header, width, height)
         self._pub.publish(out)
         self.counters["processed"] += 1
@@ -185,15 +148,6 @@ class PoseNode(Node):
         if self._debug_pub is not None and self._debug_pub.get_subscription_count() > 0:
             self._publish_debug(rgb, detections, msg.header)
         return out
-
-    def _downscale(self, rgb: np.ndarray) -> tuple[np.ndarray, float]:
-        max_width = self.params["max_image_width"]
-        width = rgb.shape[1]
-        if not max_width or width <= max_width:
-            return rgb, 1.0
-        scale = max_width / width
-        size = (max_width, max(1, round(rgb.shape[0] * scale)))
-        return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), scale
 
     def _publish_debug(self, rgb: np.ndarray, detections: PoseDetections, header) -> None:
         from act_ros.drawing import draw_poses
@@ -240,13 +194,7 @@ class PoseNode(Node):
             self._stopping = True
             self._cond.notify()
         self._worker.join(timeout=5.0)
-        self.estimator.close()
-
-
-def _rescale(detections: PoseDetections, factor: float) -> PoseDetections:
-    kp = detections.keypoints.copy()
-    kp[..., :2] *= factor
-    return PoseDetections(kp, detections.boxes * factor, detections.scores, detections.track_ids)
+        self.pipeline.close()
 
 
 def main(argv: list[str] | None = None) -> int:

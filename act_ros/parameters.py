@@ -1,0 +1,114 @@
+"""The parameters of the two nodes, as data (ROS-free).
+
+The nodes declare exactly these (with descriptors and ranges, `act_ros.ros.params`); the
+launch arguments, the config tests, the README tables and the non-ROS evaluation path read the
+same tables, so a parameter exists in one place only.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+MODEL_SIZES = ("micro", "small", "medium", "large")
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    name: str
+    default: Any
+    description: str
+    range: tuple[float, float] | None = None
+    choices: tuple[str, ...] | None = None
+    read_only: bool = True  # most parameters shape the pipeline at start-up
+
+    def check(self, value: Any) -> str | None:
+        """Why ``value`` is not acceptable, or None."""
+        if self.choices and value not in self.choices:
+            return f"parameter '{self.name}' must be one of {', '.join(self.choices)}; got '{value}'"
+        return None
+
+
+POSE_NODE_PARAMETERS: tuple[ParamSpec, ...] = (
+    ParamSpec("backend", "mediapipe", "pose estimator backend (see act_ros.pose.create_estimator)"),
+    ParamSpec("model_variant", "full", "MediaPipe pose landmark model: lite (fastest), full, "
+              "heavy (most accurate)", choices=("lite", "full", "heavy")),
+    ParamSpec("model_path", "", "a custom MediaPipe PoseLandmarker .task bundle ('' = the "
+              "bundle of model_variant)"),
+    ParamSpec("num_poses", 5, "most people detected per image", range=(1, 50)),
+    ParamSpec("min_detection_confidence", 0.5, "person detector threshold", range=(0.0, 1.0)),
+    ParamSpec("min_presence_confidence", 0.5, "pose presence threshold", range=(0.0, 1.0)),
+    ParamSpec("min_tracking_confidence", 0.5, "MediaPipe frame-to-frame tracking threshold",
+              range=(0.0, 1.0)),
+    ParamSpec("max_image_width", 0, "downscale wider images to this width before estimation "
+              "(keypoints are still published in full-image pixels); 0 = never",
+              range=(0, 16384)),
+    ParamSpec("track_max_age", 1.0, "seconds a person may be unseen (occluded) and keep their "
+              "track ID", range=(0.0, 60.0)),
+    ParamSpec("use_compressed", False, "subscribe to image_raw/compressed "
+              "(sensor_msgs/CompressedImage) instead of image_raw"),
+    ParamSpec("publish_debug_image", False, "publish ~/debug_image with skeletons, IDs and the "
+              "latest action labels"),
+    ParamSpec("debug_image_max_width", 960, "width of ~/debug_image (downscaled to save bandwidth)",
+              range=(64, 16384)),
+    ParamSpec("no_input_warning", 5.0, "warn when no image arrived for this many seconds "
+              "(0 = never)", range=(0.0, 3600.0)),
+)
+
+ACT_NODE_PARAMETERS: tuple[ParamSpec, ...] = (
+    ParamSpec("model_size", "micro", "AcT size of the shipped model to load (ignored when "
+              "model_path is set)", choices=MODEL_SIZES),
+    ParamSpec("model_path", "", "path of a .tflite model (with its .json description next to "
+              "it); several comma-separated paths = an ensemble (scores averaged); '' = shipped "
+              "model of model_size"),
+    ParamSpec("num_threads", 1, "TFLite CPU threads", range=(1, 64)),
+    ParamSpec("window_length", 0, "frames per window; 0 = the model's own length", range=(0, 300)),
+    ParamSpec("min_frames", 10, "first prediction for a person once their window holds this "
+              "many frames (shorter windows are less reliable)", range=(1, 300)),
+    ParamSpec("stride", 1, "re-run the model for a person every `stride` sampled frames "
+              "(results are repeated in between)", range=(1, 100)),
+    ParamSpec("sample_rate", 0.0, "frames per second put into the windows; 0 = the model's "
+              "training frame rate (from its description), so a window spans the same time "
+              "whatever the camera rate", range=(0.0, 240.0)),
+    ParamSpec("track_timeout", 2.0, "forget a person not seen for this many seconds (message "
+              "time)", range=(0.05, 600.0)),
+    ParamSpec("smoothing", 0.0, "exponential smoothing of each person's scores: weight of the "
+              "previous scores (0 = none)", range=(0.0, 0.99), read_only=False),
+    ParamSpec("unknown_threshold", 0.0, "publish the label 'unknown' (label_index -1) when the "
+              "best score is below this", range=(0.0, 1.0), read_only=False),
+    ParamSpec("max_people", 64, "people tracked at once (memory bound); more are dropped and "
+              "counted", range=(1, 1000)),
+    ParamSpec("no_input_warning", 5.0, "warn when no pose message arrived for this many "
+              "seconds (0 = never)", range=(0.0, 3600.0)),
+)
+
+
+def resolve(table: tuple[ParamSpec, ...], overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Defaults of ``table`` with ``overrides`` applied, checked (for use without ROS).
+
+    ``use_sim_time`` (a parameter of every ROS node) is accepted and ignored.
+    """
+    values = {spec.name: spec.default for spec in table}
+    overrides = dict(overrides or {})
+    overrides.pop("use_sim_time", None)
+    unknown = sorted(set(overrides) - set(values))
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {unknown}; known: {sorted(values)}")
+    values.update(overrides)
+    for spec in table:
+        problem = spec.check(values[spec.name])
+        if problem:
+            raise ValueError(problem)
+    return values
+
+
+def markdown_table(table: tuple[ParamSpec, ...]) -> str:
+    """The README's parameter table."""
+    rows = ["| parameter | default | range / choices | description |", "|---|---|---|---|"]
+    for s in table:
+        limits = ", ".join(s.choices) if s.choices else (f"{s.range[0]} .. {s.range[1]}" if s.range else "")
+        dynamic = "" if s.read_only else " (settable at run time)"
+        default = repr(s.default) if isinstance(s.default, str) else str(s.default).lower() \
+            if isinstance(s.default, bool) else s.default
+        rows.append(f"| `{s.name}` | `{default}` | {limits} | {s.description}{dynamic} |")
+    return "\n".join(rows)
