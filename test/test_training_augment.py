@@ -75,3 +75,15 @@ def test_lzq_splits_share_no_frames_and_windows_stay_in_their_segment():
     assert len(train & test) < 0.02 * len(test)           # only identical still-standing frames
     assert len(train & val) < 0.02 * len(val)
     assert ds.class_counts()["fall_down"] > 0 and len(ds.class_names) == 7
+
+
+def test_yaw_scale_changes_only_horizontal_extent():
+    feats = pose_features(lzq_windows(20))
+    out = augment(feats, Augmentation(flip_prob=0, noise_std=0, yaw_scale=2.0),
+                  np.random.default_rng(4))
+    a, b = feats.reshape(20, 30, 13, 2, 2), out.reshape(20, 30, 13, 2, 2)
+    assert np.array_equal(a[..., 1], b[..., 1])                   # y and vy untouched
+    nz = np.abs(a[..., 0]) > 1e-3
+    ratio = b[..., 0][nz] / a[..., 0][nz]
+    assert ratio.min() >= 0.5 - 1e-5 and ratio.max() <= 2.0 + 1e-5
+    assert len(np.unique(np.round(ratio, 4))) > 5                 # differs between windows

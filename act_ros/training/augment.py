@@ -17,12 +17,15 @@ class Augmentation:
     noise_std: float = 0.03         # Gaussian noise on all features (paper: 0.03)
     rotate_deg: float = 0.0         # uniform in-plane rotation +- degrees (camera roll)
     scale_range: float = 0.0        # independent x / y scale in 1 +- range (body shape, aspect)
+    # Horizontal-only scale, log-uniform in [1/yaw_scale, yaw_scale]: a 2-D stand-in for seeing
+    # the person from another side (camera yaw foreshortens x: stride width, arm swing).
+    yaw_scale: float = 1.0
     crop_prob: float = 0.0          # keep a random 1/2..1 of the window, pad the front
     joint_dropout: float = 0.0      # probability that a joint is missing in a frame
 
     @property
     def geometric(self) -> bool:
-        return self.rotate_deg > 0 or self.scale_range > 0
+        return self.rotate_deg > 0 or self.scale_range > 0 or self.yaw_scale > 1
 
 
 def augment(features: np.ndarray, aug: Augmentation, rng: np.random.Generator) -> np.ndarray:
@@ -44,6 +47,9 @@ def augment(features: np.ndarray, aug: Augmentation, rng: np.random.Generator) -
     if aug.scale_range > 0:
         s = rng.uniform(1 - aug.scale_range, 1 + aug.scale_range, (n, 1, 1, 1, 2))
         j *= s.astype(np.float32)
+    if aug.yaw_scale > 1:
+        k = np.log(aug.yaw_scale)
+        j[..., 0] *= np.exp(rng.uniform(-k, k, (n, 1, 1, 1))).astype(np.float32)
     if aug.rotate_deg > 0:
         a = np.deg2rad(rng.uniform(-aug.rotate_deg, aug.rotate_deg, n))
         c, s = np.cos(a)[:, None, None, None], np.sin(a)[:, None, None, None]

@@ -52,7 +52,7 @@ def validation_split(ds: PoseDataset, fraction: float, seed: int) -> tuple[np.nd
 
 
 def make_schedule(d_model: int, total_steps: int, warmup_fraction: float, step_fraction: float,
-                  final_lr: float):
+                  final_lr: float, peak_lr: float | None = None):
     import keras
     from keras import ops
 
@@ -76,8 +76,12 @@ def make_schedule(d_model: int, total_steps: int, warmup_fraction: float, step_f
                     "step_at": self.step_at, "final_lr": self.final_lr}
 
     warmup = max(1.0, warmup_fraction * total_steps)
-    return TransformerSchedule(float(d_model), float(warmup), float(step_fraction * total_steps),
-                               float(final_lr))
+    # The paper's peak, D^-0.5 * warmup^-0.5, grows as training gets shorter (350 MPOSE epochs:
+    # ~2.4e-3 for micro; 60 epochs of a small dataset: ~1e-2, which made post-norm AcT diverge).
+    # ``peak_lr`` rescales the same curve to a chosen peak instead.
+    scale = 1.0 if peak_lr is None else peak_lr / (d_model ** -0.5 * warmup ** -0.5)
+    return TransformerSchedule(float(d_model) / scale ** 2, float(warmup),
+                               float(step_fraction * total_steps), float(final_lr))
 
 
 def plot_curves(history: list[dict], path: Path, title: str) -> None:
@@ -140,7 +144,8 @@ def train_run(ds: PoseDataset, out_dir: Path, args: argparse.Namespace, seed: in
     c = ds.num_classes
     steps_per_epoch = int(np.ceil(len(x_train) / args.batch_size))
     schedule = make_schedule(size_cfg.d_model, steps_per_epoch * args.epochs,
-                             args.warmup_fraction, args.step_fraction, args.final_lr)
+                             args.warmup_fraction, args.step_fraction, args.final_lr,
+                             args.peak_lr)
     model = build_act(args.size, c, ds.window_length)
     model.compile(
         optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=args.weight_decay),
@@ -149,6 +154,7 @@ def train_run(ds: PoseDataset, out_dir: Path, args: argparse.Namespace, seed: in
         metrics=["accuracy"], jit_compile=args.jit)
     aug = Augmentation(flip_prob=args.flip_prob, noise_std=args.noise_std,
                        rotate_deg=args.rotate_deg, scale_range=args.scale_range,
+                       yaw_scale=args.yaw_scale,
                        crop_prob=args.crop_prob, joint_dropout=args.joint_dropout)
     y_train_1h = np.eye(c, dtype=np.float32)[y_train]
     y_val_1h = np.eye(c, dtype=np.float32)[y_val]
@@ -213,7 +219,7 @@ def train_run(ds: PoseDataset, out_dir: Path, args: argparse.Namespace, seed: in
                                                  "validation": val_source},
         "recipe": {k: getattr(args, k) for k in (
             "epochs", "batch_size", "weight_decay", "label_smoothing", "warmup_fraction",
-            "step_fraction", "final_lr", "val_fraction", "select_metric", "jit")},
+            "step_fraction", "final_lr", "peak_lr", "val_fraction", "select_metric", "jit")},
         "augmentation": asdict(aug), "best_epoch": best["epoch"],
         f"best_val_{select}": best["score"], "train_seconds": round(train_seconds, 1),
         "val_metrics": val_report, "test_metrics": test_report, "command": command,
@@ -239,10 +245,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup-fraction", type=float, default=0.4)
     p.add_argument("--step-fraction", type=float, default=0.8)
     p.add_argument("--final-lr", type=float, default=1e-4)
+    p.add_argument("--peak-lr", type=float, default=None,
+                   help="rescale the schedule to this peak (default: the paper's D^-0.5 * "
+                        "warmup^-0.5, which is large for short trainings)")
     p.add_argument("--flip-prob", type=float, default=0.5)
     p.add_argument("--noise-std", type=float, default=0.03)
     p.add_argument("--rotate-deg", type=float, default=0.0, help="random rotation +- degrees")
     p.add_argument("--scale-range", type=float, default=0.0, help="random x/y scale 1 +- range")
+    p.add_argument("--yaw-scale", type=float, default=1.0,
+                   help="random horizontal-only scale in [1/s, s] (viewpoint); 1 = off")
     p.add_argument("--crop-prob", type=float, default=0.0,
                    help="probability of a random temporal crop (front-padded like the node)")
     p.add_argument("--joint-dropout", type=float, default=0.0,
