@@ -21,8 +21,10 @@ from act_ros.layouts import COCO17, COCO18, to_coco17
 
 # data_under_scene.csv stores class ids instead of names.
 SCENE_CLASS_NAMES = {"0": "stand", "1": "walk", "2": "operate", "3": "fall_down", "4": "run"}
-# Real-time OpenPose on a webcam; the source does not state the rate (README: ~10-15 fps).
-LZQ_FRAME_RATE = 12.0
+# Real-time OpenPose on a webcam; the source does not state the rate (~10-15 fps). Measured on
+# the walk recording: one stride (ankles' left-right order flipping twice) takes ~10 frames, and
+# people stride at ~0.9-1 Hz, so ~10 fps. Training resamples speeds around it (train_speeds).
+LZQ_FRAME_RATE = 10.0
 DEFAULT_IMAGE_SIZE = (640, 480)  # assumed webcam size: restores the aspect ratio of x vs y
 DEFAULT_FILES = ("data.csv", "data_under_scene.csv")
 

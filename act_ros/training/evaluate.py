@@ -70,7 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     from act_ros.training.metrics import (classification_report, format_report, mean_std,
                                           plot_confusion)
 
-    p = argparse.ArgumentParser(prog="act-ros evaluate", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        prog="act-ros evaluate", description=__doc__.split("\n\n")[0],
+        epilog="A ROS 2 bag as first argument scores the running nodes instead: "
+               "act-ros evaluate BAG --help")
     p.add_argument("models", nargs="+", type=Path, help=".tflite files or training run folders")
     p.add_argument("--dataset", required=True, help=DATASET_HELP)
     p.add_argument("--part", default="test", choices=("train", "val", "test", "all"),
