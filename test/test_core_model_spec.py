@@ -17,7 +17,7 @@ def _spec(**kw) -> ModelSpec:
     base = dict(name="t", size="micro", class_names=("a", "b"), keypoint_layout="coco17",
                 window_length=30, num_features=NUM_FEATURES, feature_spec=FEATURE_SPEC,
                 preprocessing_version=PREPROCESSING_VERSION, dynamic_length=True,
-                dynamic_batch=True, precision="fp32", sha256="", frame_rate=12.0)
+                dynamic_batch=True, precision="fp32", sha256="", frame_rate=10.0)
     base.update(kw)
     return ModelSpec(**base)
 

@@ -37,7 +37,7 @@ def test_exported_model_description_and_parity(run):
     path = run / "act_micro.tflite"
     spec = load_model_spec(path)
     assert spec.size == "micro" and spec.window_length == 30 and spec.num_features == 52
-    assert spec.keypoint_layout == "coco17" and spec.frame_rate == 12.0
+    assert spec.keypoint_layout == "coco17" and spec.frame_rate == 10.0
     assert spec.dynamic_length and spec.dynamic_batch and spec.precision == "fp32"
     parity = spec.training["parity"]
     for case in ("full", "short", "batch1"):
