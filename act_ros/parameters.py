@@ -45,6 +45,10 @@ POSE_NODE_PARAMETERS: tuple[ParamSpec, ...] = (
               range=(0, 16384)),
     ParamSpec("track_max_age", 1.0, "seconds a person may be unseen (occluded) and keep their "
               "track ID", range=(0.0, 60.0)),
+    ParamSpec("image_qos", "sensor_data", "image subscription QoS: sensor_data (best effort, "
+              "depth 1: matches every camera driver) or reliable (depth 1, lossless for large "
+              "images across processes; needs a RELIABLE publisher, e.g. bag replay)",
+              choices=("sensor_data", "reliable")),
     ParamSpec("use_compressed", False, "subscribe to image_raw/compressed "
               "(sensor_msgs/CompressedImage) instead of image_raw"),
     ParamSpec("publish_debug_image", False, "publish ~/debug_image with skeletons, IDs and the "

@@ -20,10 +20,13 @@ T0 = 1_700_000_000 * 1_000_000_000
 
 @pytest.mark.slow
 def test_video_to_actions_across_processes(ros_graph, node_process):
+    # Reliable images: Fast DDS loses large best-effort samples between processes here (UDP
+    # fragments); see the README's QoS notes.
     pose_proc = node_process("act_ros.ros.pose_node",
-                             params={"model_variant": "lite", "num_poses": 2, "no_input_warning": 0.0})
+                             params={"model_variant": "lite", "num_poses": 2, "no_input_warning": 0.0,
+                                     "image_qos": "reliable"})
     act_proc = node_process("act_ros.ros.act_node", params={"min_frames": 5, "no_input_warning": 0.0})
-    images = ros_graph.publisher(Image, "image_raw", qos_profile_sensor_data)
+    images = ros_graph.publisher(Image, "image_raw", QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
     poses = ros_graph.collect(PersonPose2DArray, "human_poses", RELIABLE)
     actions = ros_graph.collect(PersonActionArray, "human_actions", RELIABLE)
     ros_graph.wait_for_subscribers(images, timeout=60)
@@ -55,5 +58,7 @@ def test_video_to_actions_across_processes(ros_graph, node_process):
             assert 5 <= a.window_frames <= a.window_length
             labelled += 1
     assert labelled >= 20, "the walking person should get labels for most of 2.5 s"
-    people = {p.track_id for m in poses.messages for p in m.people}
+    # Two people in the clip; a rare spurious MediaPipe pose may briefly get its own ID, and a new
+    # person is 0 (not tracked yet) for a few frames.
+    people = {p.track_id for m in poses.messages for p in m.people} - {0}
     assert 1 <= len(people) <= 4, people

@@ -58,8 +58,10 @@ class PoseNode(Node):
         events = SubscriptionEventCallbacks(message_lost=self._on_lost)
         image_type, topic = (CompressedImage, "image_raw/compressed") if p["use_compressed"] \
             else (Image, "image_raw")
-        self._sub = self.create_subscription(image_type, topic, self._on_image,
-                                             qos_profile_sensor_data, event_callbacks=events)
+        self._image_qos = qos_profile_sensor_data if p["image_qos"] == "sensor_data" else \
+            QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
+        self._sub = self.create_subscription(image_type, topic, self._on_image, self._image_qos,
+                                             event_callbacks=events)
         self._debug_pub = None
         self._labels: dict[int, tuple[str, float]] = {}
         if p["publish_debug_image"]:
@@ -86,7 +88,7 @@ class PoseNode(Node):
         self.create_timer(1.0, self._check_input)
         self.get_logger().info(
             f"pose backend '{p['backend']}' ({p['model_variant']}, up to {p['num_poses']} people); "
-            f"listening on {self._sub.topic_name} (sensor-data QoS: best effort, depth 1)")
+            f"listening on {self._sub.topic_name} ({self._qos_text()})")
 
     # --- executor side --------------------------------------------------------------------------
     def _on_image(self, msg) -> None:
@@ -168,8 +170,13 @@ class PoseNode(Node):
             self.get_logger().warn(
                 f"no image on {self._sub.topic_name} for {time.monotonic() - last:.0f} s "
                 f"({self.count_publishers(self._sub.topic_name)} publisher(s) matched; this node "
-                f"subscribes with sensor-data QoS: best effort, depth 1)",
+                f"subscribes {self._qos_text()})",
                 throttle_duration_sec=10.0)
+
+    def _qos_text(self) -> str:
+        if self.params["image_qos"] == "sensor_data":
+            return "sensor-data QoS: best effort, depth 1"
+        return "RELIABLE, depth 1: a best-effort publisher will not match"
 
     def _status(self):
         mean_ms, max_ms, _ = self._durations.take()
