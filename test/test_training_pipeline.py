@@ -135,3 +135,17 @@ def test_evaluate_and_studies_write_pictures(run, tmp_path, capsys):
                 "positional_similarity.png"):
         assert (tmp_path / "s" / png).stat().st_size > 5000
     assert "removed" in capsys.readouterr().out
+
+
+def test_training_is_deterministic_with_a_seed(tmp_path):
+    from act_ros.training import train
+
+    data = small_lzq_npz(tmp_path / "tiny.npz", stride=15)
+    histories = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        assert train.main(["--dataset", str(data), "--epochs", "2", "--batch-size", "64",
+                           "--seed", "7", "--output", str(out), "--quiet",
+                           "--rotate-deg", "10", "--crop-prob", "0.3"]) == 0
+        histories.append((out / "history.csv").read_text())
+    assert histories[0] == histories[1]
