@@ -19,7 +19,7 @@ Nothing is dropped silently: every rejected person or frame increments a counter
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -85,7 +85,7 @@ class _Track:
     count: int = 0                  # frames in the window (<= window_length)
     head: int = 0                   # ring position of the next write
     last_stamp_ns: int = -1         # last frame seen (any)
-    last_sample_ns: int = -(2**62)  # last frame put into the window
+    next_sample_ns: int = -(2**62)  # when the next frame is due in the window (frame_rate)
     since_run: int = 0              # sampled frames since the model last ran for this track
     scores: np.ndarray | None = None
     result: TrackAction | None = None
@@ -171,9 +171,8 @@ class ActionRecognizer:
                 stats.count("repeated_stamps")
                 continue
             track.last_stamp_ns = stamp_ns
-            if stamp_ns - track.last_sample_ns < self._period_ns * 0.75:
+            if not self._due(track, stamp_ns):
                 continue  # faster than the model's frame rate: keep the window's time scale
-            track.last_sample_ns = stamp_ns
             self._push(track, kp[person])
             track.since_run += 1
             if track.count >= self.config.min_frames and (
@@ -182,12 +181,8 @@ class ActionRecognizer:
         if ready:
             self._run(ready)
         ran = {id(t) for t in ready}
-        results = []
-        for track in present:
-            if track.result is not None:
-                track.result.fresh = id(track) in ran
-                results.append(track.result)
-        return results
+        # New objects each call: a caller may keep them while later frames update the track.
+        return [replace(t.result, fresh=id(t) in ran) for t in present if t.result is not None]
 
     # --- time -----------------------------------------------------------------------------------
     def _accept_stamp(self, stamp_ns: int) -> bool:
@@ -207,6 +202,20 @@ class ActionRecognizer:
         for tid in stale:
             self._free_slots.append(self._tracks.pop(tid).slot)
         self.stats.count("tracks_forgotten", len(stale))
+
+    def _due(self, track: _Track, stamp_ns: int) -> bool:
+        """Resample to the model's frame rate: a frame enters the window when it is the first at
+        or after the next due time (a quarter period early is fine). Due times advance by whole
+        periods, so a 30 fps stream feeds a 12 fps model 12 frames a second on average."""
+        period = self._period_ns
+        if period == 0:
+            return True
+        if stamp_ns < track.next_sample_ns - period // 4:
+            return False
+        if stamp_ns - track.next_sample_ns > period:  # a gap (dropped frames): restart the grid
+            track.next_sample_ns = stamp_ns
+        track.next_sample_ns += period
+        return True
 
     # --- windows --------------------------------------------------------------------------------
     def _new_track(self, track_id: int) -> _Track | None:

@@ -1,0 +1,94 @@
+"""The AcT node's ROS-free core with the shipped model: resampling to the model's frame rate,
+padding of partial windows, bounded memory, and agreement with the offline pipeline."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from act_ros.preprocessing import pose_features
+from act_ros.recognizer import ActionRecognizer, RecognizerConfig, recognizer_from_parameters
+from act_ros.runtime import ActClassifier, shipped_model_path
+from node_fixtures import lzq_sequences
+
+T0 = 10**18
+
+
+@pytest.fixture(scope="module")
+def classifier() -> ActClassifier:
+    return ActClassifier(shipped_model_path("micro"), expected_layout="coco17")
+
+
+def feed(rec: ActionRecognizer, seq: np.ndarray, fps: float, frames: int, track: int = 1,
+         start: int = T0):
+    out = []
+    for i in range(frames):
+        out.append(rec.update(start + round(i * 1e9 / fps), np.array([track]), seq[i % len(seq)][None]))
+    return out
+
+
+def test_a_30fps_stream_is_resampled_to_the_model_frame_rate(classifier):
+    rec = ActionRecognizer(classifier, RecognizerConfig(window_length=30, min_frames=1, frame_rate=12))
+    out = feed(rec, lzq_sequences()["walk"], fps=30, frames=300)  # 10 s of camera time
+    fresh = sum(1 for actions in out if actions and actions[0].fresh)
+    assert 118 <= fresh <= 122  # 12 window frames per second of stamps, not 15 and not 30
+    assert out[-1][0].window_frames == 30
+
+
+def test_partial_windows_in_one_batch_are_front_padded_to_the_longest(classifier):
+    wave, walk = lzq_sequences()["wave"], lzq_sequences()["walk"]
+    rec = ActionRecognizer(classifier, RecognizerConfig(window_length=30, min_frames=5))
+    for i in range(12):  # person 1 from frame 0, person 2 from frame 5
+        ids = [1] if i < 5 else [1, 2]
+        kp = np.stack([wave[i]] + ([walk[i - 5]] if i >= 5 else []))
+        out = rec.update(T0 + round(i * 1e9 / 12), np.array(ids), kp)
+    assert rec.stats.inferences == 12 - 4  # one call per frame for everyone ready
+    by_id = {a.track_id: a for a in out}
+    assert (by_id[1].window_frames, by_id[2].window_frames) == (12, 7)
+    # Person 2's 7 frames went in front-padded to 12 with their earliest frame, as documented.
+    padded = np.concatenate([np.repeat(walk[:1], 5, axis=0), walk[:7]])
+    expected = classifier.predict_proba(pose_features(padded[None]))[0]
+    np.testing.assert_allclose(by_id[2].scores, expected, atol=1e-5)
+    # Alone, a short window runs at its own length (the model accepts t < T).
+    alone = ActionRecognizer(classifier, RecognizerConfig(window_length=30, min_frames=5))
+    short = feed(alone, walk, fps=12, frames=7)[-1][0].scores
+    np.testing.assert_allclose(short, classifier.predict_proba(pose_features(walk[None, :7]))[0],
+                               atol=1e-5)
+
+
+def test_a_full_window_equals_one_offline_prediction(classifier):
+    seq = lzq_sequences()["squat"]
+    rec = recognizer_from_parameters({"min_frames": 30, "sample_rate": 12.0})
+    out = feed(rec, seq, fps=12, frames=40)
+    offline = classifier.predict_proba(pose_features(seq[10:40][None]))[0]
+    np.testing.assert_allclose(out[-1][0].scores, offline, atol=1e-5)
+
+
+def test_memory_is_bounded_whatever_the_number_of_people(classifier):
+    rec = ActionRecognizer(classifier, RecognizerConfig(window_length=30, min_frames=1, max_tracks=8))
+    seq = lzq_sequences()["stand"]
+    for i in range(5):
+        ids = np.arange(1 + 1000 * i, 1001 + 1000 * i)
+        rec.update(T0 + i * 10**8, ids, np.repeat(seq[i][None], 1000, axis=0))
+    assert rec.num_tracks == 8 and rec._buffer.shape[0] == 8
+    assert rec.stats.counters["over_capacity_people"] == 5 * 1000 - 8
+
+
+def test_smoothing_and_unknown_threshold(classifier):
+    seq = lzq_sequences()["walk"]
+    plain = feed(ActionRecognizer(classifier, RecognizerConfig(min_frames=10)), seq, 12, 30)
+    smooth = feed(ActionRecognizer(classifier, RecognizerConfig(min_frames=10, smoothing=0.8)),
+                  seq, 12, 30)
+    jitter = lambda out: np.abs(np.diff([o[0].scores for o in out[9:]], axis=0)).sum()  # noqa: E731
+    assert jitter(smooth) < jitter(plain)
+    unsure = feed(ActionRecognizer(classifier, RecognizerConfig(min_frames=10, unknown_threshold=1.0)),
+                  seq, 12, 12)
+    assert unsure[-1][0].label == "unknown" and unsure[-1][0].label_index == -1
+
+
+def test_config_is_validated():
+    with pytest.raises(ValueError, match="min_frames"):
+        RecognizerConfig(window_length=30, min_frames=31)
+    with pytest.raises(ValueError, match="smoothing"):
+        RecognizerConfig(smoothing=1.0)
+    with pytest.raises(ValueError, match="unknown parameter"):
+        recognizer_from_parameters({"window": 3})
