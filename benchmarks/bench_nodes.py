@@ -671,6 +671,110 @@ def node_over_dds(frames: Sequence[np.ndarray], warmup: int, variant: str, encod
         node.stop()
 
 
+def serve_pose_node(args: argparse.Namespace) -> int:
+    """Child: the real PoseNode, spun like ``python -m act_ros.ros.pose_node`` (one
+    MultiThreadedExecutor), whose image callback and process() also note when they ran
+    (perf_counter = CLOCK_MONOTONIC, the same clock in every process). The notes go to
+    ``--marks`` as JSON at exit."""
+    import rclpy
+    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+
+    from act_ros.ros.pose_node import PoseNode
+
+    marks: dict[int, dict[str, float]] = {}
+
+    class MarkingPublisher:
+        def __init__(self, publisher: Any) -> None:
+            self.publisher = publisher
+
+        def publish(self, msg: Any) -> None:
+            marks.setdefault(stamp_ns(msg), {})["publish"] = time.perf_counter()
+            self.publisher.publish(msg)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.publisher, name)
+
+    class TimedPoseNode(PoseNode):
+        def __init__(self) -> None:
+            super().__init__()
+            self._pub = MarkingPublisher(self._pub)
+
+        def _on_image(self, msg: Any) -> None:
+            marks[stamp_ns(msg)] = {"callback": time.perf_counter()}
+            super()._on_image(msg)
+
+        def process(self, msg: Any) -> Any:
+            marks.setdefault(stamp_ns(msg), {})["start"] = time.perf_counter()
+            return super().process(msg)
+
+    rclpy.init(args=["--ros-args", "--params-file", str(CONFIG), "-p",
+                     f"model_variant:={args.pose_variant}", "-p", "no_input_warning:=0.0"])
+    node = TimedPoseNode()
+    executor = MultiThreadedExecutor()
+    executor.add_node(node)
+    try:
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        Path(args.marks).write_text(json.dumps({str(k): v for k, v in marks.items()}))
+        node.close()
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+def node_timeline(frames: Sequence[np.ndarray], warmup: int, variant: str, encoding: str,
+                  run_dir: Path, fps: float = 30.0) -> dict[str, Any]:
+    """Where one frame's round trip goes, measured: the flow-controlled DDS run again, with the
+    node's callback and process() timestamped in the node process (see serve_pose_node)."""
+    from rclpy.qos import qos_profile_sensor_data
+    from sensor_msgs.msg import Image
+    from tqdm import tqdm
+
+    from act_ros.msg import PersonPose2DArray
+
+    marks_path = run_dir / f"pose_marks_{time.monotonic_ns()}.json"
+    node = self_process("pose-node", run_dir, ["--marks", str(marks_path), "--pose-variant",
+                                               variant], capture_stdout=False)
+    session = RosSession("bench_camera_timeline")
+    sent: dict[int, tuple[float, float]] = {}
+    replies: dict[int, float] = {}
+    try:
+        pub = session.node.create_publisher(Image, "image_raw", qos_profile_sensor_data)
+        sub = session.node.create_subscription(
+            PersonPose2DArray, "human_poses",
+            lambda m: replies.setdefault(stamp_ns(m), time.perf_counter()), reliable())
+        session.spin_until(lambda: pub.get_subscription_count() >= 1
+                           and sub.get_publisher_count() >= 1, 120, "the pose node", [node])
+        step = int(round(1e9 / fps))
+        msgs = [image_message(f, encoding, STAMP0_NS + i * step) for i, f in enumerate(frames)]
+        for i, msg in enumerate(tqdm(msgs, desc="pose node timeline", leave=False)):
+            stamp = stamp_ns(msg)
+            t0 = time.perf_counter()
+            pub.publish(msg)
+            t1 = time.perf_counter()
+            if session.spin_until(lambda: stamp in replies, 10.0, watch=[node]) and i >= warmup:
+                sent[stamp] = (t0, t1)
+    finally:
+        session.close()
+        node.stop()
+    marks = {int(k): v for k, v in json.loads(marks_path.read_text()).items()}
+    segments: dict[str, list[float]] = {k: [] for k in (
+        "publish", "delivery", "handoff", "process", "back", "total")}
+    for stamp, (t0, t1) in sent.items():
+        mark = marks.get(stamp, {})
+        if {"callback", "start", "publish"} - set(mark) or stamp not in replies:
+            continue
+        segments["publish"].append(t1 - t0)
+        segments["delivery"].append(mark["callback"] - t1)
+        segments["handoff"].append(mark["start"] - mark["callback"])
+        segments["process"].append(mark["publish"] - mark["start"])
+        segments["back"].append(replies[stamp] - mark["publish"])
+        segments["total"].append(replies[stamp] - t0)
+    return {f"{k}_ms": stats_ms(v) for k, v in segments.items()}
+
+
 def node_in_process(frames: Sequence[np.ndarray], warmup: int, variant: str, encoding: str,
                     fps: float = 30.0) -> dict[str, Any]:
     """PoseNode.process() called synchronously, each piece of it timed (no DDS transport of the
@@ -732,17 +836,18 @@ def node_in_process(frames: Sequence[np.ndarray], warmup: int, variant: str, enc
         session.close()
 
 
-def run_pose(args: argparse.Namespace, run_dir: Path, transport: dict[str, Any] | None
-             ) -> dict[str, Any]:
+def run_pose(args: argparse.Namespace, run_dir: Path, transport: dict[str, Any] | None,
+             size: str) -> dict[str, Any]:
     from bench_pose import load_frames, measure_estimator
 
     params = pose_node_params()
     variant = args.pose_variant or params["model_variant"]
-    frames = load_frames(count=args.pose_frames + args.pose_warmup, size=parse_size(args.pose_size))
+    frames = load_frames(count=args.pose_frames + args.pose_warmup, size=parse_size(size))
     options = estimator_options(params, variant)
     load0 = os.getloadavg()
     est_a = measure_estimator(frames, warmup=args.pose_warmup, **options)
     dds = node_over_dds(frames, args.pose_warmup, variant, args.encoding, run_dir, options)
+    timeline = node_timeline(frames, args.pose_warmup, variant, args.encoding, run_dir)
     inproc = node_in_process(frames, args.pose_warmup, variant, args.encoding)
     est_b = measure_estimator(frames, warmup=args.pose_warmup, **options)
     h, w = frames[0].shape[:2]
@@ -753,7 +858,8 @@ def run_pose(args: argparse.Namespace, run_dir: Path, transport: dict[str, Any] 
     return {"variant": variant, "image": f"{w}x{h}", "encoding": args.encoding,
             "num_poses": params["num_poses"], "frames": args.pose_frames,
             "warmup": args.pose_warmup, "estimator_before": est_a, "estimator_after": est_b,
-            "node_dds": dds, "node_in_process": inproc, "image_echo_ms": echo,
+            "node_dds": dds, "node_timeline": timeline, "node_in_process": inproc,
+            "image_echo_ms": echo,
             "load": [load0, os.getloadavg()]}
 
 
@@ -793,34 +899,41 @@ def print_pose(res: dict[str, Any]) -> None:
           f"target. Against measure_estimator (mean of before/after, {ref:.1f} ms): "
           f"{(node_ms / ref - 1) * 100:+.1f}%.\n")
 
-    print("Where the node's time per frame goes (mean ms per frame):")
+    tl = res["node_timeline"]
+    total = tl["total_ms"]["mean"]
+    print(f"Where a frame's round trip goes, measured (second flow-controlled run, the same node "
+          f"code with its image callback and process() timestamped in the node process; "
+          f"{tl['total_ms']['n']} frames; mean ms per frame, share of the round trip). The "
+          f"pieces of process() come from a third, in-process pass calling node.process():")
     rows = [
-        ["estimator.estimate() inside node.process()", inproc["estimate_ms"]["mean"], "in-process pass"],
-        ["image conversion (image_to_rgb)", inproc["image_to_rgb_ms"]["mean"], "in-process pass"],
-        ["tracker (PoseTracker.update)", inproc["tracker_ms"]["mean"], "in-process pass"],
-        ["message building (detections_to_msg)", inproc["detections_to_msg_ms"]["mean"],
-         "in-process pass"],
-        ["publish human_poses", inproc["publish_ms"]["mean"], "in-process pass"],
-        ["= node.process()", inproc["process_ms"]["mean"], "in-process pass"],
-        ["rclpy serialize_message of the image (what publish() does)",
-         inproc["serialize_ms"]["mean"], "in-process pass"],
-        ["rclpy deserialize_message of the image (what the node's take does)",
-         inproc["deserialize_ms"]["mean"], "in-process pass"],
-        ["node.process() in the real node", dds["node_process_ms"], "node's /diagnostics, DDS run"],
+        ["camera side: publish() of the image (rclpy serialize + hand to DDS)",
+         tl["publish_ms"]["mean"], tl["publish_ms"]["mean"] / total],
+        ["image DDS delivery + rclpy take + executor dispatch to the callback",
+         tl["delivery_ms"]["mean"], tl["delivery_ms"]["mean"] / total],
+        ["  (of which rclpy deserialize_message of the image, in-process pass)",
+         inproc["deserialize_ms"]["mean"], inproc["deserialize_ms"]["mean"] / total],
+        ["mailbox hand-off: callback -> worker thread starts process()",
+         tl["handoff_ms"]["mean"], tl["handoff_ms"]["mean"] / total],
+        ["node.process() in the node, up to publishing the poses", tl["process_ms"]["mean"],
+         tl["process_ms"]["mean"] / total],
     ]
+    for key, label in (("estimate_ms", "estimator.estimate()"),
+                       ("image_to_rgb_ms", "image conversion (image_to_rgb)"),
+                       ("tracker_ms", "tracker (PoseTracker.update)"),
+                       ("detections_to_msg_ms", "message building (detections_to_msg)")):
+        rows.append([f"  of which {label}, in-process pass", inproc[key]["mean"],
+                     inproc[key]["mean"] / total])
+    rows.append(["poses back: publish + DDS + take + this process's executor",
+                 tl["back_ms"]["mean"], tl["back_ms"]["mean"] / total])
+    rows.append(["  (of which the node's publish() of the poses, in-process pass)",
+                 inproc["publish_ms"]["mean"], inproc["publish_ms"]["mean"] / total])
+    rows.append(["= round trip (this run)", total, 1.0])
+    rows.append(["raw estimator (interleaved run), for comparison", est_ms, est_ms / total])
+    print_table(["part", "ms/frame", "share"], rows)
     echo = res.get("image_echo_ms")
     if echo is not None:
-        rows.append(["image over DDS: echo round trip, same size", echo, "transport table"])
-        rest = node_ms - dds["node_process_ms"] - echo
-        rows.append(["rest: executor, mailbox hand-off to the worker, poses back", rest,
-                     "DDS run minus the two above"])
-    else:
-        rest = node_ms - dds["node_process_ms"]
-        rows.append(["rest: image transport, executor, mailbox hand-off, poses back", rest,
-                     "DDS run minus the above"])
-    rows.append(["= pose node over DDS, per frame", node_ms, "DDS run"])
-    rows.append(["raw estimator, interleaved", est_ms, "DDS run"])
-    print_table(["part", "ms/frame", "measured in"], rows)
+        print(f"(For scale: the same image to an echo process and a small answer back took "
+              f"{echo:.2f} ms on average in the transport table.)\n")
 
 
 # =================================================================================================
@@ -1082,7 +1195,7 @@ def serve_camera(args: argparse.Namespace) -> int:
 
     from bench_pose import load_frames
 
-    frames = load_frames(count=args.latency_frames, size=parse_size(args.pose_size))
+    frames = load_frames(count=args.latency_frames, size=parse_size(args.latency_size))
     msgs = [image_message(f, args.encoding) for f in frames]
     rclpy.init()
     node = rclpy.create_node("bench_camera")
@@ -1162,7 +1275,7 @@ def run_latency(args: argparse.Namespace, run_dir: Path) -> dict[str, Any]:
         camera = self_process("camera", run_dir, [
             "--latency-frames", str(args.latency_frames), "--latency-loops",
             str(args.latency_loops), "--fps", str(args.fps), "--encoding", args.encoding,
-            "--pose-size", args.pose_size])
+            "--latency-size", args.latency_size])
         session.spin_until(lambda: not camera.alive(), 60 + 2 * args.latency_frames *
                            args.latency_loops / args.fps, "the camera to finish", [act, pose])
         out, _ = camera.proc.communicate()
@@ -1242,14 +1355,18 @@ def plot(results: dict[str, Any], path: Path) -> None:
     for ax, key in zip(axes, panels):
         res = results[key]
         if key == "pose":
-            dds = res["node_dds"]
-            values = [1e3 / dds["estimator_ms"]["mean"], dds["fps"],
-                      1e3 / res["node_in_process"]["process_ms"]["mean"]]
-            ax.bar(["raw estimator\n(interleaved)", "pose node\nover DDS",
-                    "node.process()\nin-process"], values,
-                   color=["tab:gray", "tab:orange", "tab:blue"])
+            x = np.arange(len(res))
+            for offset, (label, color, value) in zip((-0.27, 0, 0.27), (
+                    ("raw estimator (interleaved)", "tab:gray",
+                     lambda r: 1e3 / r["node_dds"]["estimator_ms"]["mean"]),
+                    ("pose node over DDS", "tab:orange", lambda r: r["node_dds"]["fps"]),
+                    ("node.process() in-process", "tab:blue",
+                     lambda r: 1e3 / r["node_in_process"]["process_ms"]["mean"]))):
+                ax.bar(x + offset, [value(r) for r in res], width=0.27, color=color, label=label)
+            ax.set_xticks(x, [r["image"] for r in res])
             ax.set_ylabel("frames/s")
-            ax.set_title(f"pose node vs estimator ({res['variant']}, {res['image']})")
+            ax.set_title(f"pose node vs raw estimator (MediaPipe {res[0]['variant']})")
+            ax.legend(fontsize=7)
         elif key == "act":
             people = [int(p) for p in res["in_process"]]
             x = np.arange(len(people))
@@ -1301,7 +1418,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="image encoding the camera publishes")
     ap.add_argument("--pose-variant", choices=("lite", "full", "heavy"),
                     help="default: config/act_ros.yaml's model_variant")
-    ap.add_argument("--pose-size", default="native", help="'native' (1768x994) or WxH")
+    ap.add_argument("--pose-sizes", default="native,640x360",
+                    help="image sizes of the pose section: 'native' (1768x994) and/or WxH")
+    ap.add_argument("--latency-size", default="native", help="camera image size (latency)")
     ap.add_argument("--pose-frames", type=int, default=120, help="timed frames")
     ap.add_argument("--pose-warmup", type=int, default=5)
     ap.add_argument("--act-model", help="a .tflite AcT model (default: the shipped micro)")
@@ -1312,9 +1431,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--latency-frames", type=int, default=230, help="clip frames (from frame 0)")
     ap.add_argument("--latency-loops", type=int, default=2, help="times the clip is played")
     ap.add_argument("--fps", type=float, default=30.0, help="camera rate (latency section)")
-    ap.add_argument("--transport-sizes", default="640x480,1280x720,native")
+    ap.add_argument("--transport-sizes", default="640x360,640x480,1280x720,native")
     ap.add_argument("--transport-count", type=int, default=20)
-    ap.add_argument("--serve", choices=("echo", "probe", "camera"), help=argparse.SUPPRESS)
+    ap.add_argument("--serve", choices=("echo", "probe", "camera", "pose-node"),
+                    help=argparse.SUPPRESS)
+    ap.add_argument("--marks", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.quick:
         args.pose_frames, args.pose_warmup = min(args.pose_frames, 8), min(args.pose_warmup, 3)
@@ -1332,6 +1453,8 @@ def main(argv: list[str] | None = None) -> int:
             return serve_echo()
         if args.serve == "camera":
             return serve_camera(args)
+        if args.serve == "pose-node":
+            return serve_pose_node(args)
         rows = transport_probe(args.transport_sizes.split(","), args.transport_count,
                                args.encoding, Path(os.environ["ROS_LOG_DIR"]).parent)
         print(json.dumps(rows), flush=True)
@@ -1358,8 +1481,10 @@ def main(argv: list[str] | None = None) -> int:
             results["transport"] = run_transport(args, run_dir)
             print_transport(results["transport"], args.dds_profile)
         if "pose" in sections:
-            results["pose"] = run_pose(args, run_dir, results.get("transport"))
-            print_pose(results["pose"])
+            results["pose"] = []
+            for size in args.pose_sizes.split(","):
+                results["pose"].append(run_pose(args, run_dir, results.get("transport"), size))
+                print_pose(results["pose"][-1])
         if "act" in sections:
             results["act"] = run_act(args, run_dir)
             print_act(results["act"])
