@@ -82,7 +82,7 @@ class ActNode(Node):
         for key in ("people_with_invalid_keypoints", "duplicate_track_ids", "over_capacity_people",
                     "out_of_order_frames", "time_jumps_back", "repeated_stamps"):
             if now.get(key, 0) > before.get(key, 0):
-                self.get_logger().warn(_PROBLEMS[key] + f" (total {now[key]})",
+                self.get_logger().warning(_PROBLEMS[key] + f" (total {now[key]})",
                                        throttle_duration_sec=5.0)
 
     def _on_dynamic_parameters(self, params: list[Parameter]):
@@ -103,7 +103,7 @@ class ActNode(Node):
         last = self._last_input or self._started
         if time.monotonic() - last > limit:
             publishers = self.count_publishers(self._sub.topic_name)
-            self.get_logger().warn(
+            self.get_logger().warning(
                 f"no pose message on {self._sub.topic_name} for {time.monotonic() - last:.0f} s "
                 f"({publishers} publisher(s) matched; this node subscribes RELIABLE, depth 10)",
                 throttle_duration_sec=10.0)

@@ -136,7 +136,7 @@ class PoseNode(Node):
             return None
         stamp_ns = stamp_to_ns(msg.header.stamp)
         if self._last_stamp_ns is not None and stamp_ns < self._last_stamp_ns:
-            self.get_logger().warn("image time went backwards (bag loop or clock reset): "
+            self.get_logger().warning("image time went backwards (bag loop or clock reset): "
                                    "track IDs restart", throttle_duration_sec=5.0)
         self._last_stamp_ns = stamp_ns
         height, width = rgb.shape[:2]
@@ -167,7 +167,7 @@ class PoseNode(Node):
         limit = self.params["no_input_warning"]
         last = self._last_input or self._started
         if limit and time.monotonic() - last > limit:
-            self.get_logger().warn(
+            self.get_logger().warning(
                 f"no image on {self._sub.topic_name} for {time.monotonic() - last:.0f} s "
                 f"({self.count_publishers(self._sub.topic_name)} publisher(s) matched; this node "
                 f"subscribes {self._qos_text()})",
