@@ -150,7 +150,9 @@ def test_pose_dataset_bag_from_real_lzq_data(tmp_path):
     tracks = [next(iter(g.actions.items())) for g in info.ground_truth]
     assert tracks[0] == (1, "stand") and tracks[743] == (1, "stand") and tracks[744] == (2, "walk")
     assert tracks[-1] == (4, "wave")
-    np.testing.assert_allclose(np.diff(info.frame_stamps[:10]) / 1e9, 1 / 12, atol=1e-6)  # LZQ fps
+    from act_ros.datasets.lzq import LZQ_FRAME_RATE
+
+    np.testing.assert_allclose(np.diff(info.frame_stamps[:10]) / 1e9, 1 / LZQ_FRAME_RATE, atol=1e-6)
     _, msg = next(iter_messages(out, "/human_poses", "act_ros/msg/PersonPose2DArray"))
     assert msg.keypoint_layout == "coco17" and (msg.image_width, msg.image_height) == (640, 480)
     person = msg.people[0]

@@ -148,7 +148,8 @@ def test_pose_bag_into_the_act_node_alone_matches_direct_exactly(tmp_path, act_p
     write_pose_bag(short, bag, classes, fps=fps, image_size=(640, 480),
                    start_time_ns=int(START_TIME_S * 1e9), progress=False)
     assert inspect_bag(bag).is_pose_bag
-    replay = _run(bag, tmp_path / "replay", "--in-process", *_params_args({}, act_params))
+    replay = _run(bag, tmp_path / "replay", "--in-process", "--namespace", "robot1",
+                  *_params_args({}, act_params))
     direct = _run(bag, tmp_path / "direct", "--direct", *_params_args({}, act_params))
     assert replay["run"]["pacing"] == "as fast as possible, flow control (1 in flight)"
     assert replay["score"]["coverage"]["frames_with_result"] == 360
@@ -158,3 +159,46 @@ def test_pose_bag_into_the_act_node_alone_matches_direct_exactly(tmp_path, act_p
     assert replay["score"]["classification"]["scored"] >= 300
     assert replay["score"]["tracks"]["ground_truth_tracks"] == 4
     assert np.isfinite(replay["score"]["classification"]["balanced_accuracy"])
+
+
+@pytest.mark.slow
+def test_external_player_mode_scores_what_another_player_replays(tmp_path, node_process, act_params,
+                                                                 ros_graph):
+    """`--external-player` only listens (as with `ros2 bag play`); here the player is a second
+    `act-ros evaluate --launch`, since ros2 bag is not installable on these machines."""
+    import subprocess
+    import sys
+
+    from ros_harness import wait_until
+
+    labels = write_text(tmp_path / "labels.csv", "start_frame,end_frame,label,track_id\n45,74,walk,2\n")
+    bag = make_video_bag(tmp_path / "bag", labels, "--width", "640", "--max-frames", "75")
+    node_process("act_ros.ros.pose_node", params={"model_variant": "lite", **NODE_QUIET})
+    node_process("act_ros.ros.act_node", params=act_params)
+    log = open(tmp_path / "listener.log", "w")
+    listener = subprocess.Popen(
+        [sys.executable, "-m", "act_ros.bag.evaluate", str(bag), "--external-player", "--quiet",
+         "-o", str(tmp_path / "listened")], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: ros_graph.node.count_subscribers("/human_actions") >= 1, 120,
+                   "the listener's subscription")
+        wait_until(lambda: "listening on /human_actions" in (tmp_path / "listener.log").read_text(),
+                   60, "the listener to match the AcT node")
+        # The player is a process of its own too (raw 640 px images between processes need the
+        # replay's DDS profile, which Fast DDS reads once per process: see dds_profile.py).
+        played = subprocess.run(
+            [sys.executable, "-m", "act_ros.bag.evaluate", str(bag), "--launch", "--quiet",
+             "-o", str(tmp_path / "player")], capture_output=True, text=True, timeout=300)
+        assert played.returncode == 0, played.stdout + played.stderr
+        player = json.loads((tmp_path / "player" / "report.json").read_text())
+        assert listener.wait(120) == 0, (tmp_path / "listener.log").read_text()
+    finally:
+        if listener.poll() is None:
+            listener.kill()
+        log.close()
+    listened = json.loads((tmp_path / "listened" / "report.json").read_text())
+    assert listened["run"]["mode"] == "external"
+    assert listened["score"]["coverage"]["frames_with_result"] == 75
+    # Both saw the same /human_actions messages, so they score the same.
+    assert listened["score"]["pairs"] == player["score"]["pairs"]
+    assert listened["score"]["latency"]["count"] == 0  # a listener cannot know publish times

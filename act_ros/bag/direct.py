@@ -2,8 +2,8 @@
 tracker and the action recognizer in this process, in order, with their recorded stamps.
 
 This is the reference the replay through the live nodes is checked against: same bag, same
-parameters (the nodes' own parameter tables give the defaults), same scoring code. The ROS
-graph is not involved (no context, no DDS); only the nodes' parameter tables are read.
+parameters, same builders as the nodes (``PosePipeline.from_parameters``,
+``recognizer_from_parameters``), same scoring code. Nothing of ROS is involved.
 """
 from __future__ import annotations
 
@@ -31,62 +31,6 @@ class DirectResult:
         return len(self.outputs) / self.wall_time_s if self.wall_time_s > 0 else None
 
 
-def _params(table: Any, overrides: dict[str, Any]) -> dict[str, Any]:
-    values = {spec.name: spec.default for spec in table}
-    unknown = sorted(set(overrides) - set(values) - {"use_sim_time"})
-    if unknown:
-        raise ValueError(f"unknown node parameter(s) {unknown}; known: {sorted(values)}")
-    values.update({k: v for k, v in overrides.items() if k in values})
-    return values
-
-
-def make_pose_pipeline(overrides: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
-    """(estimator, tracker, params) configured as PoseNode configures them."""
-    from act_ros.pose.base import create_estimator
-    from act_ros.pose.tracking import PoseTracker
-    from act_ros.ros.pose_node import PARAMETERS
-
-    p = _params(PARAMETERS, overrides)
-    if p["backend"] == "mediapipe":
-        options = dict(variant=p["model_variant"], num_poses=p["num_poses"],
-                       num_threads=p["num_threads"] or None,
-                       min_detection_confidence=p["min_detection_confidence"],
-                       min_presence_confidence=p["min_presence_confidence"],
-                       min_tracking_confidence=p["min_tracking_confidence"],
-                       model_path=p["model_path"] or None)
-    else:
-        options = {"num_poses": p["num_poses"], "model_path": p["model_path"] or None}
-    return create_estimator(p["backend"], **options), PoseTracker(max_age_s=p["track_max_age"]), p
-
-
-def make_recognizer(overrides: dict[str, Any]) -> Any:
-    """An ActionRecognizer configured as ActNode configures it."""
-    from act_ros.recognizer import ActionRecognizer, RecognizerConfig
-    from act_ros.ros.act_node import PARAMETERS
-    from act_ros.runtime import ActClassifier, shipped_model_path
-
-    p = _params(PARAMETERS, overrides)
-    paths = [s.strip() for s in str(p["model_path"]).split(",") if s.strip()]
-    classifier = ActClassifier(paths or shipped_model_path(p["model_size"]),
-                               num_threads=p["num_threads"], expected_layout="coco17")
-    sample_rate = p["sample_rate"] or float(getattr(classifier.spec, "frame_rate", 0.0) or 0.0)
-    window = p["window_length"] or classifier.window_length
-    config = RecognizerConfig(window_length=window, min_frames=min(p["min_frames"], window),
-                              stride=p["stride"], frame_rate=sample_rate,
-                              track_timeout_s=p["track_timeout"], smoothing=p["smoothing"],
-                              unknown_threshold=p["unknown_threshold"], max_tracks=p["max_people"])
-    return ActionRecognizer(classifier, config)
-
-
-def _downscale(rgb: np.ndarray, max_width: int) -> tuple[np.ndarray, float]:
-    width = rgb.shape[1]
-    if not max_width or width <= max_width:
-        return rgb, 1.0
-    scale = max_width / width
-    size = (max_width, max(1, round(rgb.shape[0] * scale)))
-    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), scale
-
-
 def iter_tracked_poses(info: BagInfo, pose_params: dict[str, Any]) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """``(stamp_ns, track_ids, keypoints)`` per input frame: from the estimator + tracker for an
     image bag, as recorded for a pose bag."""
@@ -98,25 +42,18 @@ def iter_tracked_poses(info: BagInfo, pose_params: dict[str, Any]) -> Iterator[t
                           dtype=np.float32).reshape(len(msg.people), 17, 3)
             yield stamp, ids, kp
         return
-    from act_ros.pose.base import PoseDetections
+    from act_ros.pose.pipeline import PosePipeline
 
-    estimator, tracker, p = make_pose_pipeline(pose_params)
+    pipeline = PosePipeline.from_parameters(pose_params)  # exactly as the pose node builds it
     decode = compressed_msg_to_bgr if info.input_type == COMPRESSED_IMAGE_TYPE else image_msg_to_bgr
     try:
         for _, msg in iter_messages(info.path, info.input_topic, info.input_type):
             stamp = int(msg.header.stamp.sec) * 1_000_000_000 + int(msg.header.stamp.nanosec)
             rgb = cv2.cvtColor(decode(msg), cv2.COLOR_BGR2RGB)
-            small, scale = _downscale(rgb, p["max_image_width"])
-            detections = estimator.estimate(small, stamp)
-            if scale != 1.0 and len(detections):
-                kp = detections.keypoints.copy()
-                kp[..., :2] *= 1.0 / scale
-                detections = PoseDetections(kp, detections.boxes * (1.0 / scale), detections.scores,
-                                            detections.track_ids)
-            detections = tracker.update(detections, stamp)
+            detections = pipeline.process(rgb, stamp)
             yield stamp, detections.track_ids.astype(np.int64), detections.keypoints
     finally:
-        estimator.close()
+        pipeline.close()
 
 
 def evaluate_direct(info: BagInfo, *, pose_params: dict[str, Any] | None = None,
@@ -124,7 +61,9 @@ def evaluate_direct(info: BagInfo, *, pose_params: dict[str, Any] | None = None,
     """Run the bag's frames through the pipeline here; outputs keyed by frame stamp."""
     from tqdm import tqdm
 
-    recognizer = make_recognizer(act_params or {})
+    from act_ros.recognizer import recognizer_from_parameters
+
+    recognizer = recognizer_from_parameters(act_params or {})  # exactly as the AcT node does
     class_names = list(recognizer.class_names)
     outputs: dict[int, FrameOutput] = {}
     start = time.monotonic()

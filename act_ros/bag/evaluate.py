@@ -151,13 +151,20 @@ def main(argv: list[str] | None = None) -> int:
         raise
     paths = write_reports(report, out_dir)
     _print_summary(report, paths)
+    if report["run"].get("interrupted"):
+        print("act-ros evaluate: interrupted: the report covers the frames replayed so far",
+              file=sys.stderr)
+        return 130
     return 0
 
 
 def _replay(info: BagInfo, args: argparse.Namespace, mode: str, started: str) -> dict:
-    # The network rule: discovery stays on this machine, set before rclpy starts.
+    # Before rclpy starts: a shared-memory segment that fits raw images (dds_profile.py), and
+    # the network rule (discovery stays on this machine).
+    from act_ros.bag import dds_profile
     from act_ros.ros import environment
 
+    dds_profile.apply(os.environ)
     environment.apply(os.environ)
     from act_ros.bag.replay import ReplayOptions, run_replay
 
@@ -181,6 +188,7 @@ def _replay(info: BagInfo, args: argparse.Namespace, mode: str, started: str) ->
         "throughput_fps": result.throughput_fps,
         "frames_published": result.frames_published,
         "frames_timed_out": result.frames_timed_out,
+        "interrupted": result.interrupted,
         "node_params": params if mode == "in-process" else {},
         "started_at": started,
     }

@@ -75,6 +75,7 @@ class ReplayResult:
     last_result_wall_ns: int | None
     diagnostics: dict[str, Any] = field(default_factory=dict)
     pacing: str = ""
+    interrupted: bool = False  # Ctrl-C: the results so far, scored as they are
 
     @property
     def throughput_fps(self) -> float | None:
@@ -139,8 +140,9 @@ class Replayer:
 
         topic, msg_class = _input_topic_and_class(info.input_type)
         self.input_topic = topic
-        self.publisher = None if options.external_player else self.node.create_publisher(
-            msg_class, topic, self._qos)
+        self._msg_class = msg_class
+        # Created once the subscriber is known (wait_connected): its QoS decides ours.
+        self.publisher = None
         self.clock_publisher = None
         if options.use_sim_time and not options.external_player:
             from rosgraph_msgs.msg import Clock
@@ -161,6 +163,17 @@ class Replayer:
         reliable = all(i.qos_profile.reliability == ReliabilityPolicy.RELIABLE for i in infos)
         # A reliable subscription would not match a best-effort publisher.
         return QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE if reliable
+                          else ReliabilityPolicy.BEST_EFFORT)
+
+    def _publisher_qos(self, topic: str) -> Any:
+        """Match the subscribers' reliability. A reliable writer to a best-effort reader is
+        legal, but large images sent that way between processes never arrived in tests here
+        (the pose node subscribes best effort, depth 1); a best-effort writer delivers them."""
+        from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+        infos = self.node.get_subscriptions_info_by_topic(topic)
+        reliable = all(i.qos_profile.reliability == ReliabilityPolicy.RELIABLE for i in infos)
+        return QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE if reliable
                           else ReliabilityPolicy.BEST_EFFORT)
 
     def _subscribe_results(self) -> None:
@@ -247,9 +260,13 @@ class Replayer:
                         f"ROS_DOMAIN_ID, with ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST?")
                 time.sleep(0.01)
 
-        if self.publisher is not None:
+        if not self.options.external_player:
+            name = self.node.resolve_topic_name(self.input_topic)
+            wait(lambda: self.node.count_subscribers(name) > 0, f"a subscriber on {name}")
+            self.publisher = self.node.create_publisher(self._msg_class, self.input_topic,
+                                                        self._publisher_qos(name))
             wait(lambda: self.publisher.get_subscription_count() > 0,
-                 f"a subscriber on {self.publisher.topic_name}")
+                 f"our publisher on {name} to match its subscriber")
         wait(lambda: self.node.count_publishers(ACTIONS_TOPIC) > 0, f"a publisher of {ACTIONS_TOPIC}")
         if self.info.input_type != POSE_ARRAY_TYPE and not self.options.external_player:
             # The chain image -> pose node -> AcT node must be complete before frame 1.
@@ -281,6 +298,7 @@ class Replayer:
         start_mono = time.monotonic()
         bag_t0: int | None = None
         bar = tqdm(total=self.info.n_frames, desc="replay", unit="frame", disable=not opts.progress)
+        interrupted = False
         try:
             for bag_time, raw in iter_raw(self.info.path, self.info.input_topic):
                 original = _bag_stamp(raw)
@@ -292,8 +310,8 @@ class Replayer:
                     if delay > 0:
                         time.sleep(delay)
                 if opts.flow_control:
-                    timed_out += self._wait_in_flight(opts.max_in_flight - 1, first=published == 0
-                                                      or not self.outputs)
+                    timed_out += self._wait_in_flight(opts.max_in_flight - 1,
+                                                      first=not self.outputs)
                 if clock_cls is not None:
                     Clock, Time = clock_cls
                     sec, nanosec = divmod(bag_time, 1_000_000_000)
@@ -317,11 +335,14 @@ class Replayer:
             else:
                 self._drain(opts.drain_timeout_s)
             self._final_diagnostics()
+        except KeyboardInterrupt:
+            # Ctrl-C (rclpy has shut the context down by now): score what arrived so far.
+            interrupted = True
         finally:
             bar.close()
         return ReplayResult(dict(self.outputs), published, timed_out,
                             time.monotonic() - start_mono, first_wall, self.last_result_wall_ns,
-                            dict(self.diagnostics), self.pacing())
+                            dict(self.diagnostics), self.pacing(), interrupted)
 
     def pacing(self) -> str:
         o = self.options
@@ -352,8 +373,8 @@ class Replayer:
         with self._cond:
             while len(self.outputs) < len(self._sent_wall):
                 before = len(self.outputs)
-                self._cond.wait(timeout)
-                if len(self.outputs) == before:
+                # Diagnostics wake this too: only a new result restarts the wait.
+                if not self._cond.wait_for(lambda: len(self.outputs) > before, timeout):
                     break
 
     def _final_diagnostics(self) -> None:
@@ -373,20 +394,28 @@ class Replayer:
                 raise ReplayError(f"no publisher of {ACTIONS_TOPIC} appeared: start the nodes")
             time.sleep(0.01)
         self._subscribe_results()
+        while self._action_sub.get_publisher_count() == 0:
+            if time.monotonic() > deadline:
+                raise ReplayError(f"our subscription to {ACTIONS_TOPIC} never matched its publisher")
+            time.sleep(0.01)
         start = time.monotonic()
         print(f"listening on {self.node.resolve_topic_name(ACTIONS_TOPIC)}: play the bag now "
-              f"(ros2 bag play {self.info.path})")
+              f"(ros2 bag play {self.info.path})", flush=True)
         bar = tqdm(total=self.info.n_frames, desc="results", unit="frame", disable=not self.options.progress)
         expected = set(self.info.frame_stamps)
         with self._cond:
-            idle = self.options.first_result_timeout_s
+            # Until the results stop coming: the first may take long (models load), then a
+            # pause longer than idle_timeout_s means the player has finished.
+            limit = self.options.first_result_timeout_s
+            seen, last_change = 0, time.monotonic()
             while len(expected & set(self.outputs)) < len(expected):
-                before = len(self.outputs)
-                self._cond.wait(idle)
+                self._cond.wait(0.5)
                 bar.update(len(self.outputs) - bar.n)
-                if len(self.outputs) == before:
+                if len(self.outputs) != seen:
+                    seen, last_change = len(self.outputs), time.monotonic()
+                    limit = self.options.idle_timeout_s
+                elif time.monotonic() - last_change > limit:
                     break
-                idle = self.options.idle_timeout_s
         bar.close()
         return ReplayResult(dict(self.outputs), 0, 0, time.monotonic() - start, None,
                             self.last_result_wall_ns, dict(self.diagnostics), self.pacing())

@@ -76,6 +76,8 @@ def markdown(report: dict) -> str:
         f"{cov['frames']} frames, {report.get('bag_duration_s', 0):.2f} s of recording",
         f"- replay took {_fmt(run.get('wall_time_s'), 2)} s; throughput "
         f"{_fmt(run.get('throughput_fps'), 1)} frames/s",
+        *(["- **interrupted**: the scores cover only the frames replayed before Ctrl-C"]
+          if run.get("interrupted") else []),
         "",
         "## Scores",
         "",
