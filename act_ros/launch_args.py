@@ -28,9 +28,9 @@ NODE_ARGUMENTS: tuple[LaunchArgument, ...] = (
     LaunchArgument("pose_model", "MediaPipe pose model variant", "pose_node", "model_variant",
                    choices=("", "lite", "full", "heavy")),
     LaunchArgument("num_poses", "most people per image", "pose_node", "num_poses", int),
-    LaunchArgument("debug_image", "publish ~/debug_image (true/false)", "pose_node",
+    LaunchArgument("debug_image", "publish ~/debug_image", "pose_node",
                    "publish_debug_image", bool, choices=("", "true", "false")),
-    LaunchArgument("use_compressed", "subscribe to <image_topic>/compressed (true/false)",
+    LaunchArgument("use_compressed", "subscribe to <image_topic>/compressed",
                    "pose_node", "use_compressed", bool, choices=("", "true", "false")),
 )
 

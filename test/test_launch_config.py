@@ -134,3 +134,12 @@ def test_act_launch_file_builds_the_two_nodes():  # pragma: no cover - needs a R
     act = next(n for n in nodes if n.node_name == "act_node")
     assert ("image_raw", "/cam/image") in pose._Node__remappings
     assert {"model_size": "small", "num_threads": 4, "use_sim_time": False} in act._Node__parameters
+
+
+def test_readme_tables_match_the_code():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / "readme_tables.py"), "--check"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
