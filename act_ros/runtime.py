@@ -139,7 +139,7 @@ class ActClassifier:
         if not 1 <= x.shape[1] <= self.window_length:
             raise ValueError(f"window length must be 1..{self.window_length} frames, got "
                              f"{x.shape[1]}")
-        if not np.isfinite(x).all():
+        if not np.isfinite(np.sum(x)):  # one reduction: NaN/inf propagate, no mask allocated
             raise ValueError("features contain NaN or inf (use preprocessing.pose_features)")
         return x
 
@@ -149,6 +149,9 @@ class ActClassifier:
         n = x.shape[0]
         if n == 0:
             return np.zeros((0, len(self.class_names)), np.float32)
+        if len(self._members) == 1 and self._members[0].dynamic_batch \
+                and self._members[0].dynamic_length:
+            return self._members[0].run(x)  # the hot path: one model, one invoke
         total = None
         for member, spec in zip(self._members, self.specs):
             xm = x if member.dynamic_length else pad_front(x, self.window_length)
