@@ -99,9 +99,9 @@ def test_demo_bag_through_the_real_nodes_agrees_with_direct_evaluation(demo_bag,
 @pytest.mark.slow
 def test_launch_mode_nodes_in_other_processes_with_sim_time_and_compressed_images(
         tmp_path, node_process, act_params):
-    labels = write_text(tmp_path / "labels.csv", "start_frame,end_frame,label,track_id\n45,89,walk,2\n")
-    bag = make_video_bag(tmp_path / "bag", labels, "--width", "640", "--max-frames", "90",
-                         "--compressed", "jpeg")
+    labels = write_text(tmp_path / "labels.csv", "start_frame,end_frame,label,track_id\n45,119,walk,2\n")
+    bag = make_video_bag(tmp_path / "bag", labels, "--width", "640", "--max-frames", "120",
+                         "--compressed", "jpeg", "--storage", "sqlite3")
     pose = node_process("act_ros.ros.pose_node",
                         params={"use_compressed": True, "use_sim_time": True, **NODE_QUIET})
     act = node_process("act_ros.ros.act_node", params={"use_sim_time": True, **act_params})
@@ -109,7 +109,7 @@ def test_launch_mode_nodes_in_other_processes_with_sim_time_and_compressed_image
     assert pose.alive() and act.alive(), pose.log() + act.log()
     cov = report["score"]["coverage"]
     assert report["run"]["mode"] == "launch" and report["run"]["use_sim_time"]
-    assert cov["frames_with_result"] == 90 and cov["frames_missing_result"] == 0
+    assert cov["frames_with_result"] == 120 and cov["frames_missing_result"] == 0
     # With use_sim_time the nodes' diagnostics timers only run on /clock, which the replay
     # publishes from bag time: receiving their counters shows the clock reached them.
     assert "pose_node: processed" in report["diagnostics"], report["diagnostics"]
@@ -149,9 +149,9 @@ def test_pose_bag_into_the_act_node_alone_matches_direct_exactly(tmp_path, act_p
                    start_time_ns=int(START_TIME_S * 1e9), progress=False)
     assert inspect_bag(bag).is_pose_bag
     replay = _run(bag, tmp_path / "replay", "--in-process", "--namespace", "robot1",
-                  *_params_args({}, act_params))
+                  "--max-in-flight", "4", *_params_args({}, act_params))
     direct = _run(bag, tmp_path / "direct", "--direct", *_params_args({}, act_params))
-    assert replay["run"]["pacing"] == "as fast as possible, flow control (1 in flight)"
+    assert replay["run"]["pacing"] == "as fast as possible, flow control (4 in flight)"
     assert replay["score"]["coverage"]["frames_with_result"] == 360
     # No pose estimator in the loop: the node and the direct path compute the same thing exactly.
     assert replay["score"]["pairs"] == direct["score"]["pairs"]
