@@ -121,3 +121,18 @@ def test_evaluate_cli_reports_bag_errors(tmp_path, capsys):
     assert err.startswith("act-ros evaluate: error: the bag has no input topic")
     assert "Traceback" not in err
     assert not (tmp_path / "out").exists()  # nothing written, nothing started
+
+
+def test_evaluate_cli_rejects_bad_node_parameters_and_models(good_bags, tmp_path, capsys):
+    bag = str(good_bags["mcap"])
+    assert evaluate_main([bag, "--pose-param", "model_varient=lite", "-o", str(tmp_path / "a"),
+                          "--quiet"]) == 2
+    assert "pose node: unknown parameter(s) ['model_varient']" in capsys.readouterr().err
+    assert evaluate_main([bag, "--act-param", "min_frames=0", "-o", str(tmp_path / "b"), "--quiet"]) == 2
+    assert "min_frames out of range" in capsys.readouterr().err
+    missing = tmp_path / "missing.tflite"
+    assert evaluate_main([bag, "--in-process", "--act-param", f"model_path={missing}",
+                          "-o", str(tmp_path / "c"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("act-ros evaluate: error: AcT model file not found") and str(missing) in err
+    assert "Traceback" not in err

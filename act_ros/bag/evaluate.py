@@ -124,6 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     except BagError as exc:
         print(f"act-ros evaluate: error: {exc}", file=sys.stderr)
         return 2
+    try:
+        _check_params(dict(args.pose_param), dict(args.act_param))
+    except ValueError as exc:
+        print(f"act-ros evaluate: error: {exc}", file=sys.stderr)
+        return 2
     out_dir = Path(args.output_dir or f"eval_{info.path.name.removesuffix(info.path.suffix) or 'bag'}")
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     try:
@@ -139,10 +144,16 @@ def main(argv: list[str] | None = None) -> int:
             report = build_report(info, direct.outputs, run, {}, args.min_window_frames)
         else:
             report = _replay(info, args, mode, started)
-    except BagError as exc:
+    except (BagError, FileNotFoundError) as exc:
         print(f"act-ros evaluate: error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:
+        from act_ros.model_spec import ModelMismatchError
+
+        # A node refusing a parameter value (rclpy checks the declared ranges).
+        if isinstance(exc, ModelMismatchError) or type(exc).__module__ == "rclpy.exceptions":
+            print(f"act-ros evaluate: error: {exc}", file=sys.stderr)
+            return 2
         from act_ros.bag.replay import ReplayError
 
         if isinstance(exc, ReplayError):
@@ -156,6 +167,19 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 130
     return 0
+
+
+def _check_params(pose: dict[str, Any], act: dict[str, Any]) -> None:
+    """Unknown or out-of-range node parameters fail here, before anything starts (a ROS node
+    would silently ignore an override it does not declare)."""
+    from act_ros.parameters import ACT_NODE_PARAMETERS, POSE_NODE_PARAMETERS, resolve
+
+    for name, table, values in (("pose node", POSE_NODE_PARAMETERS, pose),
+                                ("AcT node", ACT_NODE_PARAMETERS, act)):
+        try:
+            resolve(table, values)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from None
 
 
 def _replay(info: BagInfo, args: argparse.Namespace, mode: str, started: str) -> dict:

@@ -369,12 +369,18 @@ class Replayer:
         return lost
 
     def _drain(self, timeout: float) -> None:
-        """Without flow control: wait until results stop coming (or every frame answered)."""
+        """Without flow control: wait for the last frame's result. The nodes keep the newest
+        frame and process in order, so once it is back no older result can still come; frames
+        without a result by then were dropped. ``timeout`` bounds the wait after each result."""
         with self._cond:
-            while len(self.outputs) < len(self._sent_wall):
+            if not self._sent_wall:
+                return
+            last = max(self._sent_wall)
+            while last in self._in_flight:
                 before = len(self.outputs)
                 # Diagnostics wake this too: only a new result restarts the wait.
-                if not self._cond.wait_for(lambda: len(self.outputs) > before, timeout):
+                if not self._cond.wait_for(
+                        lambda: last not in self._in_flight or len(self.outputs) > before, timeout):
                     break
 
     def _final_diagnostics(self) -> None:
