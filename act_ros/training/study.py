@@ -119,7 +119,7 @@ def plot_frame_removal(result: dict, path: Path, title: str) -> None:
     ax.set_xlabel("frames removed")
     ax.set_ylabel("balanced accuracy")
     ax.set_ylim(0, 1.01)
-    ax.set_title(title)
+    ax.set_title(title, fontsize=10)
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -168,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{s['balanced_accuracy']:>8.4f} {e['accuracy']:>14.4f} {e['balanced_accuracy']:>8.4f}")
     (args.output / "frame_removal.json").write_text(json.dumps(result, indent=2) + "\n")
     plot_frame_removal(result, args.output / "frame_removal.png",
-                       f"{len(ds)} windows of {ds.source[:60]}")
+                       f"{', '.join(m.name for m in args.models)[:50]}: {len(ds)} "
+                       f"{args.part} windows, no retraining")
     print(f"wrote {args.output / 'frame_removal.png'}")
     return 0
 
