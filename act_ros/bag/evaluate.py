@@ -61,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--namespace", default="", help="namespace of the nodes' topics")
     p.add_argument("--input-topic", help="bag topic to replay (default: the image or pose topic)")
     p.add_argument("--ground-truth-topic", default=GROUND_TRUTH_TOPIC)
+    p.add_argument("--params-file",
+                   help="ROS parameters YAML for the in-process/direct nodes (pose_node and "
+                        "act_node sections; default: the package's config/act_ros.yaml, as "
+                        "`act-ros run` and act.launch.py use; 'none' = the nodes' defaults)")
     p.add_argument("--pose-param", action="append", type=parse_param, default=[], metavar="NAME=VALUE",
                    help="parameter of the in-process pose node (repeatable)")
     p.add_argument("--act-param", action="append", type=parse_param, default=[], metavar="NAME=VALUE",
@@ -125,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"act-ros evaluate: error: {exc}", file=sys.stderr)
         return 2
     try:
-        _check_params(dict(args.pose_param), dict(args.act_param))
+        params = node_params(args.params_file, dict(args.pose_param), dict(args.act_param))
+        _check_params(params["pose"], params["act"])
     except ValueError as exc:
         print(f"act-ros evaluate: error: {exc}", file=sys.stderr)
         return 2
@@ -135,15 +140,15 @@ def main(argv: list[str] | None = None) -> int:
         if mode == "direct":
             from act_ros.bag.direct import evaluate_direct
 
-            direct = evaluate_direct(info, pose_params=dict(args.pose_param),
-                                     act_params=dict(args.act_param), progress=not args.quiet)
+            direct = evaluate_direct(info, pose_params=params["pose"], act_params=params["act"],
+                                     progress=not args.quiet)
             run = {"mode": "direct (no ROS)", "pacing": "sequential", "use_sim_time": False,
                    "stamps": "original", "wall_time_s": direct.wall_time_s,
                    "throughput_fps": direct.throughput_fps, "frames_published": info.n_frames,
-                   "started_at": started}
+                   "node_params": params, "started_at": started}
             report = build_report(info, direct.outputs, run, {}, args.min_window_frames)
         else:
-            report = _replay(info, args, mode, started)
+            report = _replay(info, args, mode, started, params)
     except (BagError, FileNotFoundError) as exc:
         print(f"act-ros evaluate: error: {exc}", file=sys.stderr)
         return 2
@@ -169,6 +174,33 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def node_params(params_file: str | None, pose_flags: dict[str, Any],
+                act_flags: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Parameters of the in-process (or direct) nodes: the params file, then the flags."""
+    import yaml
+
+    from act_ros.ros.run import DEFAULT_PARAMS
+
+    pose: dict[str, Any] = {}
+    act: dict[str, Any] = {}
+    path = DEFAULT_PARAMS if params_file is None and DEFAULT_PARAMS.is_file() else params_file
+    if path and str(path).lower() != "none":
+        try:
+            data = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ValueError(f"cannot read the parameters file {path}: {exc}") from None
+        for node, target in (("pose_node", pose), ("act_node", act)):
+            for name, section in data.items():
+                if str(name).strip("/").split("/")[-1] == node or name == "/**":
+                    target.update((section or {}).get("ros__parameters", {}))
+    pose.update(pose_flags)
+    act.update(act_flags)
+    # The replay decides when input starts: no "no input" warnings while models load.
+    pose.setdefault("no_input_warning", 0.0)
+    act.setdefault("no_input_warning", 0.0)
+    return {"pose": pose, "act": act, "params_file": str(path) if path else "none"}
+
+
 def _check_params(pose: dict[str, Any], act: dict[str, Any]) -> None:
     """Unknown or out-of-range node parameters fail here, before anything starts (a ROS node
     would silently ignore an override it does not declare)."""
@@ -182,7 +214,8 @@ def _check_params(pose: dict[str, Any], act: dict[str, Any]) -> None:
             raise ValueError(f"{name}: {exc}") from None
 
 
-def _replay(info: BagInfo, args: argparse.Namespace, mode: str, started: str) -> dict:
+def _replay(info: BagInfo, args: argparse.Namespace, mode: str, started: str,
+            params: dict[str, Any]) -> dict:
     # Before rclpy starts: a shared-memory segment that fits raw images (dds_profile.py), and
     # the network rule (discovery stays on this machine).
     from act_ros.bag import dds_profile
@@ -197,10 +230,10 @@ def _replay(info: BagInfo, args: argparse.Namespace, mode: str, started: str) ->
         stamps=args.stamps, use_sim_time=args.use_sim_time, namespace=args.namespace,
         connect_timeout_s=args.connect_timeout, frame_timeout_s=args.frame_timeout,
         progress=not args.quiet, external_player=mode == "external")
-    params = {"pose": dict(args.pose_param), "act": dict(args.act_param)}
     if info.input_type.endswith("CompressedImage"):
-        params["pose"].setdefault("use_compressed", True)
-    result = run_replay(info, options, in_process=mode == "in-process", node_params=params)
+        params["pose"]["use_compressed"] = True
+    result = run_replay(info, options, in_process=mode == "in-process",
+                        node_params={"pose": params["pose"], "act": params["act"]})
     run = {
         "mode": mode,
         "pacing": result.pacing,
