@@ -151,7 +151,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label:<22}{precision:>6}{threads:>5}{batch:>6}{median * 1e3:>11.3f}"
               f"{p90 * 1e3:>9.3f}{median * 1e3 / batch:>11.3f}{floor * 1e3:>10.3f}"
               f"{median / floor:>9.2f}")
+    print()
+    print(f"{'pose_features (the node calls it per pose message)':<52}{'median ms':>11}{'p90 ms':>9}")
+    for batch in args.batches:
+        median, p90 = time_features(batch, args.window_length, args.runs, args.warmup)
+        print(f"{f'  {batch} people x {args.window_length} frames x 17 joints':<52}"
+              f"{median * 1e3:>11.3f}{p90 * 1e3:>9.3f}")
     return 0
+
+
+def time_features(batch: int, window_length: int, runs: int, warmup: int) -> tuple[float, float]:
+    from act_ros.preprocessing import pose_features
+
+    rng = np.random.default_rng(0)
+    poses = np.concatenate([rng.uniform(0, 640, (batch, window_length, 17, 2)),
+                            (rng.random((batch, window_length, 17, 1)) > 0.1)], axis=-1)
+    poses = poses.astype(np.float32)
+    for _ in range(warmup):
+        pose_features(poses)
+    times = np.array([_timed(lambda: pose_features(poses)) for _ in range(runs)])
+    return float(np.median(times)), float(np.percentile(times, 90))
 
 
 if __name__ == "__main__":
