@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 
 pytest.importorskip("tensorflow")
+# Keras 3 on numpy 2 warns about __array__(copy=...) inside its own code: not ours to fix.
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
 from act_ros.preprocessing import pose_features  # noqa: E402
 from act_ros.training.model import ACT_SIZES, build_act, macs_per_window  # noqa: E402

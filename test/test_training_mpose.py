@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 pytest.importorskip("mpose")
+# Keras 3 on numpy 2 warns about __array__(copy=...) inside its own code: not ours to fix.
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
 from act_ros.datasets.mpose2021 import load_mpose2021  # noqa: E402
 from act_ros.layouts import BODY25, COCO17, KEYPOINT_NAMES  # noqa: E402

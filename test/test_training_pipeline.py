@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 pytest.importorskip("tensorflow")
+# Keras 3 on numpy 2 warns about __array__(copy=...) inside its own code: not ours to fix.
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
 from act_ros.datasets.npz import load_npz_dataset  # noqa: E402
 from act_ros.model_spec import load_model_spec  # noqa: E402
