@@ -9,7 +9,6 @@ ensemble); ``ensemble_size`` in the description says so.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import tempfile
