@@ -91,6 +91,11 @@ def test_demo_bag_through_the_real_nodes_agrees_with_direct_evaluation(demo_bag,
     assert rc["accuracy"] == pytest.approx(dc["accuracy"], abs=0.03)
     assert rc["balanced_accuracy"] == pytest.approx(dc["balanced_accuracy"], abs=0.03)
     assert replay["score"]["tracks"]["ground_truth_people"] == 2
+    # Where each track is, to write labels by: the woman (2) walks right to left in the lower
+    # half; the man on the box (1) stays in the upper left.
+    woman, man = replay["score"]["track_summary"]["2"], replay["score"]["track_summary"]["1"]
+    assert woman["mean_y"] > 0.5 and man["mean_y"] < 0.4 and man["mean_x"] < 0.6
+    assert replay["score"]["track_summary"].keys() == direct["score"]["track_summary"].keys()
     # The numbers in the Markdown report are the JSON's.
     md = (tmp_path / "replay" / "report.md").read_text()
     assert f"| accuracy | {rc['accuracy'] * 100:.1f} % |" in md

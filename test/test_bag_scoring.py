@@ -79,6 +79,22 @@ def test_score_numbers():
     assert t["predicted_tracks_in_poses"] == 4           # 1, 2, 5, 6
     assert t["predicted_tracks_with_actions"] == 4
     assert t["mean_people_per_frame_poses"] == pytest.approx((2 + 2 + 2 + 1 + 1) / 5)
+    summary = s["track_summary"]
+    assert list(summary) == ["1", "2", "5", "6"]
+    assert summary["2"] == {"first_s": 0.0, "last_s": 0.0, "frames": 4, "mean_x": None,  # ns stamps
+                            "mean_y": None}
+
+
+def test_track_summary_positions():
+    from act_ros.bag.scoring import track_summary
+
+    t0 = 1_000_000_000
+    outputs = {t0 + i * 100_000_000: FrameOutput([], CLASSES, pose_track_ids=[3, 7],
+                                                 pose_centers=[(0.1 * i, 0.5), (0.9, 0.25)])
+               for i in range(5)}
+    summary = track_summary(outputs, t0)
+    assert summary["3"] == {"first_s": 0.0, "last_s": 0.4, "frames": 5, "mean_x": 0.2, "mean_y": 0.5}
+    assert summary["7"]["mean_x"] == 0.9 and summary["7"]["mean_y"] == 0.25
 
 
 def test_latency_percentiles_are_numpy_percentiles():
@@ -111,6 +127,7 @@ def test_reports_json_markdown_png(tmp_path):
     assert "| frames dropped (no result) | 2 |" in md
     assert "pose_node: frames_dropped (from /diagnostics) | 0" in md
     assert "![confusion matrix](report_confusion.png)" in md
+    assert "| 5 | 0.00 | 0.00 | 1 | n/a | n/a |" in md  # track 5: one frame, no positions
     image = cv2.imread(str(paths["png"]))
     assert image is not None and image.shape[0] > 200 and image.shape[1] > 200
     # Not a blank canvas: the matrix cells and labels are drawn.

@@ -31,16 +31,18 @@ class DirectResult:
         return len(self.outputs) / self.wall_time_s if self.wall_time_s > 0 else None
 
 
-def iter_tracked_poses(info: BagInfo, pose_params: dict[str, Any]) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-    """``(stamp_ns, track_ids, keypoints)`` per input frame: from the estimator + tracker for an
-    image bag, as recorded for a pose bag."""
+def iter_tracked_poses(info: BagInfo, pose_params: dict[str, Any],
+                       ) -> Iterator[tuple[int, np.ndarray, np.ndarray, list[tuple[float, float]] | None]]:
+    """``(stamp_ns, track_ids, keypoints, box centres)`` per input frame: from the estimator +
+    tracker for an image bag (centres as fractions of the image), as recorded for a pose bag
+    (centres None)."""
     if info.input_type == POSE_ARRAY_TYPE:
         for _, msg in iter_messages(info.path, info.input_topic, POSE_ARRAY_TYPE):
             stamp = int(msg.header.stamp.sec) * 1_000_000_000 + int(msg.header.stamp.nanosec)
             ids = np.array([int(p.track_id) for p in msg.people], dtype=np.int64)
             kp = np.array([[(k.x, k.y, k.confidence) for k in p.keypoints] for p in msg.people],
                           dtype=np.float32).reshape(len(msg.people), 17, 3)
-            yield stamp, ids, kp
+            yield stamp, ids, kp, None
         return
     from act_ros.pose.pipeline import PosePipeline
 
@@ -51,7 +53,10 @@ def iter_tracked_poses(info: BagInfo, pose_params: dict[str, Any]) -> Iterator[t
             stamp = int(msg.header.stamp.sec) * 1_000_000_000 + int(msg.header.stamp.nanosec)
             rgb = cv2.cvtColor(decode(msg), cv2.COLOR_BGR2RGB)
             detections = pipeline.process(rgb, stamp)
-            yield stamp, detections.track_ids.astype(np.int64), detections.keypoints
+            h, w = rgb.shape[:2]
+            centers = [((b[0] + b[2]) / 2 / w, (b[1] + b[3]) / 2 / h)
+                       for b in detections.boxes.tolist()]
+            yield stamp, detections.track_ids.astype(np.int64), detections.keypoints, centers
     finally:
         pipeline.close()
 
@@ -68,7 +73,7 @@ def evaluate_direct(info: BagInfo, *, pose_params: dict[str, Any] | None = None,
     outputs: dict[int, FrameOutput] = {}
     start = time.monotonic()
     frames = iter_tracked_poses(info, pose_params or {})
-    for stamp, ids, kp in tqdm(frames, total=info.n_frames, desc="direct", unit="frame",
+    for stamp, ids, kp, centers in tqdm(frames, total=info.n_frames, desc="direct", unit="frame",
                                disable=not progress):
         actions = recognizer.update(stamp, ids, kp)
         outputs[stamp] = FrameOutput(
@@ -77,6 +82,7 @@ def evaluate_direct(info: BagInfo, *, pose_params: dict[str, Any] | None = None,
                          for a in actions],
             class_names=class_names,
             latency_s=None,
-            pose_track_ids=[int(t) for t in ids] if info.input_type != POSE_ARRAY_TYPE else None,
+            pose_track_ids=[int(t) for t in ids] if centers is not None else None,
+            pose_centers=centers,
         )
     return DirectResult(outputs, time.monotonic() - start)

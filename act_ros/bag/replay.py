@@ -130,7 +130,7 @@ class Replayer:
                                history=HistoryPolicy.KEEP_LAST)
         self._cond = threading.Condition()
         self.outputs: dict[int, FrameOutput] = {}
-        self._pose_tracks: dict[int, list[int]] = {}
+        self._pose_tracks: dict[int, tuple[list[int], list[tuple[float, float]]]] = {}
         self._sent_wall: dict[int, int] = {}     # published stamp -> wall ns at publish
         self._to_original: dict[int, int] = {}   # published stamp -> bag stamp
         self._in_flight: set[int] = set()
@@ -211,8 +211,9 @@ class Replayer:
                              for a in msg.actions],
                 class_names=[str(c) for c in msg.class_names],
                 latency_s=(now - sent) / 1e9 if sent is not None else None,
-                pose_track_ids=self._pose_tracks.get(original),
             )
+            if original in self._pose_tracks:
+                out.pose_track_ids, out.pose_centers = self._pose_tracks[original]
             self.outputs[original] = out
             self._in_flight.discard(sent_stamp)
             self.last_result_wall_ns = now
@@ -225,9 +226,13 @@ class Replayer:
             if original is None:
                 return
             ids = [int(p.track_id) for p in msg.people]
-            self._pose_tracks[original] = ids
+            w, h = max(int(msg.image_width), 1), max(int(msg.image_height), 1)
+            centers = [((p.box_x_min + p.box_x_max) / 2 / w, (p.box_y_min + p.box_y_max) / 2 / h)
+                       for p in msg.people]
+            self._pose_tracks[original] = (ids, centers)
             if original in self.outputs:  # actions came first: attach late
                 self.outputs[original].pose_track_ids = ids
+                self.outputs[original].pose_centers = centers
 
     def _on_diagnostics(self, msg: Any) -> None:
         values: dict[str, Any] = {}

@@ -124,6 +124,16 @@ def markdown(report: dict) -> str:
     for key, value in trk.items():
         lines.append(f"| {key.replace('_', ' ')} | {_fmt(value, 2)} |")
     lines.append("")
+    summary = report["score"].get("track_summary") or {}
+    if summary:
+        lines += ["Tracks of the pose node (IDs to use in a labels file; position = mean box "
+                  "centre, fraction of the image from the left / top):", "",
+                  "| track | from (s) | to (s) | frames | x | y |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        for tid, t in summary.items():
+            lines.append(f"| {tid} | {t['first_s']:.2f} | {t['last_s']:.2f} | {t['frames']} | "
+                         f"{_fmt(t['mean_x'], 2)} | {_fmt(t['mean_y'], 2)} |")
+        lines.append("")
     return "\n".join(lines)
 
 

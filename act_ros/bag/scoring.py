@@ -39,6 +39,7 @@ class FrameOutput:
     class_names: list[str] = field(default_factory=list)
     latency_s: float | None = None       # result receive time - image stamp (or publish time)
     pose_track_ids: list[int] | None = None  # people in the pose message, when observed
+    pose_centers: list[tuple[float, float]] | None = None  # their box centres, 0..1 of the image
 
 
 @dataclass
@@ -163,6 +164,33 @@ def track_stats(ground_truth: Sequence[GroundTruthFrame], outputs: Mapping[int, 
     return result
 
 
+def track_summary(outputs: Mapping[int, FrameOutput], t0_ns: int) -> dict[str, dict]:
+    """Every track the pose node reported: when (s from the first frame), how often, where
+    (mean box centre, fractions of the image width and height). Lets a user see which ID is
+    which person when writing per-track labels."""
+    seen: dict[int, list[tuple[int, tuple[float, float] | None]]] = {}
+    for stamp in sorted(outputs):
+        out = outputs[stamp]
+        if out.pose_track_ids is None:
+            continue
+        centers = out.pose_centers or [None] * len(out.pose_track_ids)
+        for tid, center in zip(out.pose_track_ids, centers):
+            if tid:
+                seen.setdefault(tid, []).append((stamp, center))
+    summary = {}
+    for tid in sorted(seen):
+        items = seen[tid]
+        pts = np.array([c for _, c in items if c is not None], dtype=np.float64).reshape(-1, 2)
+        summary[str(tid)] = {
+            "first_s": round((items[0][0] - t0_ns) / 1e9, 3),
+            "last_s": round((items[-1][0] - t0_ns) / 1e9, 3),
+            "frames": len(items),
+            "mean_x": round(float(pts[:, 0].mean()), 3) if len(pts) else None,
+            "mean_y": round(float(pts[:, 1].mean()), 3) if len(pts) else None,
+        }
+    return summary
+
+
 def score(ground_truth: Sequence[GroundTruthFrame], outputs: Mapping[int, FrameOutput],
           frame_stamps: Sequence[int], *, class_names: Sequence[str] | None = None,
           min_window_frames: int = 0) -> dict:
@@ -192,6 +220,7 @@ def score(ground_truth: Sequence[GroundTruthFrame], outputs: Mapping[int, FrameO
         },
         "latency": latency_stats([o.latency_s for o in outputs.values() if o.latency_s is not None]),
         "tracks": track_stats(ground_truth, outputs),
+        "track_summary": track_summary(outputs, min(frame_stamps) if len(frame_stamps) else 0),
         "pairs": [
             {"stamp_ns": s, "track_id": t, "true": yt, "pred": yp}
             for s, t, yt, yp in zip(m.stamps, m.track_ids, m.y_true, m.y_pred)
