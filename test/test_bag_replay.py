@@ -189,8 +189,7 @@ def test_external_player_mode_scores_what_another_player_replays(tmp_path, node_
                    "the listener's subscription")
         wait_until(lambda: "listening on /human_actions" in (tmp_path / "listener.log").read_text(),
                    60, "the listener to match the AcT node")
-        # The player is a process of its own too (raw 640 px images between processes need the
-        # replay's DDS profile, which Fast DDS reads once per process: see dds_profile.py).
+        # The player is a process of its own too.
         played = subprocess.run(
             [sys.executable, "-m", "act_ros.bag.evaluate", str(bag), "--launch", "--quiet",
              "-o", str(tmp_path / "player")], capture_output=True, text=True, timeout=300)

@@ -18,7 +18,14 @@ from node_fixtures import lzq_sequences, pose_array_msg, stamp_ns_of
 from ros_harness import wait_until
 
 QOS = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
-PERIOD_NS = 1_000_000_000 // 12  # the shipped model's frame rate: every frame enters the window
+def _shipped_period_ns() -> int:
+    from act_ros.model_spec import load_model_spec
+    from act_ros.runtime import shipped_model_path
+
+    return round(1e9 / load_model_spec(shipped_model_path("micro")).frame_rate)
+
+
+PERIOD_NS = _shipped_period_ns()  # the shipped model's frame rate: every frame enters the window
 T0 = 1_700_000_000 * 1_000_000_000
 
 

@@ -9,7 +9,6 @@ One job per module:
 * ``make_bag``     ``act-ros make-bag``: video + labels, or a pose dataset, -> bag
 * ``pose_datasets`` pose dataset files -> per-person sequences for pose bags
 * ``replay``       replay into live nodes over DDS with flow control; collect results
-* ``dds_profile``  Fast DDS profile so raw images reach nodes in other processes
 * ``direct``       the same pipeline without ROS (the reference for the replay)
 * ``scoring``      matching by stamp and track; metrics (ROS-free, plain records)
 * ``report``       JSON, Markdown and confusion-matrix PNG

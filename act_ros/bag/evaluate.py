@@ -216,12 +216,10 @@ def _check_params(pose: dict[str, Any], act: dict[str, Any]) -> None:
 
 def _replay(info: BagInfo, args: argparse.Namespace, mode: str, started: str,
             params: dict[str, Any]) -> dict:
-    # Before rclpy starts: a shared-memory segment that fits raw images (dds_profile.py), and
-    # the network rule (discovery stays on this machine).
-    from act_ros.bag import dds_profile
+    # Before rclpy starts: the network rule (discovery stays on this machine) and the project's
+    # Fast DDS profile (its shared-memory segment fits raw images between processes).
     from act_ros.ros import environment
 
-    dds_profile.apply(os.environ)
     environment.apply(os.environ)
     from act_ros.bag.replay import ReplayOptions, run_replay
 

@@ -3,7 +3,9 @@
 DDS discovery must stay on the loopback interface: without ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
 Fast DDS multicasts on the machine's network interface. (ROS_LOCALHOST_ONLY is ignored since
 Kilted, so it is not relied on.) These variables are read when the first rclpy context starts:
-call `apply` before `rclpy.init`, ideally before importing rclpy.
+call `apply` before `rclpy.init`, ideally before importing rclpy. The Fast DDS profile
+(`fastdds_profile.xml`: fast discovery, a shared-memory segment large enough for raw images) is
+applied unless the user chose their own.
 """
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ import tempfile
 from collections.abc import MutableMapping
 from pathlib import Path
 
-FAST_DISCOVERY_PROFILE = Path(__file__).with_name("fastdds_fast_discovery.xml")
+FASTDDS_PROFILE = Path(__file__).with_name("fastdds_profile.xml")
+FAST_DISCOVERY_PROFILE = FASTDDS_PROFILE  # former name
 
 
 def apply(
@@ -31,7 +34,7 @@ def apply(
     if force_localhost or "ROS_AUTOMATIC_DISCOVERY_RANGE" not in env:
         env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     env.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
-    env.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(FAST_DISCOVERY_PROFILE))
+    env.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(FASTDDS_PROFILE))
     if domain_id is not None:
         env["ROS_DOMAIN_ID"] = str(domain_id)
     if log_dir is not None:
