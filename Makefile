@@ -14,7 +14,7 @@ setup:
 	tools/setup_venv.sh
 
 setup-dev:
-	tools/setup_venv.sh --train --test
+	tools/setup_venv.sh --train --eval --test
 
 demo: setup
 	$(VENV)/bin/act-ros run --source $(DEMO_VIDEO) --output $(DEMO_OUT)

@@ -30,6 +30,7 @@ setup(
     install_requires=requirements("runtime"),
     extras_require={
         "train": requirements("train"),
+        "eval": requirements("eval"),
         "test": requirements("test"),
     },
     entry_points={"console_scripts": ["act-ros = act_ros.cli:main"]},

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 MODEL_SIZES = ("micro", "small", "medium", "large")
@@ -23,9 +24,17 @@ class ParamSpec:
     read_only: bool = True  # most parameters shape the pipeline at start-up
 
     def check(self, value: Any) -> str | None:
-        """Why ``value`` is not acceptable, or None."""
+        """Why ``value`` is not acceptable, or None (the same rules rcl applies to the node)."""
         if self.choices and value not in self.choices:
             return f"parameter '{self.name}' must be one of {', '.join(self.choices)}; got '{value}'"
+        expected = type(self.default)
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            return f"parameter '{self.name}' must be a {expected.__name__}; got {value!r}"
+        if self.range is not None and not self.range[0] <= value <= self.range[1]:
+            return (f"parameter '{self.name}' must be in {self.range[0]} .. {self.range[1]}; "
+                    f"got {value}")
         return None
 
 
@@ -116,3 +125,38 @@ def markdown_table(table: tuple[ParamSpec, ...]) -> str:
             if isinstance(s.default, bool) else s.default
         rows.append(f"| `{s.name}` | `{default}` | {limits} | {s.description}{dynamic} |")
     return "\n".join(rows)
+
+
+def default_params_file() -> Path | None:
+    """config/act_ros.yaml: in the source tree (editable installs), else in the package's share
+    folder of a colcon install (found with ament_index when it is importable)."""
+    source = Path(__file__).resolve().parents[1] / "config" / "act_ros.yaml"
+    if source.is_file():
+        return source
+    try:
+        from ament_index_python.packages import get_package_share_directory
+
+        installed = Path(get_package_share_directory("act_ros")) / "config" / "act_ros.yaml"
+        return installed if installed.is_file() else None
+    except Exception:  # not a ROS install, or the package is not in the index
+        return None
+
+
+def load_params_file(path: str | Path | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(pose_node, act_node) parameters of a ROS parameter YAML file (node sections by name,
+    with or without a namespace, and `/**` for both); ``None`` reads nothing."""
+    import yaml
+
+    pose: dict[str, Any] = {}
+    act: dict[str, Any] = {}
+    if path is None:
+        return pose, act
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"cannot read the parameters file {path}: {exc}") from None
+    for node, target in (("pose_node", pose), ("act_node", act)):
+        for name, section in data.items():
+            if str(name).strip("/").split("/")[-1] == node or name == "/**":
+                target.update((section or {}).get("ros__parameters", {}))
+    return pose, act

@@ -129,7 +129,7 @@ def test_evaluate_cli_rejects_bad_node_parameters_and_models(good_bags, tmp_path
                           "--quiet"]) == 2
     assert "pose node: unknown parameter(s) ['model_varient']" in capsys.readouterr().err
     assert evaluate_main([bag, "--act-param", "min_frames=0", "-o", str(tmp_path / "b"), "--quiet"]) == 2
-    assert "min_frames out of range" in capsys.readouterr().err
+    assert "parameter 'min_frames' must be in 1 .. 300; got 0" in capsys.readouterr().err
     missing = tmp_path / "missing.tflite"
     assert evaluate_main([bag, "--in-process", "--act-param", f"model_path={missing}",
                           "-o", str(tmp_path / "c"), "--quiet"]) == 2

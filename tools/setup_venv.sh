@@ -5,7 +5,7 @@
 # mode, and the pose-model bundles. Safe to re-run: every step is skipped when its inputs are
 # unchanged since the last successful run.
 #
-#   tools/setup_venv.sh [--train] [--test]
+#   tools/setup_venv.sh [--train] [--eval] [--test]
 #
 # Environment: VENV (default .venv), PYTHON (default: newest python3.1[0-2] found).
 set -euo pipefail
@@ -17,7 +17,8 @@ for arg in "$@"; do
   case "$arg" in
     --train) EXTRAS+=(train) ;;
     --test) EXTRAS+=(test) ;;
-    *) echo "usage: $0 [--train] [--test]" >&2; exit 2 ;;
+    --eval) EXTRAS+=(eval) ;;
+    *) echo "usage: $0 [--train] [--eval] [--test]" >&2; exit 2 ;;
   esac
 done
 

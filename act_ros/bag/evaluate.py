@@ -177,27 +177,17 @@ def main(argv: list[str] | None = None) -> int:
 def node_params(params_file: str | None, pose_flags: dict[str, Any],
                 act_flags: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Parameters of the in-process (or direct) nodes: the params file, then the flags."""
-    import yaml
+    from act_ros.parameters import default_params_file, load_params_file
 
-    from act_ros.ros.run import DEFAULT_PARAMS
-
-    pose: dict[str, Any] = {}
-    act: dict[str, Any] = {}
-    path = DEFAULT_PARAMS if params_file is None and DEFAULT_PARAMS.is_file() else params_file
-    if path and str(path).lower() != "none":
-        try:
-            data = yaml.safe_load(Path(path).read_text()) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ValueError(f"cannot read the parameters file {path}: {exc}") from None
-        for node, target in (("pose_node", pose), ("act_node", act)):
-            for name, section in data.items():
-                if str(name).strip("/").split("/")[-1] == node or name == "/**":
-                    target.update((section or {}).get("ros__parameters", {}))
+    path = default_params_file() if params_file is None else params_file
+    if path is not None and str(path).lower() == "none":
+        path = None
+    pose, act = load_params_file(path)
     pose.update(pose_flags)
     act.update(act_flags)
     # The replay decides when input starts: no "no input" warnings while models load.
-    pose.setdefault("no_input_warning", 0.0)
-    act.setdefault("no_input_warning", 0.0)
+    pose["no_input_warning"] = pose_flags.get("no_input_warning", 0.0)
+    act["no_input_warning"] = act_flags.get("no_input_warning", 0.0)
     return {"pose": pose, "act": act, "params_file": str(path) if path else "none"}
 
 

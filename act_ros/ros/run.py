@@ -27,9 +27,6 @@ import numpy as np
 
 from act_ros.ros import environment
 
-DEFAULT_PARAMS = Path(__file__).resolve().parents[2] / "config" / "act_ros.yaml"
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="act-ros run", description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -140,16 +137,9 @@ def _bag_source(path: Path, image_topic: str, start_ns: int) -> Source:
 # --- the run ------------------------------------------------------------------------------------
 def node_parameters(args: argparse.Namespace) -> tuple[dict, dict]:
     """(pose_node, act_node) parameter overrides from the params file and the flags."""
-    import yaml
+    from act_ros.parameters import default_params_file, load_params_file
 
-    pose, act = {}, {}
-    params_file = args.params_file or (DEFAULT_PARAMS if DEFAULT_PARAMS.is_file() else None)
-    if params_file:
-        data = yaml.safe_load(Path(params_file).read_text()) or {}
-        for key, target in (("pose_node", pose), ("act_node", act)):
-            for name, section in data.items():
-                if name.strip("/").split("/")[-1] == key or name == "/**":
-                    target.update((section or {}).get("ros__parameters", {}))
+    pose, act = load_params_file(args.params_file or default_params_file())
     flags = {"model_size": args.model_size, "model_path": args.model_path,
              "num_threads": args.num_threads}
     act.update({k: v for k, v in flags.items() if v is not None})
