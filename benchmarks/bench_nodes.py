@@ -1,12 +1,12 @@
 """Node benchmarks (issue 4, "Performance"): the real nodes over real DDS, on real data.
 
     .venv/bin/python benchmarks/bench_nodes.py [--quick] [--json PATH] [--png PATH]
-        [--only transport,pose,act,latency] [--act-model FILE.tflite] [--dds-profile large-shm]
+        [--only transport,pose,act,latency] [--act-model FILE.tflite] [--dds-profile project]
 
 Sections, each printed as a table (machine, versions and load average in the header):
 
 transport  sensor_msgs/Image between two processes, best effort (the pose node's sensor-data
-           QoS), with the project's Fast DDS profile and with a larger shared-memory segment.
+           QoS), with the project's Fast DDS profile and with Fast DDS's default transports.
 pose       pose node throughput (frames/s) on ``image_raw`` -> ``human_poses`` with flow control
            (each frame's poses awaited before the next is sent), the node in its own process,
            vs ``bench_pose.measure_estimator`` on the same frames and variant in the same run;
@@ -53,33 +53,29 @@ CONFIG = ROOT / "config" / "act_ros.yaml"
 LZQ_DIR = ROOT.parent / "shared" / "data" / "lzq_openpose_har"
 ACT_TARGET_MS = 2.0          # issue 4: AcT node, 5 people, micro, 1 thread
 POSE_OVERHEAD_TARGET = 0.15  # issue 4: pose node vs the raw estimator
-SHM_SEGMENT_BYTES = 32 * 1024 * 1024
 STAMP0_NS = 1_000_000_000_000  # message stamps of the flow-controlled runs (any positive time)
 
 _CHILDREN: list["Child"] = []
 
 
 # --- environment ---------------------------------------------------------------------------------
-def large_shm_profile(path: Path, segment_bytes: int = SHM_SEGMENT_BYTES) -> Path:
-    """The project's Fast DDS profile plus a shared-memory transport whose segment holds a whole
-    camera image. rmw_fastrtps keeps XML transports and, for ROS_AUTOMATIC_DISCOVERY_RANGE=
-    LOCALHOST, still clears multicast and adds its own loopback peers, so discovery stays local."""
+def project_profile() -> Path:
+    """The project's Fast DDS profile (what tests, the demo and robots use)."""
+    return Path(getattr(environment, "FASTDDS_PROFILE", environment.FAST_DISCOVERY_PROFILE))
+
+
+def default_transports_profile(path: Path) -> Path:
+    """The project profile without its transport settings: Fast DDS's default transports
+    (a 512 KB shared-memory segment), kept to show what the project's segment buys."""
     import xml.etree.ElementTree as ET
 
     ns = "http://www.eprosima.com"
     ET.register_namespace("", ns)
-    tree = ET.parse(environment.FAST_DISCOVERY_PROFILE)
-    profiles = tree.getroot().find(f"{{{ns}}}profiles")
-    descriptors = ET.Element(f"{{{ns}}}transport_descriptors")
-    descriptor = ET.SubElement(descriptors, f"{{{ns}}}transport_descriptor")
-    ET.SubElement(descriptor, f"{{{ns}}}transport_id").text = "act_ros_large_shm"
-    ET.SubElement(descriptor, f"{{{ns}}}type").text = "SHM"
-    ET.SubElement(descriptor, f"{{{ns}}}segment_size").text = str(int(segment_bytes))
-    profiles.insert(0, descriptors)
-    rtps = profiles.find(f"{{{ns}}}participant").find(f"{{{ns}}}rtps")
-    transports = ET.Element(f"{{{ns}}}userTransports")
-    ET.SubElement(transports, f"{{{ns}}}transport_id").text = "act_ros_large_shm"
-    rtps.insert(0, transports)
+    tree = ET.parse(project_profile())
+    for parent in tree.getroot().iter():
+        for child in list(parent):
+            if child.tag in (f"{{{ns}}}transport_descriptors", f"{{{ns}}}userTransports"):
+                parent.remove(child)
     tree.write(path, encoding="UTF-8", xml_declaration=True)
     return path
 
@@ -97,14 +93,14 @@ def setup_environment(profile: str, run_dir: Path) -> dict[str, str]:
 
 
 def profile_path(profile: str, run_dir: Path) -> str:
-    if profile == "shipped":
-        return str(environment.FAST_DISCOVERY_PROFILE)
-    if profile == "large-shm":
-        path = run_dir / "fastdds_large_shm.xml"
+    if profile == "project":
+        return str(project_profile())
+    if profile == "default-transports":
+        path = run_dir / "fastdds_default_transports.xml"
         if not path.is_file():
-            large_shm_profile(path)
+            default_transports_profile(path)
         return str(path)
-    raise ValueError(f"unknown DDS profile {profile!r} (shipped, large-shm)")
+    raise ValueError(f"unknown DDS profile {profile!r} (project, default-transports)")
 
 
 def multicast_groups() -> list[str]:
@@ -551,7 +547,7 @@ def run_transport(args: argparse.Namespace, run_dir: Path) -> dict[str, Any]:
     per process)."""
     sizes = args.transport_sizes.split(",")
     results = {}
-    for profile in ("shipped", "large-shm"):
+    for profile in ("project", "default-transports"):
         env = dict(os.environ, FASTDDS_DEFAULT_PROFILES_FILE=profile_path(profile, run_dir))
         child = self_process("probe", run_dir, ["--transport-sizes", ",".join(sizes),
                                                 "--transport-count", str(args.transport_count),
@@ -568,9 +564,9 @@ def print_transport(res: dict[str, Any], profile_in_use: str) -> None:
     print("### DDS transport of one sensor_msgs/Image between two processes (best effort, "
           "sensor-data QoS like the pose node)")
     print(f"rclpy publish -> echo process -> std_msgs/Header back; lost = no answer within 1 s. "
-          f"'shipped' = act_ros/ros/fastdds_fast_discovery.xml (Fast DDS default transports); "
-          f"'large-shm' = the same plus a {SHM_SEGMENT_BYTES >> 20} MB shared-memory segment. "
-          f"The node benchmarks below use '{profile_in_use}'.")
+          f"'project' = {project_profile().name} (the project's profile); 'default-transports' "
+          f"= the same without its transport settings (Fast DDS's default 512 KB shared-memory "
+          f"segment). The node benchmarks below use '{profile_in_use}'.")
     rows = []
     for profile, entries in res["profiles"].items():
         for e in entries:
@@ -671,13 +667,58 @@ def node_over_dds(frames: Sequence[np.ndarray], warmup: int, variant: str, encod
         node.stop()
 
 
-def serve_pose_node(args: argparse.Namespace) -> int:
-    """Child: the real PoseNode, spun like ``python -m act_ros.ros.pose_node`` (one
-    MultiThreadedExecutor), whose image callback and process() also note when they ran
-    (perf_counter = CLOCK_MONOTONIC, the same clock in every process). The notes go to
-    ``--marks`` as JSON at exit."""
+def spin_executor_name() -> str:
+    """The executor class ``act_ros.ros.spin.spin_nodes`` (``python -m act_ros.ros.*``) uses."""
+    import inspect
+
+    from act_ros.ros import spin
+
+    source = inspect.getsource(spin.spin_nodes)
+    for name in ("MultiThreadedExecutor", "SingleThreadedExecutor", "EventsExecutor"):
+        if f"{name}(" in source:
+            return name
+    return "unknown"
+
+
+def _executor(kind: str):
+    from rclpy.executors import MultiThreadedExecutor, SingleThreadedExecutor
+
+    return SingleThreadedExecutor() if kind == "single" else MultiThreadedExecutor()
+
+
+def _spin_until_interrupted(node: Any, executor: Any) -> None:
+    from rclpy.executors import ExternalShutdownException
+
+    executor.add_node(node)
+    try:
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+
+
+def serve_act_node(args: argparse.Namespace) -> int:
+    """Child: the real ActNode (config/act_ros.yaml, 1 thread) on the executor ``--executor``."""
     import rclpy
-    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+
+    from act_ros.ros.act_node import ActNode
+
+    rclpy.init(args=["--ros-args", "--params-file", str(CONFIG), "-p",
+                     f"model_path:={args.act_model}", "-p", "num_threads:=1", "-p",
+                     "no_input_warning:=0.0"])
+    node = ActNode()
+    try:
+        _spin_until_interrupted(node, _executor(args.executor))
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+def serve_pose_node(args: argparse.Namespace) -> int:
+    """Child: the real PoseNode on the executor ``--executor``, whose image callback, process()
+    and poses publish() also note when they ran (perf_counter = CLOCK_MONOTONIC, the same clock
+    in every process). The notes go to ``--marks`` as JSON at exit."""
+    import rclpy
 
     from act_ros.ros.pose_node import PoseNode
 
@@ -710,12 +751,8 @@ def serve_pose_node(args: argparse.Namespace) -> int:
     rclpy.init(args=["--ros-args", "--params-file", str(CONFIG), "-p",
                      f"model_variant:={args.pose_variant}", "-p", "no_input_warning:=0.0"])
     node = TimedPoseNode()
-    executor = MultiThreadedExecutor()
-    executor.add_node(node)
     try:
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+        _spin_until_interrupted(node, _executor(args.executor))
     finally:
         Path(args.marks).write_text(json.dumps({str(k): v for k, v in marks.items()}))
         node.close()
@@ -725,7 +762,7 @@ def serve_pose_node(args: argparse.Namespace) -> int:
 
 
 def node_timeline(frames: Sequence[np.ndarray], warmup: int, variant: str, encoding: str,
-                  run_dir: Path, fps: float = 30.0) -> dict[str, Any]:
+                  run_dir: Path, fps: float = 30.0, executor: str = "multi") -> dict[str, Any]:
     """Where one frame's round trip goes, measured: the flow-controlled DDS run again, with the
     node's callback and process() timestamped in the node process (see serve_pose_node)."""
     from rclpy.qos import qos_profile_sensor_data
@@ -736,7 +773,8 @@ def node_timeline(frames: Sequence[np.ndarray], warmup: int, variant: str, encod
 
     marks_path = run_dir / f"pose_marks_{time.monotonic_ns()}.json"
     node = self_process("pose-node", run_dir, ["--marks", str(marks_path), "--pose-variant",
-                                               variant], capture_stdout=False)
+                                               variant, "--executor", executor],
+                        capture_stdout=False)
     session = RosSession("bench_camera_timeline")
     sent: dict[int, tuple[float, float]] = {}
     replies: dict[int, float] = {}
@@ -767,7 +805,7 @@ def node_timeline(frames: Sequence[np.ndarray], warmup: int, variant: str, encod
         if {"callback", "start", "publish"} - set(mark) or stamp not in replies:
             continue
         segments["publish"].append(t1 - t0)
-        segments["delivery"].append(mark["callback"] - t1)
+        segments["delivery"].append(mark["callback"] - t0)
         segments["handoff"].append(mark["start"] - mark["callback"])
         segments["process"].append(mark["publish"] - mark["start"])
         segments["back"].append(replies[stamp] - mark["publish"])
@@ -792,7 +830,8 @@ def node_in_process(frames: Sequence[np.ndarray], warmup: int, variant: str, enc
     try:
         node = session.add(pose_node_module.PoseNode(
             context=session.context, parameter_overrides=[
-                Parameter("model_variant", value=variant), Parameter("no_input_warning", value=0.0)]))
+                Parameter("model_variant", value=variant),
+                Parameter("no_input_warning", value=0.0)]))
         # A matched subscriber, so publish() does its real work (never spun: no GIL contention).
         session.node.create_subscription(PersonPose2DArray, "human_poses", lambda m: None,
                                          reliable())
@@ -847,7 +886,13 @@ def run_pose(args: argparse.Namespace, run_dir: Path, transport: dict[str, Any] 
     load0 = os.getloadavg()
     est_a = measure_estimator(frames, warmup=args.pose_warmup, **options)
     dds = node_over_dds(frames, args.pose_warmup, variant, args.encoding, run_dir, options)
-    timeline = node_timeline(frames, args.pose_warmup, variant, args.encoding, run_dir)
+    # The timeline on the executor `python -m act_ros.ros.pose_node` uses, then on the other.
+    spin_kind = "multi" if spin_executor_name() == "MultiThreadedExecutor" else "single"
+    other_kind = "single" if spin_kind == "multi" else "multi"
+    timeline = node_timeline(frames, args.pose_warmup, variant, args.encoding, run_dir,
+                             executor=spin_kind)
+    timeline_other = node_timeline(frames, args.pose_warmup, variant, args.encoding, run_dir,
+                                   executor=other_kind)
     inproc = node_in_process(frames, args.pose_warmup, variant, args.encoding)
     est_b = measure_estimator(frames, warmup=args.pose_warmup, **options)
     h, w = frames[0].shape[:2]
@@ -859,6 +904,8 @@ def run_pose(args: argparse.Namespace, run_dir: Path, transport: dict[str, Any] 
             "num_poses": params["num_poses"], "frames": args.pose_frames,
             "warmup": args.pose_warmup, "estimator_before": est_a, "estimator_after": est_b,
             "node_dds": dds, "node_timeline": timeline, "node_in_process": inproc,
+            "executors": {spin_kind: timeline, other_kind: timeline_other},
+            "spin_executor": spin_kind,
             "image_echo_ms": echo,
             "load": [load0, os.getloadavg()]}
 
@@ -901,39 +948,59 @@ def print_pose(res: dict[str, Any]) -> None:
 
     tl = res["node_timeline"]
     total = tl["total_ms"]["mean"]
-    print(f"Where a frame's round trip goes, measured (second flow-controlled run, the same node "
-          f"code with its image callback and process() timestamped in the node process; "
-          f"{tl['total_ms']['n']} frames; mean ms per frame, share of the round trip). The "
-          f"pieces of process() come from a third, in-process pass calling node.process():")
+    print(f"Where a frame's round trip goes, measured: a second flow-controlled run of the same "
+          f"node code with its image callback, process() and poses publish() timestamped in the "
+          f"node process ({tl['total_ms']['n']} frames; one monotonic clock across processes). "
+          f"'share' = of the mean round trip. Rows marked 'in-process' come from a third pass "
+          f"calling node.process() directly, with each piece timed:")
+
+    def row(label: str, stats: dict[str, float] | None, mean: float | None = None) -> list:
+        if stats is None:
+            return [label, mean, float("nan"), float("nan"), mean / total]
+        return [label, stats["mean"], stats["median"], stats["p90"], stats["mean"] / total]
+
     rows = [
-        ["camera side: publish() of the image (rclpy serialize + hand to DDS)",
-         tl["publish_ms"]["mean"], tl["publish_ms"]["mean"] / total],
-        ["image DDS delivery + rclpy take + executor dispatch to the callback",
-         tl["delivery_ms"]["mean"], tl["delivery_ms"]["mean"] / total],
-        ["  (of which rclpy deserialize_message of the image, in-process pass)",
-         inproc["deserialize_ms"]["mean"], inproc["deserialize_ms"]["mean"] / total],
-        ["mailbox hand-off: callback -> worker thread starts process()",
-         tl["handoff_ms"]["mean"], tl["handoff_ms"]["mean"] / total],
-        ["node.process() in the node, up to publishing the poses", tl["process_ms"]["mean"],
-         tl["process_ms"]["mean"] / total],
+        row("image: publish() starts -> node callback runs (serialize, DDS delivery, take, "
+            "executor dispatch)", tl["delivery_ms"]),
+        row("  of which publish() in the camera process", tl["publish_ms"]),
+        row("  of which rclpy deserialize_message of the image (in-process)",
+            inproc["deserialize_ms"]),
+        row("mailbox hand-off: callback -> worker thread starts process()", tl["handoff_ms"]),
+        row("node.process() up to publishing the poses", tl["process_ms"]),
     ]
     for key, label in (("estimate_ms", "estimator.estimate()"),
                        ("image_to_rgb_ms", "image conversion (image_to_rgb)"),
                        ("tracker_ms", "tracker (PoseTracker.update)"),
                        ("detections_to_msg_ms", "message building (detections_to_msg)")):
-        rows.append([f"  of which {label}, in-process pass", inproc[key]["mean"],
-                     inproc[key]["mean"] / total])
-    rows.append(["poses back: publish + DDS + take + this process's executor",
-                 tl["back_ms"]["mean"], tl["back_ms"]["mean"] / total])
-    rows.append(["  (of which the node's publish() of the poses, in-process pass)",
-                 inproc["publish_ms"]["mean"], inproc["publish_ms"]["mean"] / total])
-    rows.append(["= round trip (this run)", total, 1.0])
-    rows.append(["raw estimator (interleaved run), for comparison", est_ms, est_ms / total])
-    print_table(["part", "ms/frame", "share"], rows)
+        rows.append(row(f"  of which {label} (in-process)", inproc[key]))
+    rows.append(row("poses back: publish() + DDS + take + this process's executor", tl["back_ms"]))
+    rows.append(row("  of which the node's publish() of the poses (in-process)",
+                    inproc["publish_ms"]))
+    rows.append(row("= round trip (this run)", tl["total_ms"]))
+    rows.append(row("raw estimator (interleaved run), for comparison", dds["estimator_ms"]))
+    print_table(["part", "mean ms", "median ms", "p90 ms", "share"], rows)
     echo = res.get("image_echo_ms")
     if echo is not None:
         print(f"(For scale: the same image to an echo process and a small answer back took "
               f"{echo:.2f} ms on average in the transport table.)\n")
+    print_executors(res, est_ms)
+
+
+EXECUTOR_NAMES = {"multi": "MultiThreadedExecutor", "single": "SingleThreadedExecutor"}
+
+
+def print_executors(res: dict[str, Any], est_ms: float) -> None:
+    print("The same timestamped node on each rclpy executor (flow-controlled runs, same frames); "
+          "'spin' marks the one `python -m act_ros.ros.pose_node` uses (act_ros.ros.spin):")
+    rows = []
+    for kind, tl in res["executors"].items():
+        delivery, total = tl["delivery_ms"], tl["total_ms"]
+        rows.append([EXECUTOR_NAMES[kind] + (" (spin)" if kind == res["spin_executor"] else ""),
+                     delivery["median"], delivery["p90"], delivery["max"], total["mean"],
+                     total["median"], total["p90"], f"{(total['mean'] / est_ms - 1) * 100:+.1f}%"])
+    print_table(["executor", "image publish -> callback median ms", "p90 ms", "max ms",
+                 "round trip mean ms", "median ms", "p90 ms",
+                 "mean overhead vs raw estimator (interleaved run)"], rows)
 
 
 # =================================================================================================
@@ -1000,7 +1067,8 @@ def act_in_process(model: Path, people: int, warmup: int, count: int, period_ns:
         act_node_module.actions_to_msg = timers["actions_to_msg"]
         recognizer_module.pose_features = timers["pose_features"]
         timers["update"] = node.recognizer.update = Timed(node.recognizer.update)
-        timers["predict_proba"] = node.classifier.predict_proba = Timed(node.classifier.predict_proba)
+        predict = Timed(node.classifier.predict_proba)
+        timers["predict_proba"] = node.classifier.predict_proba = predict
         node._pub = TimedPublisher(node._pub)
         timers["publish"] = node._pub.publish
         total = []
@@ -1044,7 +1112,7 @@ def profile_callback(node: Any, msgs: list[Any], warmup: int, top: int = 14) -> 
     stats = pstats.Stats(profiler)
     n = len(msgs) - warmup
     rows = []
-    for (file, line, func), (cc, nc, tt, ct, _) in stats.stats.items():  # type: ignore[attr-defined]
+    for (file, line, func), (_, nc, tt, ct, _) in stats.stats.items():  # type: ignore
         rows.append({"function": f"{Path(file).name}:{line}({func})", "calls_per_message": nc / n,
                      "own_us_per_message": tt / n * 1e6, "cumulative_us_per_message": ct / n * 1e6})
     rows.sort(key=lambda r: -r["own_us_per_message"])
@@ -1052,13 +1120,19 @@ def profile_callback(node: Any, msgs: list[Any], warmup: int, top: int = 14) -> 
 
 
 def act_over_dds(model: Path, people_counts: Sequence[int], warmup: int, count: int,
-                 period_ns: int, run_dir: Path) -> dict[int, dict[str, Any]]:
-    """Round trip poses -> actions per message, the AcT node in its own process. One node for
+                 period_ns: int, run_dir: Path, executor: str | None = None
+                 ) -> dict[int, dict[str, Any]]:
+    """Round trip poses -> actions per message, the AcT node in its own process: ``python -m
+    act_ros.ros.act_node``, or with ``executor`` the same node on that executor. One node for
     every crowd size: each set has its own IDs and starts after the track timeout."""
     from act_ros.msg import PersonActionArray, PersonPose2DArray
 
-    node = node_process("act_node", run_dir, {"model_path": str(model), "num_threads": 1,
-                                              "no_input_warning": 0.0})
+    if executor is None:
+        node = node_process("act_node", run_dir, {"model_path": str(model), "num_threads": 1,
+                                                  "no_input_warning": 0.0})
+    else:
+        node = self_process("act-node", run_dir, ["--act-model", str(model), "--executor",
+                                                  executor], capture_stdout=False)
     session = RosSession("bench_act_dds")
     results = {}
     try:
@@ -1119,10 +1193,14 @@ def run_act(args: argparse.Namespace, run_dir: Path) -> dict[str, Any]:
         in_process[target_people]["profile"] = act_in_process(
             model, target_people, warmup, args.act_messages, period_ns, profile=True)["profile"]
     dds = act_over_dds(model, counts, warmup, args.act_messages, period_ns, run_dir)
+    other_kind = "single" if spin_executor_name() == "MultiThreadedExecutor" else "multi"
+    dds_other = act_over_dds(model, counts, warmup, args.act_messages, period_ns, run_dir,
+                             executor=other_kind)
     return {"model": str(model), "model_description": description, "window_length":
             spec.window_length, "frame_rate": rate, "classes": spec.num_classes,
             "messages": args.act_messages, "warmup": warmup, "in_process": in_process,
-            "dds": dds, "load": [load0, os.getloadavg()]}
+            "dds": dds, "dds_other_executor": {"executor": other_kind, "results": dds_other},
+            "spin_executor": spin_executor_name(), "load": [load0, os.getloadavg()]}
 
 
 def print_act(res: dict[str, Any]) -> None:
@@ -1146,13 +1224,18 @@ def print_act(res: dict[str, Any]) -> None:
     print_table(["people", "callback median ms", "p90 ms", "p99 ms", "take median ms",
                  "take + callback median ms", "inferences/message"], rows, digits=3)
     rows = []
-    for people, r in res["dds"].items():
-        rt = r["round_trip_ms"]
-        rows.append([int(people), rt["median"], rt["p90"], rt["p99"], r["lost"],
-                     r["actions_per_message"]])
-    print("Over DDS: publish PersonPose2DArray -> `python -m act_ros.ros.act_node` in its own "
-          "process -> PersonActionArray received here (both serializations included).")
-    print_table(["people", "round trip median ms", "p90 ms", "p99 ms", "lost",
+    other = res["dds_other_executor"]
+    for label, results in ((f"`python -m act_ros.ros.act_node` ({res['spin_executor']})",
+                            res["dds"]),
+                           (f"same node on {EXECUTOR_NAMES[other['executor']]}",
+                            other["results"])):
+        for people, r in results.items():
+            rt = r["round_trip_ms"]
+            rows.append([label, int(people), rt["median"], rt["p90"], rt["p99"], r["lost"],
+                         r["actions_per_message"]])
+    print("Over DDS: publish PersonPose2DArray -> the AcT node in its own process -> "
+          "PersonActionArray received here (both serializations included).")
+    print_table(["node process", "people", "round trip median ms", "p90 ms", "p99 ms", "lost",
                  "actions/message"], rows, digits=3)
     r5 = res["in_process"].get(5) or res["in_process"].get("5")
     if r5:
@@ -1410,10 +1493,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--png", type=Path, help="save a chart of the results here")
     ap.add_argument("--only", default="transport,pose,act,latency",
                     help="comma-separated sections to run")
-    ap.add_argument("--dds-profile", choices=("large-shm", "shipped"), default="large-shm",
-                    help="Fast DDS profile of every process (see the transport table: with "
-                         "'shipped', full-size images never reach the pose node in another "
-                         "process)")
+    ap.add_argument("--dds-profile", choices=("project", "default-transports"),
+                    default="project",
+                    help="Fast DDS profile of every process: the project's, or the same without "
+                         "its shared-memory segment (see the transport table)")
     ap.add_argument("--encoding", choices=("rgb8", "bgr8"), default="rgb8",
                     help="image encoding the camera publishes")
     ap.add_argument("--pose-variant", choices=("lite", "full", "heavy"),
@@ -1433,9 +1516,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--fps", type=float, default=30.0, help="camera rate (latency section)")
     ap.add_argument("--transport-sizes", default="640x360,640x480,1280x720,native")
     ap.add_argument("--transport-count", type=int, default=20)
-    ap.add_argument("--serve", choices=("echo", "probe", "camera", "pose-node"),
+    ap.add_argument("--serve", choices=("echo", "probe", "camera", "pose-node", "act-node"),
                     help=argparse.SUPPRESS)
     ap.add_argument("--marks", help=argparse.SUPPRESS)
+    ap.add_argument("--executor", choices=("multi", "single"), default="multi",
+                    help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.quick:
         args.pose_frames, args.pose_warmup = min(args.pose_frames, 8), min(args.pose_warmup, 3)
@@ -1455,6 +1540,8 @@ def main(argv: list[str] | None = None) -> int:
             return serve_camera(args)
         if args.serve == "pose-node":
             return serve_pose_node(args)
+        if args.serve == "act-node":
+            return serve_act_node(args)
         rows = transport_probe(args.transport_sizes.split(","), args.transport_count,
                                args.encoding, Path(os.environ["ROS_LOG_DIR"]).parent)
         print(json.dumps(rows), flush=True)
