@@ -1313,7 +1313,10 @@ def serve_camera(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_latency(args: argparse.Namespace, run_dir: Path) -> dict[str, Any]:
+def run_latency(args: argparse.Namespace, run_dir: Path, executor: str | None = None
+                ) -> dict[str, Any]:
+    """Camera -> pose node -> AcT node in real time. ``executor`` None: the nodes as `python -m
+    act_ros.ros.<node>`; "single"/"multi": the same nodes on that rclpy executor."""
     from diagnostic_msgs.msg import DiagnosticArray
 
     from act_ros.msg import PersonActionArray, PersonPose2DArray
@@ -1322,8 +1325,19 @@ def run_latency(args: argparse.Namespace, run_dir: Path) -> dict[str, Any]:
     params = pose_node_params()
     variant = args.pose_variant or params["model_variant"]
     load0 = os.getloadavg()
-    act = node_process("act_node", run_dir, {"model_path": str(model), "no_input_warning": 0.0})
-    pose = node_process("pose_node", run_dir, {"model_variant": variant, "no_input_warning": 0.0})
+    if executor is None:
+        nodes = f"python -m act_ros.ros.* ({spin_executor_name()})"
+        act = node_process("act_node", run_dir, {"model_path": str(model),
+                                                 "no_input_warning": 0.0})
+        pose = node_process("pose_node", run_dir, {"model_variant": variant,
+                                                   "no_input_warning": 0.0})
+    else:
+        nodes = f"both nodes on {EXECUTOR_NAMES[executor]}"
+        act = self_process("act-node", run_dir, ["--act-model", str(model), "--executor",
+                                                 executor], capture_stdout=False)
+        pose = self_process("pose-node", run_dir, [
+            "--marks", str(run_dir / f"latency_marks_{time.monotonic_ns()}.json"),
+            "--pose-variant", variant, "--executor", executor], capture_stdout=False)
     session = RosSession("bench_observer")
     camera = None
     try:
@@ -1379,7 +1393,8 @@ def run_latency(args: argparse.Namespace, run_dir: Path) -> dict[str, Any]:
         values = diag["pose"][1]
         received = int(values["received"])
         ms = lambda ns: stats_ms(np.asarray(ns, dtype=np.float64) / 1e9)  # noqa: E731
-        return {"variant": variant, "model_description": description, "camera": cam,
+        return {"nodes": nodes, "variant": variant, "model_description": description,
+                "camera": cam, "output_fps": int(values["processed"]) / cam["seconds"],
                 "received": received, "processed": int(values["processed"]),
                 "dropped_busy": int(values["dropped_busy"]),
                 "lost_in_transport": int(values["lost_in_transport"]),
@@ -1395,7 +1410,8 @@ def run_latency(args: argparse.Namespace, run_dir: Path) -> dict[str, Any]:
         act.stop()
 
 
-def print_latency(res: dict[str, Any]) -> None:
+def print_latency(runs: list[dict[str, Any]]) -> None:
+    res = runs[0]
     cam = res["camera"]
     print(f"### Image stamp -> /human_actions latency, both nodes running (pose: MediaPipe "
           f"{res['variant']}; AcT: {res['model_description']})")
@@ -1403,24 +1419,31 @@ def print_latency(res: dict[str, Any]) -> None:
           f"the demo clip from frame 0 ({res['frames']} frames x {res['loops']} loop(s)) on "
           f"image_raw at {res['fps']:g} fps in real time (achieved {cam['rate']:.1f} fps, "
           f"{cam['late']} frames published > 1 period late, publish() "
-          f"{cam['publish_ms']['median']:.1f} ms median), stamp = publish time; nodes = "
-          f"`python -m act_ros.ros.pose_node` and `... act_node` with config/act_ros.yaml; "
-          f"latency = arrival here - image stamp.")
+          f"{cam['publish_ms']['median']:.1f} ms median), stamp = publish time; pose node and "
+          f"AcT node in their own processes with config/act_ros.yaml; latency = arrival here - "
+          f"image stamp. The first run is the shipped programs; the second the same nodes on "
+          f"the other rclpy executor.")
     rows = []
-    for key, label in (("poses_ms", "image stamp -> /human_poses"),
-                       ("actions_ms", "image stamp -> /human_actions (every message)"),
-                       ("actions_with_people_ms", "image stamp -> /human_actions with >= 1 "
-                                                  "labelled person")):
-        s = res[key]
-        rows.append([label, s["n"], s["median"], s["p90"], s["p99"], s["max"]])
-    print_table(["path", "messages", "p50 ms", "p90 ms", "p99 ms", "max ms"], rows, digits=1)
-    published = cam["published"]
+    for run in runs:
+        for key, label in (("poses_ms", "image stamp -> /human_poses"),
+                           ("actions_ms", "image stamp -> /human_actions (every message)"),
+                           ("actions_with_people_ms", "image stamp -> /human_actions with >= 1 "
+                                                      "labelled person")):
+            s = run[key]
+            rows.append([run["nodes"], label, s["n"], s["median"], s["p90"], s["p99"], s["max"]])
+    print_table(["nodes", "path", "messages", "p50 ms", "p90 ms", "p99 ms", "max ms"], rows,
+                digits=1)
     print("Frames:")
-    print_table(["published", "received by the pose node", "processed",
+    rows = []
+    for run in runs:
+        published = run["camera"]["published"]
+        rows.append([run["nodes"], published, run["received"], run["processed"],
+                     run["dropped_busy"], run["not_received"],
+                     run["processed"] / max(1, published), run["output_fps"]])
+    print_table(["nodes", "published", "received by the pose node", "processed",
                  "dropped (node busy, replaced in the 1-slot mailbox)",
-                 "never received (lost in transport)", "processed share"],
-                [[published, res["received"], res["processed"], res["dropped_busy"],
-                  res["not_received"], res["processed"] / max(1, published)]], digits=3)
+                 "never received (lost in transport)", "processed share",
+                 "pose node output frames/s"], rows, digits=3)
 
 
 # =================================================================================================
@@ -1467,6 +1490,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
             ax.set_title("AcT node per message (micro, 1 thread)")
             ax.legend(fontsize=7)
         else:
+            res = res[0]
             ax.text(0.02, 0.95, "\n".join(
                 f"{label}: p50 {res[k]['median']:.0f} / p90 {res[k]['p90']:.0f} / p99 "
                 f"{res[k]['p99']:.0f} ms" for k, label in (("poses_ms", "poses"),
@@ -1576,7 +1600,9 @@ def main(argv: list[str] | None = None) -> int:
             results["act"] = run_act(args, run_dir)
             print_act(results["act"])
         if "latency" in sections:
-            results["latency"] = run_latency(args, run_dir)
+            other = "single" if spin_executor_name() == "MultiThreadedExecutor" else "multi"
+            results["latency"] = [run_latency(args, run_dir),
+                                  run_latency(args, run_dir, executor=other)]
             print_latency(results["latency"])
     finally:
         stop_all_children()
