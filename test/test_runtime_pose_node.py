@@ -153,8 +153,12 @@ def test_frames_arriving_while_busy_are_dropped_and_counted(ros_graph):
     c = pose.node.counters
     wait_until(lambda: c["received"] >= 1 and c["processed"] + c["dropped_busy"] >= c["received"],
                60, "the node to settle")
-    assert c["dropped_busy"] > 0, c
+    # A burst the estimator cannot keep up with: most frames are dropped, and every drop is
+    # counted (replaced while waiting for the worker, or overwritten in the middleware).
+    assert c["processed"] < len(frames), c
     assert c["processed"] + c["dropped_busy"] == c["received"], c
+    assert c["received"] + c["lost_in_transport"] <= len(frames), c
+    assert c["dropped_busy"] + c["lost_in_transport"] > 0, c
     # Outputs are in order and only for processed frames: nothing was queued behind.
     stamps = [stamp_ns_of(m) for m in pose.poses.messages]
     assert stamps == sorted(stamps) and len(stamps) == c["processed"]
