@@ -88,12 +88,13 @@ def compressed_to_rgb(msg: CompressedImage) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def rgb_to_image(rgb: np.ndarray, header, encoding: str = "rgb8") -> Image:
-    """HxWx3 uint8 RGB -> sensor_msgs/Image (rgb8 or bgr8)."""
+def image_from_array(pixels: np.ndarray, encoding: str, header=None) -> Image:
+    """HxWx3 uint8 pixels already in ``encoding`` order (rgb8 or bgr8) -> sensor_msgs/Image."""
     if encoding not in ("rgb8", "bgr8"):
         raise ValueError("encoding must be rgb8 or bgr8")
-    pixels = rgb if encoding == "rgb8" else cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
     pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
+    if pixels.ndim != 3 or pixels.shape[2] != 3:
+        raise ValueError(f"expected HxWx3 pixels, got {pixels.shape}")
     msg = Image()
     if header is not None:
         msg.header = header

@@ -37,7 +37,7 @@ from act_ros.ros.conversions import (
     compressed_to_rgb,
     detections_to_msg,
     image_to_rgb,
-    rgb_to_image,
+    image_from_array,
     stamp_to_ns,
 )
 from act_ros.ros.params import declare
@@ -160,7 +160,7 @@ class PoseNode(Node):
             scale = max_width / bgr.shape[1]
             bgr = cv2.resize(bgr, (max_width, round(bgr.shape[0] * scale)),
                              interpolation=cv2.INTER_AREA)
-        self._debug_pub.publish(rgb_to_image(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), header, "bgr8"))
+        self._debug_pub.publish(image_from_array(bgr, "bgr8", header))
 
     # --- monitoring -----------------------------------------------------------------------------
     def _check_input(self) -> None:

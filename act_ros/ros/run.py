@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     from act_ros.drawing import draw_poses
     from act_ros.msg import PersonActionArray, PersonPose2DArray
     from act_ros.ros.act_node import ActNode
-    from act_ros.ros.conversions import msg_to_arrays, rgb_to_image, stamp_to_ns
+    from act_ros.ros.conversions import image_from_array, msg_to_arrays, stamp_to_ns
     from act_ros.ros.pose_node import PoseNode
     from act_ros.pose.base import PoseDetections
     from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.max_frames and frame.index >= args.max_frames:
                 break
             header_stamp = Time(sec=frame.stamp_ns // 1_000_000_000, nanosec=frame.stamp_ns % 1_000_000_000)
-            msg = rgb_to_image(cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB), None, "bgr8")
+            msg = image_from_array(frame.bgr, "bgr8")
             msg.header.stamp = header_stamp
             msg.header.frame_id = "camera"
             image_pub.publish(msg)
