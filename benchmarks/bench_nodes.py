@@ -1462,46 +1462,63 @@ def plot(results: dict[str, Any], path: Path) -> None:
         res = results[key]
         if key == "pose":
             x = np.arange(len(res))
-            for offset, (label, color, value) in zip((-0.27, 0, 0.27), (
-                    ("raw estimator (interleaved)", "tab:gray",
+            bars = [("raw estimator (interleaved)", "tab:gray",
                      lambda r: 1e3 / r["node_dds"]["estimator_ms"]["mean"]),
-                    ("pose node over DDS", "tab:orange", lambda r: r["node_dds"]["fps"]),
-                    ("node.process() in-process", "tab:blue",
-                     lambda r: 1e3 / r["node_in_process"]["process_ms"]["mean"]))):
-                ax.bar(x + offset, [value(r) for r in res], width=0.27, color=color, label=label)
+                    ("pose node over DDS (python -m)", "tab:orange",
+                     lambda r: r["node_dds"]["fps"])]
+            for kind, color in (("single", "tab:green"), ("multi", "tab:red")):
+                if kind != res[0]["spin_executor"]:
+                    bars.append((f"same node, {EXECUTOR_NAMES[kind]}", color,
+                                 lambda r, k=kind: 1e3 / r["executors"][k]["total_ms"]["mean"]))
+            width = 0.8 / len(bars)
+            for i, (label, color, value) in enumerate(bars):
+                ax.bar(x + (i - (len(bars) - 1) / 2) * width, [value(r) for r in res],
+                       width=width, color=color, label=label)
             ax.set_xticks(x, [r["image"] for r in res])
-            ax.set_ylabel("frames/s")
+            ax.set_ylabel("frames/s (flow control)")
             ax.set_title(f"pose node vs raw estimator (MediaPipe {res[0]['variant']})")
             ax.legend(fontsize=7)
         elif key == "act":
             people = [int(p) for p in res["in_process"]]
             x = np.arange(len(people))
-            for offset, (label, data, field) in zip(
-                    (-0.2, 0.2), (("callback in-process", res["in_process"], "callback_ms"),
-                                  ("round trip over DDS", res["dds"], "round_trip_ms"))):
+            other = res["dds_other_executor"]
+            series = (("callback in-process", res["in_process"], "callback_ms"),
+                      (f"over DDS, python -m ({res['spin_executor']})", res["dds"],
+                       "round_trip_ms"),
+                      (f"over DDS, {EXECUTOR_NAMES[other['executor']]}", other["results"],
+                       "round_trip_ms"))
+            width = 0.8 / len(series)
+            for i, (label, data, field) in enumerate(series):
                 med = [data[p if p in data else str(p)][field]["median"] for p in people]
                 p90 = [data[p if p in data else str(p)][field]["p90"] for p in people]
-                ax.bar(x + offset, med, width=0.4, label=f"{label} (median, p90 bar)")
+                offset = (i - (len(series) - 1) / 2) * width
+                ax.bar(x + offset, med, width=width, label=f"{label} (median, p90 bar)")
                 ax.errorbar(x + offset, med, yerr=[np.zeros(len(med)), np.subtract(p90, med)],
                             fmt="none", ecolor="black", capsize=3)
             ax.axhline(ACT_TARGET_MS, color="red", linestyle="--", label="target (5 people)")
+            ax.set_yscale("log")
             ax.set_xticks(x, [f"{p} people" for p in people])
-            ax.set_ylabel("ms per message")
-            ax.set_title("AcT node per message (micro, 1 thread)")
+            ax.set_ylabel("ms per message (log)")
+            ax.set_title("AcT node per message (1 TFLite thread)")
             ax.legend(fontsize=7)
         else:
-            res = res[0]
-            ax.text(0.02, 0.95, "\n".join(
-                f"{label}: p50 {res[k]['median']:.0f} / p90 {res[k]['p90']:.0f} / p99 "
-                f"{res[k]['p99']:.0f} ms" for k, label in (("poses_ms", "poses"),
-                                                           ("actions_ms", "actions"))),
-                transform=ax.transAxes, va="top", fontsize=8)
             names = ["published", "received", "processed", "dropped busy"]
-            values = [res["camera"]["published"], res["received"], res["processed"],
-                      res["dropped_busy"]]
-            ax.bar(names, values, color=["tab:gray", "tab:blue", "tab:green", "tab:red"])
+            x = np.arange(len(names))
+            width = 0.8 / len(res)
+            lines = []
+            for i, run in enumerate(res):
+                values = [run["camera"]["published"], run["received"], run["processed"],
+                          run["dropped_busy"]]
+                ax.bar(x + (i - (len(res) - 1) / 2) * width, values, width=width,
+                       label=run["nodes"])
+                lines.append(f"{run['nodes']}: actions p50 {run['actions_ms']['median']:.0f} / "
+                             f"p90 {run['actions_ms']['p90']:.0f} / p99 "
+                             f"{run['actions_ms']['p99']:.0f} ms")
+            ax.set_xticks(x, names)
             ax.set_ylabel("frames")
-            ax.set_title(f"camera {res['fps']:g} fps -> both nodes")
+            ax.set_title(f"camera {res[0]['fps']:g} fps -> both nodes\n" + "\n".join(lines),
+                         fontsize=8)
+            ax.legend(fontsize=7, loc="best")
     fig.suptitle(f"act_ros node benchmarks, {time.strftime('%Y-%m-%d %H:%M')}", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
