@@ -193,8 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     summary = []
     for script in scripts:
         cmd = command(script, args.quick, args.json)
-        print(f"\n## {script.name}\n$ {' '.join(Path(c).name if i == 0 else c for i, c in enumerate(cmd))}\n",
-              flush=True)
+        shown = " ".join([Path(cmd[0]).name, *cmd[1:]])
+        print(f"\n## {script.name}\n$ {shown}\n", flush=True)
         code, out, seconds = run_script(cmd)
         problems = []
         tables = find_tables(out)
