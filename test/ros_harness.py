@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import rclpy
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
 
@@ -53,7 +53,7 @@ class Graph:
 
     def __init__(self, context: rclpy.Context, name: str = "test_harness") -> None:
         self.context = context
-        self.executor = MultiThreadedExecutor(num_threads=4, context=context)
+        self.executor = SingleThreadedExecutor(context=context)  # as the nodes' programs
         self.node = Node(name, context=context)
         self.executor.add_node(self.node)
         self._nodes: list[Node] = [self.node]

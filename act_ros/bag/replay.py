@@ -466,17 +466,17 @@ def run_replay(info: BagInfo, options: ReplayOptions, *, in_process: bool,
 
     in_process: start the nodes here (``node_factories``, default the real PoseNode/ActNode,
     each with ``node_params[name]`` as parameter overrides plus ``use_sim_time``) in a
-    MultiThreadedExecutor thread. Otherwise connect to nodes someone else started.
+    SingleThreadedExecutor thread. Otherwise connect to nodes someone else started.
     """
     import rclpy
-    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+    from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
     from rclpy.parameter import Parameter
 
     own_context = context is None
     if own_context:
         context = rclpy.Context()
         rclpy.init(context=context)
-    executor = MultiThreadedExecutor(num_threads=4, context=context)
+    executor = SingleThreadedExecutor(context=context)  # see act_ros/ros/spin.py
     nodes: list[Any] = []
     replayer: Replayer | None = None
     thread: threading.Thread | None = None

@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = args.discovery_range
 
     import rclpy
-    from rclpy.executors import MultiThreadedExecutor
+    from rclpy.executors import SingleThreadedExecutor
     from rclpy.parameter import Parameter
     from tqdm import tqdm
 
@@ -214,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
 
     driver.create_subscription(PersonPose2DArray, "human_poses", on_poses, reliable)
     driver.create_subscription(PersonActionArray, "human_actions", on_actions, reliable)
-    executor = MultiThreadedExecutor(num_threads=4, context=context)
+    # One executor for both nodes and the source (see act_ros/ros/spin.py for why single-threaded).
+    executor = SingleThreadedExecutor(context=context)
     for node in nodes:
         executor.add_node(node)
     spinner = threading.Thread(target=executor.spin, daemon=True)

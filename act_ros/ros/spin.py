@@ -5,12 +5,12 @@ import sys
 from collections.abc import Callable, Sequence
 
 import rclpy
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 
 
 def spin_nodes(factories: Sequence[Callable[..., Node]], argv: Sequence[str] | None = None) -> int:
-    """Create the nodes and spin them in one multi-threaded executor until Ctrl-C / shutdown.
+    """Create the nodes and spin them in one executor until Ctrl-C / shutdown.
 
     A node that cannot start (missing model, bad parameter) logs why and the program exits 1.
     """
@@ -20,7 +20,10 @@ def spin_nodes(factories: Sequence[Callable[..., Node]], argv: Sequence[str] | N
     try:
         for factory in factories:
             nodes.append(factory())
-        executor = MultiThreadedExecutor()
+        # Single-threaded on purpose: every callback here is short (the pose node's estimator runs
+        # in its own worker thread), and rclpy's MultiThreadedExecutor delayed image delivery to
+        # a median of 170 ms (p90 1.3 s) where this one took 3.4 ms (benchmarks/bench_nodes.py).
+        executor = SingleThreadedExecutor()
         for node in nodes:
             executor.add_node(node)
         executor.spin()
