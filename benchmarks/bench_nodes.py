@@ -1180,8 +1180,9 @@ def run_act(args: argparse.Namespace, run_dir: Path) -> dict[str, Any]:
     rate = model_frame_rate(model) or 30.0
     period_ns = int(round(1e9 / rate))
     counts = [int(c) for c in args.act_people.split(",")]
-    # Full windows before timing: every person's window holds window_length frames.
-    warmup = spec.window_length + 5
+    # Full windows before timing: every person's window holds window_length frames (--quick:
+    # just past the first prediction, the numbers are not steady-state anyway).
+    warmup = spec.window_length + 5 if not args.quick else 12
     load0 = os.getloadavg()
     in_process = {}
     for people in counts:
