@@ -96,6 +96,10 @@ if ! stamp_ok msgs "$key" || [ ! -d "$VENV/$IFACE_DIR/act_ros/msg" ]; then
   # Only the generated half belongs here: the hand-written modules come from the source tree.
   find "$VENV/$IFACE_DIR/act_ros" -mindepth 1 -maxdepth 1 \
     ! -name msg ! -name '_act_ros_s*' ! -name 'act_ros_s__*' ! -name '__init__.py' -exec rm -rf {} +
+  # rosidl also writes an act_ros egg-info: pip would take it for an older install of this
+  # package and "uninstall" it (deleting the generated messages) in the editable step below.
+  # pip's own metadata for act_ros comes from that step.
+  rm -rf "$VENV/$IFACE_DIR"/act_ros-*.egg-info
   echo "$VENV/$IFACE_DIR" > "$SITE/act_ros_interfaces.pth"
   stamp_set msgs "$key"
   log "messages built in $(( $(date +%s) - start )) s"
