@@ -24,7 +24,7 @@ setup(
     packages=find_packages(include=["act_ros", "act_ros.*"]),
     package_data={
         "act_ros": [
-            "models/*", "data/*", "ros/*.xml",
+            "models/*", "data/*", "data/lzq_openpose_har/*", "ros/*.xml",
         ]
     },
     install_requires=requirements("runtime"),

@@ -50,7 +50,7 @@ for _path in (ROOT, HERE):  # runnable from a source checkout; bench_pose is a s
 from act_ros.ros import environment  # noqa: E402  (ROS-free: safe before rclpy)
 
 CONFIG = ROOT / "config" / "act_ros.yaml"
-LZQ_DIR = ROOT.parent / "shared" / "data" / "lzq_openpose_har"
+LZQ_DIR = ROOT / "act_ros" / "data" / "lzq_openpose_har"  # the bundled real recordings
 ACT_TARGET_MS = 2.0          # issue 4: AcT node, 5 people, micro, 1 thread
 POSE_OVERHEAD_TARGET = 0.15  # issue 4: pose node vs the raw estimator
 STAMP0_NS = 1_000_000_000_000  # message stamps of the flow-controlled runs (any positive time)
@@ -392,8 +392,7 @@ def lzq_recordings() -> list[np.ndarray]:
     global _RECORDINGS
     if _RECORDINGS is None:
         if not LZQ_DIR.is_dir():
-            raise FileNotFoundError(f"the LZQ pose data is not at {LZQ_DIR} (see "
-                                    f"shared/data/README.md)")
+            raise FileNotFoundError(f"the LZQ pose data is not at {LZQ_DIR}")
         from act_ros.datasets.lzq import read_recordings
         from act_ros.layouts import COCO18, to_coco17
 

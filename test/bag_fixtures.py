@@ -7,25 +7,22 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
 DEMO_LABELS = ROOT / "act_ros" / "data" / "sports2d_demo_labels.csv"
-LZQ_CSV = SHARED_DATA / "lzq_openpose_har" / "data.csv"
+LZQ_CSV = ROOT / "act_ros" / "data" / "lzq_openpose_har" / "data.csv"
 # A fixed first stamp keeps bags reproducible (and far from 0, which tools treat as "unset").
 START_TIME_S = 1_700_000_000.0
 
 
 def demo_video() -> Path:
-    """The bundled real clip (act_ros/data), or the shared copy until it is bundled."""
-    for path in (ROOT / "act_ros" / "data" / "sports2d_demo.mp4",
-                 SHARED_DATA / "video" / "sports2d_demo.mp4"):
-        if path.is_file():
-            return path
-    pytest.skip("the sports2d demo clip is not available")
+    """The bundled real clip (act_ros/data)."""
+    from act_ros.data import demo_video_path
+
+    return demo_video_path()
 
 
 def lzq_csv() -> Path:
-    if not LZQ_CSV.is_file():
-        pytest.skip("shared/data/lzq_openpose_har is not available")
+    """The bundled LZQ recordings (act_ros/data/lzq_openpose_har)."""
+    assert LZQ_CSV.is_file(), f"{LZQ_CSV} is missing from the repository"
     return LZQ_CSV
 
 

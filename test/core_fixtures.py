@@ -1,4 +1,4 @@
-"""Shared helpers for the core tests: the real LZQ data (../shared/data), small real datasets."""
+"""Shared helpers for the core tests: the real LZQ data (act_ros/data), small real datasets."""
 from __future__ import annotations
 
 import functools
@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-LZQ_DIR = REPO.parent / "shared" / "data" / "lzq_openpose_har"
+from act_ros.data import lzq_data_dir  # noqa: E402
+
+LZQ_DIR = lzq_data_dir()
 
 
 @functools.lru_cache(maxsize=None)

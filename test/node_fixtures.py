@@ -8,8 +8,9 @@ import numpy as np
 
 from act_ros.msg import Keypoint2D, PersonPose2D, PersonPose2DArray
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-LZQ_DIR = SHARED_DATA / "lzq_openpose_har"
+from act_ros.data import lzq_data_dir
+
+LZQ_DIR = lzq_data_dir()
 
 
 @lru_cache(maxsize=1)

@@ -1,7 +1,7 @@
 """Importer for the LZQ OpenPose HAR CSV files (frame-per-row COCO-18, normalised to [0, 1]).
 
 Source: LZQthePlane/Online-Realtime-Action-Recognition-based-on-OpenPose (Apache-2.0), as copied
-in ``shared/data/lzq_openpose_har``. Each contiguous block of rows with one class is a continuous
+in ``act_ros/data/lzq_openpose_har`` (bundled). Each contiguous block of rows with one class is a continuous
 recording of one person. ``data_under_scene.csv`` repeats the stand/walk rows of ``data.csv``:
 rows seen in an earlier file are dropped, so a test segment never leaks into training.
 
