@@ -61,7 +61,7 @@ _CHILDREN: list["Child"] = []
 # --- environment ---------------------------------------------------------------------------------
 def project_profile() -> Path:
     """The project's Fast DDS profile (what tests, the demo and robots use)."""
-    return Path(getattr(environment, "FASTDDS_PROFILE", environment.FAST_DISCOVERY_PROFILE))
+    return Path(environment.FASTDDS_PROFILE)
 
 
 def default_transports_profile(path: Path) -> Path:

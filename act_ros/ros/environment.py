@@ -15,7 +15,6 @@ from collections.abc import MutableMapping
 from pathlib import Path
 
 FASTDDS_PROFILE = Path(__file__).with_name("fastdds_profile.xml")
-FAST_DISCOVERY_PROFILE = FASTDDS_PROFILE  # former name
 
 
 def apply(
