@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_LABELS = ROOT / "act_ros" / "data" / "sports2d_demo_labels.csv"
