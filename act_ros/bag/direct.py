@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from act_ros.bag.bag_io import BagInfo, iter_messages
-from act_ros.bag.images import compressed_msg_to_bgr, image_msg_to_bgr
+from act_ros.bag.images import compressed_msg_to_bgr, image_msg_to_bgr, stamp_to_ns
 from act_ros.bag.scoring import FrameOutput, Prediction
 from act_ros.bag.types import COMPRESSED_IMAGE_TYPE, POSE_ARRAY_TYPE
 
@@ -38,7 +38,7 @@ def iter_tracked_poses(info: BagInfo, pose_params: dict[str, Any],
     (centres None)."""
     if info.input_type == POSE_ARRAY_TYPE:
         for _, msg in iter_messages(info.path, info.input_topic, POSE_ARRAY_TYPE):
-            stamp = int(msg.header.stamp.sec) * 1_000_000_000 + int(msg.header.stamp.nanosec)
+            stamp = stamp_to_ns(msg.header.stamp)
             ids = np.array([int(p.track_id) for p in msg.people], dtype=np.int64)
             kp = np.array([[(k.x, k.y, k.confidence) for k in p.keypoints] for p in msg.people],
                           dtype=np.float32).reshape(len(msg.people), 17, 3)
@@ -50,7 +50,7 @@ def iter_tracked_poses(info: BagInfo, pose_params: dict[str, Any],
     decode = compressed_msg_to_bgr if info.input_type == COMPRESSED_IMAGE_TYPE else image_msg_to_bgr
     try:
         for _, msg in iter_messages(info.path, info.input_topic, info.input_type):
-            stamp = int(msg.header.stamp.sec) * 1_000_000_000 + int(msg.header.stamp.nanosec)
+            stamp = stamp_to_ns(msg.header.stamp)
             rgb = cv2.cvtColor(decode(msg), cv2.COLOR_BGR2RGB)
             detections = pipeline.process(rgb, stamp)
             h, w = rgb.shape[:2]

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from act_ros.bag.bag_io import BagError, BagInfo, iter_raw
+from act_ros.bag.images import stamp_to_ns
 from act_ros.bag.scoring import FrameOutput, Prediction
 from act_ros.bag.types import (
     ACTIONS_TOPIC,
@@ -110,10 +111,6 @@ def _input_topic_and_class(input_type: str) -> tuple[str, type]:
     raise BagError(f"cannot replay messages of type {input_type}")
 
 
-def _stamp_ns(stamp: Any) -> int:
-    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
-
-
 class Replayer:
     """Owns the replay node: publishers, result subscriptions and the bookkeeping."""
 
@@ -195,7 +192,7 @@ class Replayer:
 
     def _on_actions(self, msg: Any) -> None:
         now = time.time_ns()
-        sent_stamp = _stamp_ns(msg.header.stamp)
+        sent_stamp = stamp_to_ns(msg.header.stamp)
         with self._cond:
             original = self._original(sent_stamp)
             if self.options.external_player:
@@ -220,7 +217,7 @@ class Replayer:
             self._cond.notify_all()
 
     def _on_poses(self, msg: Any) -> None:
-        stamp = _stamp_ns(msg.header.stamp)
+        stamp = stamp_to_ns(msg.header.stamp)
         with self._cond:
             original = stamp if self.options.external_player else self._original(stamp)
             if original is None:

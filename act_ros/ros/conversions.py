@@ -137,6 +137,15 @@ def msg_to_arrays(msg: PersonPose2DArray) -> tuple[np.ndarray, np.ndarray]:
     return ids, kp
 
 
+def msg_to_detections(msg: PersonPose2DArray) -> PoseDetections:
+    """PersonPose2DArray -> PoseDetections (the inverse of detections_to_msg), e.g. to draw it."""
+    ids, kp = msg_to_arrays(msg)
+    boxes = np.array([[p.box_x_min, p.box_y_min, p.box_x_max, p.box_y_max] for p in msg.people],
+                     np.float32).reshape(-1, 4)
+    scores = np.array([p.score for p in msg.people], np.float32)
+    return PoseDetections(kp, boxes, scores, ids.astype(np.uint32))
+
+
 def actions_to_msg(actions: list[TrackAction], header, class_names: tuple[str, ...],
                    window_length: int) -> PersonActionArray:
     msg = PersonActionArray()

@@ -112,7 +112,7 @@ def open_source(spec: str, image_topic: str = "") -> Source:
 
 def _bag_source(path: Path, image_topic: str, start_ns: int) -> Source:
     from act_ros.bag.bag_io import BagError, inspect_bag, iter_messages
-    from act_ros.bag.images import compressed_msg_to_bgr, image_msg_to_bgr
+    from act_ros.bag.images import compressed_msg_to_bgr, image_msg_to_bgr, stamp_to_ns
 
     try:
         info = inspect_bag(path, input_topic=image_topic or None, require_ground_truth=False)
@@ -127,7 +127,7 @@ def _bag_source(path: Path, image_topic: str, start_ns: int) -> Source:
     def bag() -> Iterator[Frame]:
         first = None
         for i, (_, msg) in enumerate(iter_messages(path, info.input_topic, info.input_type)):
-            stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+            stamp = stamp_to_ns(msg.header.stamp)
             first = stamp if first is None else first
             yield Frame(i, start_ns + (stamp - first), decode(msg))
 
@@ -167,9 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     from act_ros.drawing import draw_poses
     from act_ros.msg import PersonActionArray, PersonPose2DArray
     from act_ros.ros.act_node import ActNode
-    from act_ros.ros.conversions import image_from_array, msg_to_arrays, stamp_to_ns
+    from act_ros.ros.conversions import image_from_array, msg_to_detections, stamp_to_ns
     from act_ros.ros.pose_node import PoseNode
-    from act_ros.pose.base import PoseDetections
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import Image
     from builtin_interfaces.msg import Time
@@ -272,14 +271,7 @@ def main(argv: list[str] | None = None) -> int:
                     if not writer.isOpened():
                         raise SystemExit(f"act-ros run: cannot write {args.output}")
                 if pose_msg is not None:
-                    ids, kp = msg_to_arrays(pose_msg)
-                    det = PoseDetections(
-                        keypoints=kp,
-                        boxes=np.array([[p.box_x_min, p.box_y_min, p.box_x_max, p.box_y_max]
-                                        for p in pose_msg.people], np.float32).reshape(-1, 4),
-                        scores=np.array([p.score for p in pose_msg.people], np.float32),
-                        track_ids=ids.astype(np.uint32))
-                    writer.write(draw_poses(frame.bgr, det, labels))
+                    writer.write(draw_poses(frame.bgr, msg_to_detections(pose_msg), labels))
                 else:
                     writer.write(frame.bgr)
     except KeyboardInterrupt:
