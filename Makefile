@@ -8,7 +8,7 @@ DEMO_VIDEO ?= act_ros/data/sports2d_demo.mp4
 DEMO_OUT ?= output/demo_annotated.mp4
 PYTEST_ARGS ?=
 
-.PHONY: setup setup-dev demo test bench clean
+.PHONY: setup setup-dev demo lint test bench clean
 
 setup:
 	tools/setup_venv.sh
@@ -19,7 +19,10 @@ setup-dev:
 demo: setup
 	$(VENV)/bin/act-ros run --source $(DEMO_VIDEO) --output $(DEMO_OUT)
 
-test: setup-dev
+lint: setup-dev
+	$(VENV)/bin/ruff check .
+
+test: setup-dev lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: setup

@@ -16,21 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
+from act_ros.layouts import COCO17
+from act_ros.model_sizes import MODEL_SIZES, macs_per_window
 from act_ros.preprocessing import NUM_FEATURES
 
-SIZES = ("micro", "small", "medium", "large")
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "act_ros" / "bench"
-
-
-def macs_per_window(size: str, window_length: int, num_classes: int) -> int:
-    """Matmul multiply-accumulates of one window (same formula as training.model, kept here so
-    the bench runs without TensorFlow)."""
-    heads, d, head_width, layers = {"micro": (1, 64, 256, 4), "small": (2, 128, 256, 5),
-                                    "medium": (3, 192, 256, 6), "large": (4, 256, 512, 6)}[size]
-    n = window_length + 1
-    per_layer = n * d * 3 * d + 2 * n * n * d + n * d * d + 2 * n * d * 4 * d
-    return (window_length * NUM_FEATURES * d + layers * per_layer + d * head_width
-            + head_width * num_classes)
 
 
 def matmul_peak_gflops(threads: int, n: int = 1024, repeats: int = 15) -> tuple[float, str]:
@@ -80,7 +70,7 @@ def random_model(size: str, window_length: int, precision: str, num_classes: int
     model = build_act(size, num_classes, window_length)
     export_models([model], path, name=f"random_{size}", size=size,
                   class_names=tuple(f"class_{i}" for i in range(num_classes)),
-                  keypoint_layout="coco17", window_length=window_length, precision=precision)
+                  keypoint_layout=COCO17, window_length=window_length, precision=precision)
     return path
 
 
@@ -99,7 +89,7 @@ def time_model(path: Path, threads: int, batch: int, window_length: int, runs: i
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="act-ros bench", description=__doc__.split("\n\n")[0])
-    p.add_argument("--sizes", nargs="+", choices=SIZES, default=list(SIZES))
+    p.add_argument("--sizes", nargs="+", choices=MODEL_SIZES, default=list(MODEL_SIZES))
     p.add_argument("--models", nargs="+", type=Path, default=None,
                    help="bench these .tflite files instead of random-weight models")
     p.add_argument("--threads", nargs="+", type=int, default=[1, 2])
@@ -120,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         entries = []
         for m in args.models:
             spec = load_model_spec(m)
-            entries.append((m, spec.size if spec.size in SIZES else "micro", spec.num_classes,
+            entries.append((m, spec.size if spec.size in MODEL_SIZES else "micro", spec.num_classes,
                             spec.precision, spec.ensemble_size, m.name))
     else:
         entries = [(random_model(s, args.window_length, args.precision), s, 20, args.precision,
@@ -131,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     peaks = {t: matmul_peak_gflops(t) for t in sorted(set(args.threads))}
     rows = []
     for path, size, classes, precision, members, label in entries:
-        flops = 2 * macs_per_window(size, args.window_length, classes) * members
+        flops = 2 * macs_per_window(size, args.window_length, num_classes=classes) * members
         for threads in args.threads:
             for batch in args.batches:
                 median, p90 = time_model(path, threads, batch, args.window_length, args.runs,

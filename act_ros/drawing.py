@@ -8,18 +8,14 @@ from __future__ import annotations
 
 import colorsys
 import math
-from typing import Mapping
+from collections.abc import Mapping
 
 import cv2
 import numpy as np
 
-from act_ros.pose.base import NUM_KEYPOINTS, PoseDetections
+from act_ros.layouts import COCO17_LIMBS, NUM_KEYPOINTS
+from act_ros.pose.base import PoseDetections
 
-# COCO-17 limbs (the usual skeleton of the COCO keypoint task).
-COCO17_EDGES: tuple[tuple[int, int], ...] = (
-    (15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6),
-    (5, 7), (6, 8), (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6),
-)
 UNTRACKED_BGR = (160, 160, 160)
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
@@ -98,7 +94,7 @@ def draw_poses(
         kp = detections.keypoints[i]
         ok = (kp[:, 2] > min_confidence) & np.isfinite(kp).all(axis=1)
         pts = np.clip(np.nan_to_num(kp[:, :2]), -limit, limit).round().astype(np.int32)
-        for a, b in COCO17_EDGES:
+        for a, b in COCO17_LIMBS:
             if ok[a] and ok[b]:
                 cv2.line(out, tuple(map(int, pts[a])), tuple(map(int, pts[b])), color, line, cv2.LINE_AA)
         for j in range(NUM_KEYPOINTS):

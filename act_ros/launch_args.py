@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from act_ros.model_sizes import MODEL_SIZES
+from act_ros.pose.variants import POSE_VARIANTS
+
 
 @dataclass(frozen=True)
 class LaunchArgument:
@@ -22,11 +25,11 @@ class LaunchArgument:
 
 NODE_ARGUMENTS: tuple[LaunchArgument, ...] = (
     LaunchArgument("model_size", "AcT model size", "act_node", "model_size",
-                   choices=("", "micro", "small", "medium", "large")),
+                   choices=("", *MODEL_SIZES)),
     LaunchArgument("model_path", "a .tflite AcT model of your own", "act_node", "model_path"),
     LaunchArgument("num_threads", "AcT (TFLite) CPU threads", "act_node", "num_threads", int),
-    LaunchArgument("pose_model", "MediaPipe pose model variant", "pose_node", "model_variant",
-                   choices=("", "lite", "full", "heavy")),
+    LaunchArgument("pose_model", "pose model variant", "pose_node", "model_variant",
+                   choices=("", *POSE_VARIANTS)),
     LaunchArgument("num_poses", "most people per image", "pose_node", "num_poses", int),
     LaunchArgument("debug_image", "publish ~/debug_image", "pose_node",
                    "publish_debug_image", bool, choices=("", "true", "false")),

@@ -49,6 +49,24 @@ KEYPOINT_NAMES: dict[str, tuple[str, ...]] = {
 
 LAYOUTS: tuple[str, ...] = tuple(KEYPOINT_NAMES)
 
+# COCO-17 is the layout on the wire (msg/PersonPose2D.msg holds exactly these points, in this
+# order), what every pose backend outputs and what the shipped models were trained on.
+COCO17_NAMES: tuple[str, ...] = KEYPOINT_NAMES[COCO17]
+NUM_KEYPOINTS: int = len(COCO17_NAMES)
+
+# COCO-17 limbs for drawing (the usual skeleton of the COCO keypoint task), as joint indices.
+COCO17_LIMBS: tuple[tuple[int, int], ...] = tuple(
+    (COCO17_NAMES.index(a), COCO17_NAMES.index(b)) for a, b in (
+        ("left_ankle", "left_knee"), ("left_knee", "left_hip"),
+        ("right_ankle", "right_knee"), ("right_knee", "right_hip"),
+        ("left_hip", "right_hip"), ("left_shoulder", "left_hip"), ("right_shoulder", "right_hip"),
+        ("left_shoulder", "right_shoulder"), ("left_shoulder", "left_elbow"),
+        ("right_shoulder", "right_elbow"), ("left_elbow", "left_wrist"),
+        ("right_elbow", "right_wrist"), ("left_eye", "right_eye"), ("nose", "left_eye"),
+        ("nose", "right_eye"), ("left_eye", "left_ear"), ("right_eye", "right_ear"),
+        ("left_ear", "left_shoulder"), ("right_ear", "right_shoulder"),
+    ))
+
 # The 13 joints AcT works on (paper Sec. III), in the order of the feature vector. The same order
 # for every input layout, so features mean the same thing whatever the pose estimator.
 REDUCED_JOINT_NAMES: tuple[str, ...] = (
@@ -137,8 +155,10 @@ def hip_groups(layout: str) -> tuple[tuple[int, ...], ...]:
     return (hips,)
 
 
-def _coco17_index(layout: str) -> tuple[int, ...]:
-    return _indices(layout, *KEYPOINT_NAMES[COCO17])
+def coco17_index(layout: str) -> tuple[int, ...]:
+    """For each COCO-17 joint, its index in ``layout`` (MediaPipe's eye centres stand for the
+    COCO eyes)."""
+    return _indices(check_layout(layout), *COCO17_NAMES)
 
 
 def to_coco17(poses: np.ndarray, layout: str) -> np.ndarray:
@@ -149,4 +169,4 @@ def to_coco17(poses: np.ndarray, layout: str) -> np.ndarray:
         raise ValueError(f"expected (..., {k}, C) keypoints for layout {layout!r}, got {poses.shape}")
     if layout == COCO17:
         return poses
-    return poses[..., list(_coco17_index(layout)), :]
+    return poses[..., list(coco17_index(layout)), :]

@@ -71,8 +71,10 @@ class ModelSpec:
 
     def check(self, source: str, *, keypoint_layout: str | None = None,
               num_features: int | None = None, preprocessing_version: int | None = None,
-              class_names: tuple[str, ...] | None = None) -> None:
-        """Raise ModelMismatchError naming ``source`` if the model does not fit the caller."""
+              class_names: tuple[str, ...] | None = None,
+              window_length: int | None = None) -> None:
+        """Raise ModelMismatchError naming ``source`` if the model does not fit the caller
+        (``window_length``: the caller's windows, at most the model's T)."""
         problems = []
         if keypoint_layout is not None and self.keypoint_layout != keypoint_layout:
             problems.append(f"keypoint layout: caller feeds {keypoint_layout!r}, model expects "
@@ -87,6 +89,9 @@ class ModelSpec:
         if class_names is not None and tuple(class_names) != self.class_names:
             problems.append(f"class names: expected {list(class_names)}, model has "
                             f"{list(self.class_names)}")
+        if window_length is not None and window_length > self.window_length:
+            problems.append(f"window length: caller feeds {window_length} frames, model takes "
+                            f"at most {self.window_length}")
         if problems:
             raise ModelMismatchError(f"{source}: model does not match: " + "; ".join(problems))
 

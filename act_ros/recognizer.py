@@ -24,9 +24,9 @@ from typing import Protocol
 
 import numpy as np
 
+from act_ros.layouts import NUM_KEYPOINTS
 from act_ros.preprocessing import pose_features
 
-NUM_KEYPOINTS = 17
 UNKNOWN_LABEL = "unknown"
 
 
@@ -273,27 +273,3 @@ class ActionRecognizer:
                 label_index, label = best, self.class_names[best]
             track.result = TrackAction(track.track_id, label_index, label, confidence,
                                        p.astype(np.float32), track.count, True)
-
-
-def recognizer_from_parameters(overrides=None) -> ActionRecognizer:
-    """An ActionRecognizer with its model, configured from the AcT node's parameters
-    (`act_ros.parameters.ACT_NODE_PARAMETERS`): the node and the non-ROS evaluation share it.
-
-    Fails here, with the model path and the expected description, when the model is missing
-    or does not match.
-    """
-    from act_ros.layouts import COCO17
-    from act_ros.parameters import ACT_NODE_PARAMETERS, resolve
-    from act_ros.runtime import ActClassifier, shipped_model_path
-
-    p = resolve(ACT_NODE_PARAMETERS, overrides)
-    paths = [s.strip() for s in str(p["model_path"]).split(",") if s.strip()]
-    classifier = ActClassifier(paths or shipped_model_path(p["model_size"]),
-                               num_threads=p["num_threads"], expected_layout=COCO17)
-    sample_rate = p["sample_rate"] or float(getattr(classifier.spec, "frame_rate", 0.0) or 0.0)
-    window = p["window_length"] or classifier.window_length
-    config = RecognizerConfig(
-        window_length=window, min_frames=min(p["min_frames"], window), stride=p["stride"],
-        frame_rate=sample_rate, track_timeout_s=p["track_timeout"], smoothing=p["smoothing"],
-        unknown_threshold=p["unknown_threshold"], max_tracks=p["max_people"])
-    return ActionRecognizer(classifier, config)

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from act_ros.model_sizes import MODEL_SIZES
 from act_ros.model_spec import ModelMismatchError, ModelSpec, load_model_spec
 from act_ros.preprocessing import NUM_FEATURES, PREPROCESSING_VERSION, pad_front
-
-MODEL_SIZES: tuple[str, ...] = ("micro", "small", "medium", "large")
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 
 

@@ -47,6 +47,7 @@ for _path in (ROOT, HERE):  # runnable from a source checkout; bench_pose is a s
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+from act_ros.pose.variants import POSE_VARIANTS  # noqa: E402
 from act_ros.ros import environment  # noqa: E402  (ROS-free: safe before rclpy)
 
 CONFIG = ROOT / "config" / "act_ros.yaml"
@@ -55,7 +56,7 @@ ACT_TARGET_MS = 2.0          # issue 4: AcT node, 5 people, micro, 1 thread
 POSE_OVERHEAD_TARGET = 0.15  # issue 4: pose node vs the raw estimator
 STAMP0_NS = 1_000_000_000_000  # message stamps of the flow-controlled runs (any positive time)
 
-_CHILDREN: list["Child"] = []
+_CHILDREN: list[Child] = []
 
 
 # --- environment ---------------------------------------------------------------------------------
@@ -514,7 +515,7 @@ def transport_probe(sizes: Sequence[str], count: int, encoding: str, run_dir: Pa
             stamp += 1000
             set_stamp(warm, stamp)
             pub.publish(warm)
-            if session.spin_until(lambda: stamp in acks, 0.5):
+            if session.spin_until(lambda: stamp in acks, 0.5):  # noqa: B023
                 break
         for size in sizes:
             import cv2
@@ -529,7 +530,7 @@ def transport_probe(sizes: Sequence[str], count: int, encoding: str, run_dir: Pa
                 t0 = time.perf_counter()
                 pub.publish(msg)
                 publish.append(time.perf_counter() - t0)
-                if session.spin_until(lambda: stamp in acks, timeout):
+                if session.spin_until(lambda: stamp in acks, timeout):  # noqa: B023
                     rtts.append(acks[stamp] - t0)
             rows.append({"size": f"{pixels.shape[1]}x{pixels.shape[0]}",
                          "megabytes": len(msg.data) / 1e6, "sent": count,
@@ -579,9 +580,9 @@ def print_transport(res: dict[str, Any], profile_in_use: str) -> None:
 # pose: node throughput vs the raw estimator
 # =================================================================================================
 def pose_node_params() -> dict[str, Any]:
-    import yaml
+    from act_ros.parameters import POSE_NODE_PARAMETERS, load_params_file, resolve
 
-    return dict(yaml.safe_load(CONFIG.read_text())["pose_node"]["ros__parameters"])
+    return resolve(POSE_NODE_PARAMETERS, load_params_file(CONFIG)[0])
 
 
 def estimator_options(params: dict[str, Any], variant: str) -> dict[str, Any]:
@@ -638,7 +639,7 @@ def node_over_dds(frames: Sequence[np.ndarray], warmup: int, variant: str, encod
             t0 = time.perf_counter()
             pub.publish(msg)
             t1 = time.perf_counter()
-            if not session.spin_until(lambda: stamp in replies, 10.0, watch=[node]):
+            if not session.spin_until(lambda: stamp in replies, 10.0, watch=[node]):  # noqa: B023
                 lost += 1  # best effort: a lost image is counted and skipped, never re-sent
                 continue
             if i >= warmup:
@@ -791,7 +792,7 @@ def node_timeline(frames: Sequence[np.ndarray], warmup: int, variant: str, encod
             t0 = time.perf_counter()
             pub.publish(msg)
             t1 = time.perf_counter()
-            if session.spin_until(lambda: stamp in replies, 10.0, watch=[node]) and i >= warmup:
+            if session.spin_until(lambda: stamp in replies, 10.0, watch=[node]) and i >= warmup:  # noqa: B023
                 sent[stamp] = (t0, t1)
     finally:
         session.close()
@@ -1155,7 +1156,7 @@ def act_over_dds(model: Path, people_counts: Sequence[int], warmup: int, count: 
                 stamp = stamp_ns(msg)
                 t0 = time.perf_counter()
                 pub.publish(msg)
-                if not session.spin_until(lambda: stamp in replies, 10.0, watch=[node]):
+                if not session.spin_until(lambda: stamp in replies, 10.0, watch=[node]):  # noqa: B023
                     lost += 1
                     continue
                 if i >= warmup:
@@ -1540,8 +1541,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                          "its shared-memory segment (see the transport table)")
     ap.add_argument("--encoding", choices=("rgb8", "bgr8"), default="rgb8",
                     help="image encoding the camera publishes")
-    ap.add_argument("--pose-variant", choices=("lite", "full", "heavy"),
-                    help="default: config/act_ros.yaml's model_variant")
+    ap.add_argument("--pose-variant", choices=POSE_VARIANTS,
+                    help="default: the pose node's model_variant")
     ap.add_argument("--pose-sizes", default="native,640x360",
                     help="image sizes of the pose section: 'native' (1768x994) and/or WxH")
     ap.add_argument("--latency-size", default="native", help="camera image size (latency)")

@@ -12,7 +12,7 @@ from act_ros.data import lzq_data_dir  # noqa: E402
 LZQ_DIR = lzq_data_dir()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def lzq_dataset(window_length: int = 30, stride: int = 5):
     from act_ros.datasets.lzq import build_lzq_dataset
 
@@ -34,7 +34,7 @@ def small_lzq_npz(path: Path, stride: int = 6) -> Path:
     return path
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def trained_micro(seed: int = 0) -> Path:
     """Train AcT-micro for a few epochs on small real data, once per test process, and export
     it. Returns the run folder; the model is ``<run>/act_micro.tflite``."""

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import re
 
-from act_ros.bench import macs_per_window, main
+from act_ros.bench import main
+from act_ros.model_sizes import macs_per_window
 from act_ros.runtime import shipped_model_path
 
 
@@ -21,5 +22,5 @@ def test_bench_prints_the_table_for_shipped_models(capsys):
 
 
 def test_macs_match_the_paper():
-    assert macs_per_window("micro", 30, 20) == 6_708_224   # 6.7 M MACs (paper)
-    assert abs(macs_per_window("large", 30, 20) - 150e6) / 150e6 < 0.01
+    assert macs_per_window("micro", 30, num_classes=20) == 6_708_224   # 6.7 M MACs (paper)
+    assert abs(macs_per_window("large", 30, num_classes=20) - 150e6) / 150e6 < 0.01

@@ -45,24 +45,37 @@ def check_value(spec, value) -> None:
         assert value in spec.choices, f"{spec.name}={value!r} not in {spec.choices}"
 
 
+def sections(path: Path) -> dict[str, dict]:
+    """node name -> its ros__parameters; every section is keyed `/**/<node>` so that it also
+    applies to the nodes in a namespace (`namespace:=robot`)."""
+    data = yaml.safe_load(path.read_text())
+    out = {}
+    for key, section in data.items():
+        assert key.startswith("/**/"), f"{path.name}: section '{key}' only matches one namespace"
+        out[key[len("/**/"):]] = section["ros__parameters"]
+    return out
+
+
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
 def test_every_config_key_is_a_declared_parameter_with_a_valid_value(path):
     declared = node_parameters()
-    data = yaml.safe_load(path.read_text())
+    data = sections(path)
     assert set(data) <= set(declared), f"unknown node sections in {path.name}: {set(data) - set(declared)}"
-    for node, section in data.items():
-        params = section["ros__parameters"]
-        assert params, f"{path.name}: {node} sets nothing"
+    for node, params in data.items():
         for key, value in params.items():
             assert key in declared[node], f"{path.name}: {node} declares no parameter '{key}'"
             check_value(declared[node][key], value)
 
 
-def test_default_config_sets_every_parameter():
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
+def test_config_files_hold_only_deviations_from_the_code_defaults(path):
+    """One place per parameter: a file repeating a default would silently disagree with the
+    code the day the default changes (ros2 run and ros2 launch would start differently)."""
     declared = node_parameters()
-    data = yaml.safe_load((ROOT / "config" / "act_ros.yaml").read_text())
-    for node, specs in declared.items():
-        assert set(data[node]["ros__parameters"]) == set(specs), node
+    for node, params in sections(path).items():
+        for key, value in params.items():
+            assert value != declared[node][key].default, \
+                f"{path.name}: {node}.{key} = {value!r} repeats the default"
 
 
 def test_presets_explain_every_value():

@@ -8,7 +8,8 @@ import pytest
 from footage import basketball_path
 from pose_fixtures import demo_detections, demo_frames, read_image_rgb  # noqa: F401
 
-from act_ros.drawing import COCO17_EDGES, draw_poses, track_color
+from act_ros.drawing import draw_poses, track_color
+from act_ros.layouts import COCO17_LIMBS
 from act_ros.pose import PoseDetections
 from act_ros.pose.tracking import PoseTracker
 
@@ -35,7 +36,7 @@ def test_draws_people_and_leaves_the_input_alone(tracked_frame):
     assert np.array_equal(image, before)  # a new image unless inplace=True
     changed = _changed(out, image)
     # Each person's skeleton lies inside its box, drawn in the track's colour.
-    for person, box, tid in zip(det.keypoints, det.boxes, det.track_ids):
+    for box, tid in zip(det.boxes, det.track_ids):
         x0, y0, x1, y1 = box.astype(int)
         assert changed[y0:y1, x0:x1].mean() > 0.02
         colour = np.array(track_color(int(tid)), np.uint8)
@@ -83,7 +84,7 @@ def test_missing_and_broken_points_are_skipped():
     changed = _changed(out, image)
     assert changed[50, 100]  # the shoulder line
     assert not changed[120, 20:40].any()
-    assert COCO17_EDGES.count((5, 6)) == 1
+    assert COCO17_LIMBS.count((5, 6)) == 1
 
 
 def test_inplace_and_no_people():

@@ -9,7 +9,8 @@ pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
 from act_ros.preprocessing import pose_features  # noqa: E402
-from act_ros.training.model import ACT_SIZES, build_act, macs_per_window  # noqa: E402
+from act_ros.model_sizes import ACT_SIZES, macs_per_window  # noqa: E402
+from act_ros.training.model import build_act  # noqa: E402
 from core_fixtures import lzq_windows  # noqa: E402
 
 

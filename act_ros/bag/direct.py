@@ -2,8 +2,7 @@
 tracker and the action recognizer in this process, in order, with their recorded stamps.
 
 This is the reference the replay through the live nodes is checked against: same bag, same
-parameters, same builders as the nodes (``PosePipeline.from_parameters``,
-``recognizer_from_parameters``), same scoring code. Nothing of ROS is involved.
+parameters, same builders as the nodes (``act_ros.assembly``), same scoring code. Nothing of ROS is involved.
 """
 from __future__ import annotations
 
@@ -18,6 +17,7 @@ import numpy as np
 from act_ros.bag.bag_io import BagInfo, iter_messages
 from act_ros.bag.images import compressed_msg_to_bgr, image_msg_to_bgr, stamp_to_ns
 from act_ros.bag.scoring import FrameOutput, Prediction
+from act_ros.layouts import NUM_KEYPOINTS
 from act_ros.bag.types import COMPRESSED_IMAGE_TYPE, POSE_ARRAY_TYPE
 
 
@@ -41,12 +41,12 @@ def iter_tracked_poses(info: BagInfo, pose_params: dict[str, Any],
             stamp = stamp_to_ns(msg.header.stamp)
             ids = np.array([int(p.track_id) for p in msg.people], dtype=np.int64)
             kp = np.array([[(k.x, k.y, k.confidence) for k in p.keypoints] for p in msg.people],
-                          dtype=np.float32).reshape(len(msg.people), 17, 3)
+                          dtype=np.float32).reshape(len(msg.people), NUM_KEYPOINTS, 3)
             yield stamp, ids, kp, None
         return
-    from act_ros.pose.pipeline import PosePipeline
+    from act_ros.assembly import pose_pipeline_from_parameters
 
-    pipeline = PosePipeline.from_parameters(pose_params)  # exactly as the pose node builds it
+    pipeline = pose_pipeline_from_parameters(pose_params)  # exactly as the pose node builds it
     decode = compressed_msg_to_bgr if info.input_type == COMPRESSED_IMAGE_TYPE else image_msg_to_bgr
     try:
         for _, msg in iter_messages(info.path, info.input_topic, info.input_type):
@@ -66,7 +66,7 @@ def evaluate_direct(info: BagInfo, *, pose_params: dict[str, Any] | None = None,
     """Run the bag's frames through the pipeline here; outputs keyed by frame stamp."""
     from tqdm import tqdm
 
-    from act_ros.recognizer import recognizer_from_parameters
+    from act_ros.assembly import recognizer_from_parameters
 
     recognizer = recognizer_from_parameters(act_params or {})  # exactly as the AcT node does
     class_names = list(recognizer.class_names)

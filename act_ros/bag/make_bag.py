@@ -43,8 +43,7 @@ from act_ros.bag.types import (
     POSES_TOPIC,
     typestore,
 )
-
-NUM_KEYPOINTS = 17
+from act_ros.layouts import COCO17, NUM_KEYPOINTS
 
 
 # --- ground truth ------------------------------------------------------------------------------
@@ -69,29 +68,23 @@ def ground_truth_msg(stamp_ns: int, frame_id: str, class_names: Sequence[str],
 
 # --- class names -------------------------------------------------------------------------------
 def class_names_from_model(model: str | Path) -> list[str]:
-    """Class names from a model's description: the ``.json`` next to the ``.tflite`` (or the
-    JSON itself). Uses the project's model description loader when present."""
-    path = Path(model)
-    json_path = path if path.suffix == ".json" else path.with_suffix(".json")
-    if not json_path.is_file():
-        raise FileNotFoundError(f"no model description {json_path} (expected next to {path})")
-    data = json.loads(json_path.read_text())
-    names = data.get("class_names") or data.get("classes")
-    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-        raise ValueError(f"{json_path} has no list of class names ('class_names')")
-    return names
+    """Class names from a model's description (``model.tflite`` with its ``model.json``)."""
+    from act_ros.model_spec import load_model_spec
+
+    return list(load_model_spec(Path(model).with_suffix(".tflite")).class_names)
 
 
 def default_class_names() -> list[str] | None:
-    """The shipped default model's classes, or None when no default model is installed."""
-    models = Path(__file__).resolve().parents[1] / "models"
-    candidates = sorted(models.glob("*.json")) if models.is_dir() else []
-    for candidate in candidates:
-        try:
-            return class_names_from_model(candidate)
-        except (ValueError, FileNotFoundError, json.JSONDecodeError):
-            continue
-    return None
+    """The default model's classes (the AcT node's default ``model_size``), or None when it is
+    not installed."""
+    from act_ros.parameters import ACT_NODE_PARAMETERS
+    from act_ros.runtime import shipped_model_path
+
+    size = next(p.default for p in ACT_NODE_PARAMETERS if p.name == "model_size")
+    try:
+        return class_names_from_model(shipped_model_path(size))
+    except FileNotFoundError:
+        return None
 
 
 def resolve_class_names(classes: str | None, model: str | None, labels: Labels | None) -> list[str]:
@@ -263,7 +256,7 @@ def write_pose_bag(sequences: Sequence[PoseSequence], output: str | Path, class_
                         keypoints=[Keypoint2D(x=float(x), y=float(y), confidence=float(c))
                                    for x, y, c in frame_kp])
                     msg = PersonPose2DArray(header=header(stamp, frame_id), image_width=width,
-                                            image_height=height, keypoint_layout="coco17",
+                                            image_height=height, keypoint_layout=COCO17,
                                             people=[person])
                     bag.write(POSES_TOPIC, stamp, msg)
                     bag.write(GROUND_TRUTH_TOPIC, stamp,

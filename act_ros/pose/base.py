@@ -16,19 +16,15 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable
 
 import numpy as np
 
-NUM_KEYPOINTS = 17
+from act_ros.layouts import COCO17_NAMES, NUM_KEYPOINTS
 
-# COCO-17 order (the layout named "coco17" in the messages).
-COCO17_NAMES: tuple[str, ...] = (
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear",
-    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
-    "left_wrist", "right_wrist", "left_hip", "right_hip",
-    "left_knee", "right_knee", "left_ankle", "right_ankle",
-)
+__all__ = ["COCO17_NAMES", "NUM_KEYPOINTS", "PoseDetections", "PoseEstimator", "boxes_from_keypoints",
+           "check_image", "create_estimator", "register_estimator", "available_estimators"]
 
 
 def _empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray:

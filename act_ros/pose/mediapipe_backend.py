@@ -38,16 +38,14 @@ from typing import Any
 
 import numpy as np
 
-from act_ros.pose.base import NUM_KEYPOINTS, PoseDetections, check_image
+from act_ros.layouts import MEDIAPIPE33, coco17_index
+from act_ros.pose.base import PoseDetections, check_image
+from act_ros.pose.variants import check_variant
 
 log = logging.getLogger(__name__)
 
-# MediaPipe's 33 BlazePose landmarks -> COCO-17 (nose, eyes, ears, shoulders, elbows, wrists,
-# hips, knees, ankles). MediaPipe's eye centre (2 / 5) stands for the COCO eye.
-MEDIAPIPE33_TO_COCO17: tuple[int, ...] = (0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)
-assert len(MEDIAPIPE33_TO_COCO17) == NUM_KEYPOINTS
-
-VARIANTS = ("lite", "full", "heavy")
+# MediaPipe's 33 BlazePose landmarks -> COCO-17 (its eye centres stand for the COCO eyes).
+MEDIAPIPE33_TO_COCO17: tuple[int, ...] = coco17_index(MEDIAPIPE33)
 
 
 def _import_mediapipe() -> tuple[Any, Any, Any]:
@@ -157,8 +155,7 @@ class MediaPipePoseEstimator:
         min_keypoint_confidence: float = 0.1,
         duplicate_iou: float = 0.6,
     ) -> None:
-        if variant not in VARIANTS:
-            raise ValueError(f"unknown MediaPipe pose variant {variant!r}; choose one of {', '.join(VARIANTS)}")
+        check_variant("mediapipe", variant)
         if not isinstance(num_poses, (int, np.integer)) or num_poses < 1:
             raise ValueError(f"num_poses must be an integer >= 1, got {num_poses!r}")
         if num_threads is not None and (not isinstance(num_threads, (int, np.integer)) or num_threads < 1):

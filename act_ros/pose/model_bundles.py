@@ -46,11 +46,12 @@ import urllib.request
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Iterable
+
+from act_ros.pose.variants import MEDIAPIPE_VARIANTS as VARIANTS
+from act_ros.pose.variants import check_variant
 
 log = logging.getLogger(__name__)
-
-VARIANTS: tuple[str, ...] = ("lite", "full", "heavy")
 
 # --- pinned sources ------------------------------------------------------------------------------
 NPM_PACKAGE = "@mediapipe/pose"
@@ -117,8 +118,7 @@ def bundle_filename(variant: str) -> str:
 
 
 def _check_variant(variant: str) -> None:
-    if variant not in VARIANTS:
-        raise ValueError(f"unknown pose model variant {variant!r}; choose one of {', '.join(VARIANTS)}")
+    check_variant("mediapipe", variant)
 
 
 def sha256_file(path: Path) -> str:

@@ -7,16 +7,17 @@ on /diagnostics.
 """
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
+from typing import Any
 
 from rclpy.node import Node
-from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
+from act_ros.assembly import recognizer_from_parameters
 from act_ros.msg import PersonActionArray, PersonPose2DArray
 from act_ros.parameters import ACT_NODE_PARAMETERS
-from act_ros.recognizer import recognizer_from_parameters
 from act_ros.ros import diagnostics as diag
 from act_ros.ros.conversions import KEYPOINT_LAYOUT, actions_to_msg, msg_to_arrays, stamp_to_ns
 from act_ros.ros.params import declare
@@ -27,14 +28,13 @@ PARAMETERS = ACT_NODE_PARAMETERS
 class ActNode(Node):
     def __init__(self, **node_kwargs) -> None:
         super().__init__("act_node", **node_kwargs)
-        p = declare(self, PARAMETERS)
+        p = declare(self, PARAMETERS, on_change=self._apply_parameters)
         # Loads and checks the model: fails here, at start, with the path and the expected
         # description (never at the first message).
         self.recognizer = recognizer_from_parameters(p)
         self.classifier = self.recognizer.classifier
         self.config = self.recognizer.config
         spec = self.classifier.spec
-        self.add_on_set_parameters_callback(self._on_dynamic_parameters)
 
         qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
         self._sub = self.create_subscription(PersonPose2DArray, "human_poses", self._on_poses, qos)
@@ -85,16 +85,13 @@ class ActNode(Node):
                 self.get_logger().warning(_PROBLEMS[key] + f" (total {now[key]})",
                                        throttle_duration_sec=5.0)
 
-    def _on_dynamic_parameters(self, params: list[Parameter]):
-        from rcl_interfaces.msg import SetParametersResult
-
-        changes = {p.name: p.value for p in params if p.name in ("smoothing", "unknown_threshold")}
-        if changes:
-            import dataclasses
-
-            self.config = dataclasses.replace(self.config, **changes)
+    def _apply_parameters(self, changes: dict[str, Any]) -> None:
+        """Run-time changes of the settable parameters (the others are read-only)."""
+        live = {k: v for k, v in changes.items() if k in ("smoothing", "unknown_threshold")}
+        if live:
+            # Raises ValueError (-> change refused) if the recognizer rejects the values.
+            self.config = dataclasses.replace(self.config, **live)
             self.recognizer.config = self.config
-        return SetParametersResult(successful=True)
 
     def _check_input(self) -> None:
         limit = self._no_input_warning

@@ -11,10 +11,11 @@ import numpy as np
 from sensor_msgs.msg import CompressedImage, Image
 
 from act_ros.msg import Keypoint2D, PersonAction, PersonActionArray, PersonPose2D, PersonPose2DArray
-from act_ros.pose.base import NUM_KEYPOINTS, PoseDetections
+from act_ros.layouts import COCO17, NUM_KEYPOINTS
+from act_ros.pose.base import PoseDetections
 from act_ros.recognizer import TrackAction
 
-KEYPOINT_LAYOUT = "coco17"
+KEYPOINT_LAYOUT = COCO17  # what msg/PersonPose2D.msg carries
 
 # encoding -> (channels, conversion to RGB or None when already RGB)
 _ENCODINGS: dict[str, tuple[int, int | None]] = {

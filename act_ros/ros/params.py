@@ -2,6 +2,7 @@
 descriptions, integer/float ranges enforced by rcl, choices enforced here, read-only flags."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rcl_interfaces.msg import (
@@ -29,11 +30,15 @@ def descriptor(spec: ParamSpec) -> ParameterDescriptor:
     return d
 
 
-def declare(node: Node, specs: tuple[ParamSpec, ...]) -> dict[str, Any]:
+def declare(node: Node, specs: tuple[ParamSpec, ...],
+            on_change: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Declare every parameter and return their values (after overrides/YAML), validated.
 
     Raises ValueError naming the parameter when a value is outside its choices (ranges are
-    refused by rcl itself).
+    refused by rcl itself). Later changes (``ros2 param set``) go through ONE callback that
+    first validates every changed parameter, then hands the accepted values to ``on_change``
+    (one callback, because rclpy runs the newest callback first: a separate applier would run
+    before the validator). A ValueError from ``on_change`` refuses the change with its message.
     """
     node.declare_parameters("", [(s.name, s.default, descriptor(s)) for s in specs])
     values = {s.name: node.get_parameter(s.name).value for s in specs}
@@ -49,6 +54,11 @@ def declare(node: Node, specs: tuple[ParamSpec, ...]) -> dict[str, Any]:
             problem = spec.check(p.value) if spec else None
             if problem:
                 return SetParametersResult(successful=False, reason=problem)
+        if on_change is not None:
+            try:
+                on_change({p.name: p.value for p in params})
+            except ValueError as exc:
+                return SetParametersResult(successful=False, reason=str(exc))
         return SetParametersResult(successful=True)
 
     node.add_on_set_parameters_callback(on_set)

@@ -28,9 +28,9 @@ except ImportError:  # Humble
     from rclpy.qos_event import SubscriptionEventCallbacks
 
 from act_ros.msg import PersonActionArray, PersonPose2DArray
+from act_ros.assembly import pose_pipeline_from_parameters
 from act_ros.parameters import POSE_NODE_PARAMETERS
 from act_ros.pose.base import PoseDetections
-from act_ros.pose.pipeline import PosePipeline
 from act_ros.ros import diagnostics as diag
 from act_ros.ros.conversions import (
     ImageConversionError,
@@ -50,7 +50,7 @@ class PoseNode(Node):
         super().__init__("pose_node", **node_kwargs)
         p = declare(self, PARAMETERS)
         self.params = p
-        self.pipeline = PosePipeline.from_parameters(p)
+        self.pipeline = pose_pipeline_from_parameters(p)
 
         reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
         self._pub = self.create_publisher(PersonPose2DArray, "human_poses", reliable)

@@ -25,7 +25,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from act_ros.model_sizes import MODEL_SIZES
+from act_ros.pose.variants import POSE_VARIANTS
 from act_ros.ros import environment
+
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="act-ros run", description=__doc__.split("\n\n")[0],
@@ -35,10 +38,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--output", type=Path, help="write the annotated video here (.mp4)")
     ap.add_argument("--params-file", type=Path, default=None,
                     help="ROS parameter YAML for pose_node / act_node (default: config/act_ros.yaml)")
-    ap.add_argument("--model-size", choices=("micro", "small", "medium", "large"))
+    ap.add_argument("--model-size", choices=MODEL_SIZES)
     ap.add_argument("--model-path", help="a .tflite AcT model (overrides --model-size)")
     ap.add_argument("--num-threads", type=int, help="AcT (TFLite) threads")
-    ap.add_argument("--pose-variant", choices=("lite", "full", "heavy"))
+    ap.add_argument("--pose-variant", choices=POSE_VARIANTS)
     ap.add_argument("--num-poses", type=int, help="most people per frame")
     ap.add_argument("--max-frames", type=int, default=0, help="stop after this many frames")
     ap.add_argument("--image-topic", default="", help="for a bag: the image topic to play "
@@ -247,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
                 progress.update(1)
                 continue
             with done:
-                if not done.wait_for(lambda: frame.stamp_ns in actions, timeout=60.0):
+                if not done.wait_for(lambda: frame.stamp_ns in actions, timeout=60.0):  # noqa: B023
                     print(f"act-ros run: no result for frame {frame.index} within 60 s; "
                           f"stopping", file=sys.stderr)
                     break

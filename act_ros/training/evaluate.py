@@ -23,20 +23,23 @@ class LogitsModel:
     def __init__(self, path: str | Path, num_threads: int = 2) -> None:
         self.path = Path(path)
         if self.path.is_dir():
-            from act_ros.training.runs import load_run
+            from act_ros.training.runs import load_run, run_model_spec
 
             self.keras_model, info = load_run(self.path)
-            self.class_names = tuple(info["class_names"])
-            self.keypoint_layout = info["keypoint_layout"]
-            self.window_length = int(info["window_length"])
+            self.spec = run_model_spec(self.path, info)
             self.runtime = None
         else:
             from act_ros.runtime import ActClassifier
 
             self.runtime = ActClassifier(self.path, num_threads=num_threads)
-            self.class_names = self.runtime.class_names
-            self.keypoint_layout = self.runtime.spec.keypoint_layout
-            self.window_length = self.runtime.window_length
+            self.spec = self.runtime.spec
+        self.class_names = self.spec.class_names
+        self.window_length = self.spec.window_length
+
+    def check(self, ds: PoseDataset) -> None:
+        """ModelMismatchError unless the dataset's poses, classes and windows fit the model."""
+        self.spec.check(str(self.path), keypoint_layout=ds.keypoint_layout,
+                        class_names=tuple(ds.class_names), window_length=ds.window_length)
 
     def logits(self, features: np.ndarray, batch: int = 256) -> np.ndarray:
         if self.runtime is None:
@@ -44,20 +47,6 @@ class LogitsModel:
         return np.concatenate([self.runtime.predict_logits(features[i:i + batch])
                                for i in range(0, len(features), batch)]) if len(features) else \
             np.zeros((0, len(self.class_names)), np.float32)
-
-
-def check_compatible(model: LogitsModel, ds: PoseDataset) -> None:
-    from act_ros.model_spec import ModelMismatchError
-
-    if model.keypoint_layout != ds.keypoint_layout:
-        raise ModelMismatchError(f"{model.path}: expects {model.keypoint_layout} poses, dataset "
-                                 f"{ds.source!r} has {ds.keypoint_layout}")
-    if tuple(model.class_names) != tuple(ds.class_names):
-        raise ModelMismatchError(f"{model.path}: classes {list(model.class_names)} differ from "
-                                 f"the dataset's {list(ds.class_names)}")
-    if ds.window_length > model.window_length:
-        raise ModelMismatchError(f"{model.path}: windows of at most {model.window_length} frames;"
-                                 f" dataset has {ds.window_length}")
 
 
 def select_part(ds: PoseDataset, part: str) -> PoseDataset:
@@ -88,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     ds = select_part(load_dataset(args.dataset), args.part)
     models = [LogitsModel(m, args.threads) for m in args.models]
     for m in models:
-        check_compatible(m, ds)
+        m.check(ds)
     feats = ds.features()
     logits = [m.logits(feats) for m in models]
     result: dict = {"dataset": ds.source, "part": args.part,

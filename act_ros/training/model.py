@@ -8,43 +8,11 @@ count as three, one matmul at run time).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import keras
 from keras import layers, ops
 
+from act_ros.model_sizes import act_size
 from act_ros.preprocessing import NUM_FEATURES
-
-
-@dataclass(frozen=True)
-class ActConfig:
-    num_heads: int
-    d_model: int
-    head_width: int
-    num_layers: int
-    dropout: float
-
-    @property
-    def ffn_width(self) -> int:
-        return 4 * self.d_model
-
-
-ACT_SIZES: dict[str, ActConfig] = {
-    "micro": ActConfig(1, 64, 256, 4, 0.3),
-    "small": ActConfig(2, 128, 256, 5, 0.3),
-    "medium": ActConfig(3, 192, 256, 6, 0.3),
-    "large": ActConfig(4, 256, 512, 6, 0.4),
-}
-
-
-def macs_per_window(size: str, window_length: int = 30, num_features: int = NUM_FEATURES,
-                    num_classes: int = 20) -> int:
-    """Multiply-accumulates of one window (matmuls only: what bounds the run time)."""
-    c = ACT_SIZES[size]
-    n, d = window_length + 1, c.d_model
-    per_layer = n * d * 3 * d + 2 * n * n * d + n * d * d + 2 * n * d * c.ffn_width
-    return (window_length * num_features * d + c.num_layers * per_layer
-            + d * c.head_width + c.head_width * num_classes)
 
 
 @keras.saving.register_keras_serializable(package="act_ros")
@@ -165,14 +133,12 @@ class ClassToken(layers.Layer):
 
 def build_act(size: str, num_classes: int, window_length: int = 30,
               num_features: int = NUM_FEATURES, return_attention: bool = False) -> keras.Model:
-    """AcT of ``size`` (micro/small/medium/large). Input (batch, t <= T, features) -> logits.
+    """AcT of ``size`` (a name in ``act_ros.model_sizes``). Input (batch, t <= T, features) -> logits.
 
     ``return_attention=True`` builds a model that also returns the per-layer attention weights
     (B, H, t+1, t+1), sharing nothing: load weights into it for introspection.
     """
-    if size not in ACT_SIZES:
-        raise ValueError(f"unknown AcT size {size!r}; known: {', '.join(ACT_SIZES)}")
-    c = ACT_SIZES[size]
+    c = act_size(size)
     inputs = keras.Input(shape=(None, num_features), name="features")
     x = token_dense(c.d_model, "frame_projection")(inputs)
     x = ClassTokenPositionalEmbedding(window_length, c.d_model, name="embedding")(x)

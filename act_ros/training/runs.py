@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from act_ros.model_spec import ModelSpec
+
 RUN_FILE = "run.json"
 MODEL_FILE = "model.keras"
 
@@ -29,6 +31,19 @@ def load_run(run_dir: str | Path):
     info = load_run_info(run_dir)
     model = keras.saving.load_model(Path(run_dir) / MODEL_FILE, compile=False)
     return model, info
+
+
+def run_model_spec(run_dir: str | Path, info: dict[str, Any]) -> ModelSpec:
+    """The description of a run's Keras model, in the same form as an exported model's (not a
+    file: ``precision`` is "keras" and there is no checksum), so both are checked alike."""
+    from act_ros.preprocessing import FEATURE_SPEC, NUM_FEATURES, PREPROCESSING_VERSION
+
+    return ModelSpec(
+        name=Path(run_dir).name, size=info["size"], class_names=tuple(info["class_names"]),
+        keypoint_layout=info["keypoint_layout"], window_length=int(info["window_length"]),
+        num_features=NUM_FEATURES, feature_spec=FEATURE_SPEC,
+        preprocessing_version=PREPROCESSING_VERSION, dynamic_length=True, dynamic_batch=True,
+        precision="keras", sha256="", frame_rate=info.get("frame_rate"))
 
 
 def save_run_info(run_dir: str | Path, info: dict[str, Any]) -> Path:

@@ -127,7 +127,7 @@ def plot_frame_removal(result: dict, path: Path, title: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from act_ros.training.evaluate import LogitsModel, check_compatible, select_part
+    from act_ros.training.evaluate import LogitsModel, select_part
 
     p = argparse.ArgumentParser(prog="act-ros study", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     models = [LogitsModel(m) for m in args.models]
     for m in models:
-        check_compatible(m, ds)
+        m.check(ds)
     steps = list(range(0, ds.window_length, max(1, args.step)))
     result = frame_removal(models, ds, steps)
     print(f"{'removed':>8} {'left':>5} {'from start: acc':>16} {'bal.acc':>8} "

@@ -25,6 +25,7 @@ import numpy as np
 
 from act_ros.datasets.npz import PoseDataset
 from act_ros.datasets.sources import DATASET_HELP, load_dataset
+from act_ros.model_sizes import MODEL_SIZES
 from act_ros.training.augment import Augmentation, augment
 from act_ros.training.runs import MODEL_FILE, save_run_info
 
@@ -117,7 +118,8 @@ def train_run(ds: PoseDataset, out_dir: Path, args: argparse.Namespace, seed: in
     from tqdm import tqdm
 
     from act_ros.training.metrics import classification_report, plot_confusion
-    from act_ros.training.model import ACT_SIZES, build_act
+    from act_ros.model_sizes import act_size
+    from act_ros.training.model import build_act
 
     out_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(seed)
@@ -138,7 +140,7 @@ def train_run(ds: PoseDataset, out_dir: Path, args: argparse.Namespace, seed: in
     if len(val) == 0:
         raise ValueError("no validation data: the best checkpoint needs it (set --val-fraction)")
 
-    size_cfg = ACT_SIZES[args.size]
+    size_cfg = act_size(args.size)
     x_train, y_train = train.features(), train.labels
     x_val, y_val = val.features(), val.labels
     c = ds.num_classes
@@ -234,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="act-ros train", description=__doc__.split("\n\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--dataset", default="mpose2021:openpose:1", help=DATASET_HELP)
-    p.add_argument("--size", default="micro", choices=("micro", "small", "medium", "large"))
+    p.add_argument("--size", default="micro", choices=MODEL_SIZES)
     p.add_argument("--output", type=Path, default=Path("runs/act"), help="run folder")
     p.add_argument("--window-length", type=int, default=30,
                    help="T for datasets cut on the fly (lzq:); files keep theirs")
