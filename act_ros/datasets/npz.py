@@ -15,7 +15,17 @@ groups         (N,) int       optional: recording/segment/actor id; windows of o
 split          (N,) str       optional: "train" / "val" / "test" per sample
 frame_rate     () float       optional: frames per second of the recordings (0 = unknown)
 source         () str         optional: where the data came from (free text)
+subject        (N,) str       optional: who performed the sample ("cmu:7", "hdm05:bd",
+                              "lzq:person"); splits never share a subject
+sample_source  (N,) str       optional: data set of each sample ("cmu", "hdm05", "lzq")
+camera         (N, 11) float  optional: the virtual camera of synthesized samples, columns
+                              ``camera_fields`` (fx, fy, cx, cy, width, height, azimuth_deg,
+                              elevation_deg, distance_m, height_m, roll_deg); NaN = real
+camera_fields  (11,) str      names of the camera columns
+speed          (N,) float     optional: playback speed of the sample (1 = as recorded)
 ============== ============== ==========================================================
+
+Files without the optional arrays (older files, MPOSE2021, LZQ imports) load as before.
 """
 from __future__ import annotations
 
@@ -40,6 +50,11 @@ class PoseDataset:
     split: np.ndarray | None = None
     frame_rate: float | None = None
     source: str = ""
+    subject: np.ndarray | None = None
+    sample_source: np.ndarray | None = None
+    camera: np.ndarray | None = None
+    camera_fields: tuple[str, ...] = ()
+    speed: np.ndarray | None = None
     _features: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -55,13 +70,20 @@ class PoseDataset:
         if n and (self.labels.min() < 0 or self.labels.max() >= len(self.class_names)):
             raise ValueError(f"labels must lie in 0..{len(self.class_names) - 1}, got "
                              f"{self.labels.min()}..{self.labels.max()}")
-        for name in ("groups", "split"):
+        for name in ("groups", "split", "subject", "sample_source", "speed"):
             value = getattr(self, name)
             if value is not None:
                 value = np.asarray(value)
                 if value.shape != (n,):
                     raise ValueError(f"{name} must have shape ({n},), got {value.shape}")
-                setattr(self, name, value)
+                setattr(self, name, value.astype(str) if name in ("subject", "sample_source")
+                        else value)
+        self.camera_fields = tuple(str(c) for c in self.camera_fields)
+        if self.camera is not None:
+            self.camera = np.asarray(self.camera, dtype=np.float32)
+            if self.camera.shape != (n, len(self.camera_fields)):
+                raise ValueError(f"camera must have shape ({n}, {len(self.camera_fields)}) "
+                                 f"(one column per camera_fields), got {self.camera.shape}")
         if self.split is not None:
             self.split = self.split.astype(str)
             unknown = set(np.unique(self.split)) - set(SPLITS)
@@ -88,11 +110,14 @@ class PoseDataset:
     def subset(self, index: np.ndarray) -> PoseDataset:
         """Samples selected by a boolean mask or an index array."""
         index = np.asarray(index)
+        def pick(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a[index]
+
         return replace(
-            self, poses=self.poses[index], labels=self.labels[index],
-            groups=None if self.groups is None else self.groups[index],
-            split=None if self.split is None else self.split[index],
-            _features=None if self._features is None else self._features[index],
+            self, poses=self.poses[index], labels=self.labels[index], groups=pick(self.groups),
+            split=pick(self.split), subject=pick(self.subject),
+            sample_source=pick(self.sample_source), camera=pick(self.camera),
+            speed=pick(self.speed), _features=pick(self._features),
         )
 
     def part(self, name: str) -> PoseDataset:
@@ -117,6 +142,12 @@ class PoseDataset:
             arrays["groups"] = self.groups
         if self.split is not None:
             arrays["split"] = self.split.astype(str)
+        for name in ("subject", "sample_source", "speed"):
+            if getattr(self, name) is not None:
+                arrays[name] = getattr(self, name)
+        if self.camera is not None:
+            arrays["camera"] = self.camera
+            arrays["camera_fields"] = np.array(self.camera_fields, dtype=str)
         np.savez_compressed(path, **arrays)
         return path
 
@@ -140,4 +171,9 @@ def load_npz_dataset(path: str | Path) -> PoseDataset:
             split=data["split"] if "split" in data else None,
             frame_rate=fr if fr > 0 else None,
             source=str(data["source"]) if "source" in data else str(path),
+            subject=data["subject"] if "subject" in data else None,
+            sample_source=data["sample_source"] if "sample_source" in data else None,
+            camera=data["camera"] if "camera" in data else None,
+            camera_fields=tuple(data["camera_fields"].tolist()) if "camera_fields" in data else (),
+            speed=data["speed"] if "speed" in data else None,
         )

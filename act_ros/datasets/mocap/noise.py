@@ -1,0 +1,141 @@
+"""Make clean projected keypoints look like the project's pose backend, from measured statistics.
+
+The parameters come from ``pose_noise.json`` (written by ``act-ros dataset measure-noise``,
+:mod:`.measure`); nothing here is a guessed constant except the occlusion weights marked below.
+Per joint j and frame t:
+
+* a latent visibility z_j(t): an AR(1) Gaussian process (the measured lag-1 autocorrelation of
+  the joint's confidence, converted to the target frame rate), lowered where the joint is hidden
+  behind the body (``occlusion`` in 0..1) so side and back views lose the far limbs;
+* missing (confidence 0, x = y = 0) when Phi(z) is below the joint's measured missing rate,
+  otherwise confidence = the measured confidence quantile at the remaining rank, so present
+  joints reproduce the measured confidence distribution;
+* position jitter: white Gaussian noise of sigma_j(torso) = sqrt(a_j^2 + (b_j / torso_px)^2)
+  torso lengths, a_j and b_j fitted to the measured jitter of the videos (people of different
+  sizes: a pixel noise floor b_j plus a size-relative part a_j);
+* whole-person gaps (the detector lost the person) as a two-state Markov chain with the measured
+  gap rate and mean gap length (in seconds, so it holds at any frame rate).
+
+Points outside the image are missing, as the backend reports them.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from act_ros.datasets.mocap.noise_stats import NAMES, QUANTILES
+
+NOISE_FILE = Path(__file__).with_name("pose_noise.json")
+OCCLUSION_WEIGHT = 1.5   # latent units a fully hidden joint loses (chosen, not measured)
+OCCLUSION_MEAN = 0.25    # typical hiddenness: keeps the average missing rate at the measured one
+
+
+@dataclass(frozen=True)
+class NoiseModel:
+    backend: str
+    frame_rate: float                 # of the measurement (autocorrelations refer to it)
+    missing_rate: np.ndarray          # (17,)
+    quantiles: np.ndarray             # (17, 21) confidence quantiles of present joints
+    autocorr: np.ndarray              # (17,) lag-1 at frame_rate
+    jitter_a: np.ndarray              # (17,) torso lengths
+    jitter_b: np.ndarray              # (17,) pixels
+    gap_rate: float
+    gap_run_s: float
+
+    @classmethod
+    def from_file(cls, path: str | Path = NOISE_FILE) -> NoiseModel:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"pose noise statistics not found: {path} (measure them with "
+                                    f"`act-ros dataset measure-noise`)")
+        data = json.loads(path.read_text())
+        return cls.from_statistics(data["pooled"], [v["statistics"] for v in
+                                   data.get("per_video", {}).values()], data.get("backend", ""))
+
+    @classmethod
+    def from_statistics(cls, pooled: dict, per_video: list[dict], backend: str = "") -> NoiseModel:
+        joints = [pooled["joints"][n] for n in NAMES]
+        a, b = fit_jitter(per_video or [pooled])
+        rate = float(pooled["frame_rate"]) or 30.0
+        return cls(
+            backend=backend, frame_rate=rate,
+            missing_rate=np.array([j["missing_rate"] for j in joints]),
+            quantiles=np.array([j["confidence_quantiles"] for j in joints]),
+            autocorr=np.clip([j["confidence_autocorr"] for j in joints], 0.0, 0.99),
+            jitter_a=a, jitter_b=b, gap_rate=float(pooled.get("person_gap_rate", 0.0)),
+            gap_run_s=float(pooled.get("person_gap_run", 0.0)) / rate)
+
+    def jitter(self, torso_px: np.ndarray) -> np.ndarray:
+        """(..., 17) jitter sigma in torso lengths for people of ``torso_px`` (...) pixels."""
+        t = np.maximum(np.asarray(torso_px, dtype=np.float64), 1.0)[..., None]
+        return np.sqrt(self.jitter_a ** 2 + (self.jitter_b / t) ** 2)
+
+    def apply(self, xy: np.ndarray, inside: np.ndarray, occlusion: np.ndarray,
+              torso_px: np.ndarray, frame_rate: float, rng: np.random.Generator) -> np.ndarray:
+        """(T, 17, 3) x, y, confidence from clean (T, 17, 2) pixels; ``inside`` (T, 17) which
+        points are in the image; ``occlusion`` (T, 17) in 0..1; ``torso_px`` (T,)."""
+        t, k = inside.shape
+        rho = self.autocorr ** (self.frame_rate / frame_rate)
+        z = np.empty((t, k))
+        z[0] = rng.standard_normal(k)
+        eps = rng.standard_normal((t, k))
+        for i in range(1, t):
+            z[i] = rho * z[i - 1] + np.sqrt(1.0 - rho ** 2) * eps[i]
+        z -= OCCLUSION_WEIGHT * (np.asarray(occlusion) - OCCLUSION_MEAN)
+        u = 0.5 * (1.0 + _erf(z / math.sqrt(2.0)))
+        present = (u >= self.missing_rate) & inside
+        rank = np.clip((u - self.missing_rate) / np.maximum(1.0 - self.missing_rate, 1e-9), 0, 1)
+        conf = np.empty((t, k))
+        for j in range(k):
+            conf[:, j] = np.interp(rank[:, j], QUANTILES, self.quantiles[j])
+        sigma = self.jitter(torso_px) * np.asarray(torso_px, dtype=np.float64)[:, None]
+        noisy = xy + rng.standard_normal(xy.shape) * sigma[..., None]
+        out = np.concatenate([noisy, conf[..., None]], axis=-1)
+        out[~present] = 0.0
+        out[self.person_gaps(t, frame_rate, rng)] = 0.0
+        return out
+
+    def person_gaps(self, t: int, frame_rate: float, rng: np.random.Generator) -> np.ndarray:
+        """(T,) frames where the detector lost the person (two-state Markov chain)."""
+        gap = np.zeros(t, dtype=bool)
+        if self.gap_rate <= 0 or self.gap_run_s <= 0:
+            return gap
+        run = max(self.gap_run_s * frame_rate, 1.0)
+        leave = 1.0 / run
+        enter = min(self.gap_rate / ((1.0 - self.gap_rate) * run), 1.0)
+        state = rng.random() < self.gap_rate
+        draws = rng.random(t)
+        for i in range(t):
+            gap[i] = state
+            state = draws[i] >= leave if state else draws[i] < enter
+        return gap
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    return np.vectorize(math.erf, otypes=[float])(x)
+
+
+def fit_jitter(per_video: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """Per joint a, b of sigma^2 = a^2 + (b / torso_px)^2, least squares in (a^2, b^2) over the
+    videos' (torso_px, jitter) pairs; one video (or equal sizes) gives b = 0."""
+    k = len(NAMES)
+    a, b = np.zeros(k), np.zeros(k)
+    stats = [v for v in per_video if v.get("torso_px", 0) > 0 and v.get("person_frames", 0)]
+    for j, name in enumerate(NAMES):
+        sig2 = np.array([v["joints"][name]["jitter"] ** 2 for v in stats])
+        inv2 = np.array([1.0 / v["torso_px"] ** 2 for v in stats])
+        if len(stats) >= 2 and np.ptp(inv2) > 0:
+            m = np.stack([np.ones_like(inv2), inv2], axis=1)
+            (a2, b2), *_ = np.linalg.lstsq(m, sig2, rcond=None)
+            if b2 < 0:
+                a2, b2 = float(sig2.mean()), 0.0
+            elif a2 < 0:
+                a2, b2 = 0.0, float(np.sum(sig2 * inv2) / np.sum(inv2 ** 2))
+        else:
+            a2, b2 = float(sig2.mean()) if len(sig2) else 0.0, 0.0
+        a[j], b[j] = math.sqrt(max(a2, 0.0)), math.sqrt(max(b2, 0.0))
+    return a, b

@@ -1,0 +1,69 @@
+"""The label taxonomy (``taxonomy.yaml`` next to this file): source labels -> project classes,
+and the subject-disjoint splits. Loading checks that every class named is declared and that no
+subject sits in two splits."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+TAXONOMY_FILE = Path(__file__).with_name("taxonomy.yaml")
+SOURCES = ("cmu", "hdm05", "lzq")
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    classes: tuple[str, ...]
+    cmu_descriptions: dict[str, str | None]
+    cmu_excluded_prefixes: tuple[str, ...]
+    cmu_segments: dict[str, list[tuple[float, float, str]]]
+    rig_preference: tuple[str, ...]
+    hdm05: dict[str, str | None]
+    lzq: dict[str, str | None]
+    splits: dict[str, dict[str, str]]   # source -> subject -> split
+
+    def cmu_class(self, description: str) -> tuple[str | None, str]:
+        """(class or None, why) for a CMU description."""
+        d = description.strip().lower()
+        if d in self.cmu_descriptions:
+            c = self.cmu_descriptions[d]
+            return c, "mapped" if c else "left out (mixed or no project class)"
+        if d.startswith(self.cmu_excluded_prefixes):
+            return None, "left out (dance / dribbling: no project class)"
+        return None, "left out (description not in the taxonomy)"
+
+    def split_of(self, source: str, subject: str) -> str:
+        try:
+            return self.splits[source][str(subject)]
+        except KeyError:
+            raise KeyError(f"subject {subject!r} of {source} has no split in the taxonomy "
+                           f"(add it under splits: {source}:)") from None
+
+
+def load_taxonomy(path: str | Path = TAXONOMY_FILE) -> Taxonomy:
+    path = Path(path)
+    data = yaml.safe_load(path.read_text())
+    classes = tuple(data["classes"])
+    cmu = data["cmu"]
+    named = list(cmu["descriptions"].values()) + list(data["hdm05"].values()) + list(
+        data["lzq"].values()) + [s[2] for segs in (cmu.get("segments") or {}).values() for s in segs]
+    unknown = sorted({c for c in named if c is not None and c not in classes})
+    if unknown:
+        raise ValueError(f"{path}: classes {unknown} are not declared in classes:")
+    splits: dict[str, dict[str, str]] = {}
+    for source, parts in data["splits"].items():
+        splits[source] = {}
+        for split, subjects in parts.items():
+            for s in subjects:
+                if str(s) in splits[source]:
+                    raise ValueError(f"{path}: {source} subject {s} is in two splits")
+                splits[source][str(s)] = split
+    return Taxonomy(
+        classes=classes,
+        cmu_descriptions={str(k).lower(): v for k, v in cmu["descriptions"].items()},
+        cmu_excluded_prefixes=tuple(cmu.get("excluded_prefixes", ())),
+        cmu_segments={str(k): [(float(a), float(b), str(c)) for a, b, c in v]
+                      for k, v in (cmu.get("segments") or {}).items()},
+        rig_preference=tuple(cmu.get("rig_preference", ())),
+        hdm05=dict(data["hdm05"]), lzq=dict(data["lzq"]), splits=splits)
