@@ -3,6 +3,10 @@
   act-ros dataset import-lzq <csv folder> -o lzq.npz [--window-length 30 --stride 1 ...]
   act-ros dataset mpose2021 --extractor openpose --split 1 -o mpose_openpose_1.npz
   act-ros dataset info <file.npz | mpose2021:... | lzq:...>
+  act-ros dataset build-mix -o mix.npz [--mocap ../shared/data/mocap --views 8 --seed 0 ...]
+  act-ros dataset import-mocap <file.bvh | file.amc> ... [--rig auto|<name>|map.yaml] [-o x.npz]
+  act-ros dataset measure-noise --footage <video> ... --backend mediapipe -o pose_noise.json
+  act-ros dataset mocap-report [--docs docs]   (noise table, histograms, skeleton picture)
 """
 from __future__ import annotations
 
@@ -35,8 +39,24 @@ def _info(source: str) -> str:
     return "\n".join(lines)
 
 
+# Sub-commands with their own modules and parsers (mocap: training extra).
+DELEGATED = {
+    "build-mix": "act_ros.datasets.mocap.cli:build_mix_main",
+    "import-mocap": "act_ros.datasets.mocap.cli:import_main",
+    "measure-noise": "act_ros.datasets.mocap.measure:main",
+    "mocap-report": "act_ros.datasets.mocap.report:main",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in DELEGATED:
+        import importlib
+
+        module, _, func = DELEGATED[argv[0]].partition(":")
+        return int(getattr(importlib.import_module(module), func)(argv[1:]) or 0)
     parser = argparse.ArgumentParser(prog="act-ros dataset", description=__doc__.split("\n")[0])
+    parser.epilog = "also: " + ", ".join(DELEGATED) + " (each with --help)"
     sub = parser.add_subparsers(dest="cmd", required=True)
     lzq = sub.add_parser("import-lzq", help="LZQ OpenPose HAR CSV folder -> .npz windows")
     lzq.add_argument("folder", type=Path)

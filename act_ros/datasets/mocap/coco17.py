@@ -9,6 +9,11 @@ head proportions: eyes 6.4 cm apart, 8 cm above the top of the neck and 9.5 cm i
 mark); the ear canals 15 cm apart, 2.5 cm below the eyes, level with the neck; the nose tip
 3.5 cm below and 2.5 cm in front of the eyes. COCO annotates the visible eye, ear and nose tip,
 and MediaPipe's eye centre stands in for the eye here as it does in the pose backend.
+
+Hips: a rig's hip joint is the centre of the femoral head (15-21 cm apart here); COCO and the
+pose backends put the hip keypoint at the side of the pelvis, so each hip moves HIP_OUT_M
+outwards along the hip line (the real LZQ skeletons, front view: hips 0.67 of the shoulder
+width; mocap joint centres: 0.37-0.77). Shoulders move by the rig's ``shoulder_out_m``.
 """
 from __future__ import annotations
 
@@ -29,6 +34,7 @@ FACE_OFFSETS_M: dict[str, tuple[float, float, float]] = {
     "right_ear": (-0.075, 0.055, 0.005),
 }
 assert set(FACE_OFFSETS_M) | set(BODY_JOINTS) == set(COCO17_NAMES)
+HIP_OUT_M = 0.05
 
 
 def motion_to_coco17(motion: Motion) -> np.ndarray:
@@ -41,4 +47,11 @@ def motion_to_coco17(motion: Motion) -> np.ndarray:
             out[:, k] = origin + motion.head_frame @ np.asarray(FACE_OFFSETS_M[name])
         else:
             out[:, k] = motion.joint(rig.joints[name])
+    for part, shift in (("hip", HIP_OUT_M), ("shoulder", rig.shoulder_out_m)):
+        li, ri = COCO17_NAMES.index(f"left_{part}"), COCO17_NAMES.index(f"right_{part}")
+        if shift:
+            side = out[:, li] - out[:, ri]
+            side /= np.maximum(np.linalg.norm(side, axis=-1, keepdims=True), 1e-9)
+            out[:, li] += shift * side
+            out[:, ri] -= shift * side
     return out

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,7 @@ def video_tracks(path: Path, overrides: dict[str, Any], max_frames: int = 0
     finally:
         pipeline.close()
         cap.release()
-    tracks = []
+    tracks, starts = [], []
     for frames in per_track.values():
         if len(frames) < MIN_TRACK_FRAMES:
             continue
@@ -69,7 +70,8 @@ def video_tracks(path: Path, overrides: dict[str, Any], max_frames: int = 0
         for f, kp in frames.items():
             track[f - first] = kp
         tracks.append(track)
-    info.update(frames=frame, tracks=len(tracks))
+        starts.append(first)
+    info.update(frames=frame, tracks=len(tracks), track_starts=starts)
     return tracks, fps, info
 
 
@@ -95,6 +97,14 @@ def measure(footage: list[Path], overrides: dict[str, Any], max_frames: int = 0)
     }
 
 
+def compact_json(data: dict) -> str:
+    """Indented JSON with every list of numbers on one line (a small, diffable file)."""
+    text = json.dumps(data, indent=1)
+    return re.sub(r"\[\s*([-0-9.eE,\s]+?)\s*\]",
+                  lambda m: "[" + ", ".join(v.strip() for v in m.group(1).split(",")) + "]",
+                  text) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="act-ros dataset measure-noise",
                                      description=__doc__.split("\n")[0])
@@ -111,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         overrides[name] = int(value) if value.isdigit() else value
     result = measure(args.footage, overrides, args.max_frames)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=1) + "\n")
+    args.output.write_text(compact_json(result))
     from act_ros.datasets.mocap.noise_stats import summary_table
 
     print(summary_table(result["pooled"]))

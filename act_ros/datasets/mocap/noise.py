@@ -13,6 +13,8 @@ Per joint j and frame t:
 * position jitter: white Gaussian noise of sigma_j(torso) = sqrt(a_j^2 + (b_j / torso_px)^2)
   torso lengths, a_j and b_j fitted to the measured jitter of the videos (people of different
   sizes: a pixel noise floor b_j plus a size-relative part a_j);
+* gross errors: with the joint's measured outlier rate, a displacement of the measured outlier
+  size (torso lengths) in a random direction for one frame;
 * whole-person gaps (the detector lost the person) as a two-state Markov chain with the measured
   gap rate and mean gap length (in seconds, so it holds at any frame rate).
 
@@ -43,6 +45,8 @@ class NoiseModel:
     autocorr: np.ndarray              # (17,) lag-1 at frame_rate
     jitter_a: np.ndarray              # (17,) torso lengths
     jitter_b: np.ndarray              # (17,) pixels
+    outlier_rate: np.ndarray          # (17,) per joint and frame
+    outlier_scale: np.ndarray         # (17,) torso lengths
     gap_rate: float
     gap_run_s: float
 
@@ -66,7 +70,10 @@ class NoiseModel:
             missing_rate=np.array([j["missing_rate"] for j in joints]),
             quantiles=np.array([j["confidence_quantiles"] for j in joints]),
             autocorr=np.clip([j["confidence_autocorr"] for j in joints], 0.0, 0.99),
-            jitter_a=a, jitter_b=b, gap_rate=float(pooled.get("person_gap_rate", 0.0)),
+            jitter_a=a, jitter_b=b,
+            outlier_rate=np.array([j.get("outlier_rate", 0.0) for j in joints]),
+            outlier_scale=np.array([j.get("outlier_scale", 0.0) for j in joints]),
+            gap_rate=float(pooled.get("person_gap_rate", 0.0)),
             gap_run_s=float(pooled.get("person_gap_run", 0.0)) / rate)
 
     def jitter(self, torso_px: np.ndarray) -> np.ndarray:
@@ -94,6 +101,10 @@ class NoiseModel:
             conf[:, j] = np.interp(rank[:, j], QUANTILES, self.quantiles[j])
         sigma = self.jitter(torso_px) * np.asarray(torso_px, dtype=np.float64)[:, None]
         noisy = xy + rng.standard_normal(xy.shape) * sigma[..., None]
+        gross = rng.random((t, k)) < self.outlier_rate
+        angle = rng.uniform(0.0, 2 * np.pi, (t, k))
+        size = self.outlier_scale * np.asarray(torso_px, dtype=np.float64)[:, None] * gross
+        noisy += np.stack([np.cos(angle), np.sin(angle)], axis=-1) * size[..., None]
         out = np.concatenate([noisy, conf[..., None]], axis=-1)
         out[~present] = 0.0
         out[self.person_gaps(t, frame_rate, rng)] = 0.0

@@ -12,7 +12,12 @@ sequences (:mod:`.synthesize`), so the two can be compared joint by joint:
   (mid-shoulders to mid-hips in the same frame). Real motion adds to r_t too, which is why the
   frame rate is recorded with the numbers and why synthetic sequences are compared at the
   frame rate of the footage;
+* ``outlier_rate`` / ``outlier_scale``: the fraction of r_t beyond OUTLIER_SIGMAS robust
+  standard deviations (a keypoint on the wrong limb or the background for one frame) and the
+  median size of those, in torso lengths: the heavy tails that a Gaussian jitter lacks;
 * ``confidence_autocorr``: lag-1 autocorrelation of a joint's confidence over time;
+* ``confidence_histogram`` / ``residual_histogram``: counts in CONF_BINS / RESIDUAL_BINS (the
+  residual r_t above, torso lengths), for the pictures;
 * per track set: ``person_gap_rate`` / ``person_gap_run`` (frames inside a track where the
   person was not found at all, and their mean run length) and ``torso_px`` (median torso
   length in pixels: the jitter grows as people get smaller).
@@ -24,6 +29,9 @@ import numpy as np
 from act_ros.layouts import COCO17, KEYPOINT_NAMES
 
 QUANTILES = np.linspace(0.0, 1.0, 21)
+CONF_BINS = np.linspace(0.0, 1.0, 21)
+RESIDUAL_BINS = np.linspace(-0.2, 0.2, 41)   # torso lengths
+OUTLIER_SIGMAS = 4.0     # |r_t| beyond this many of its robust sigmas: a gross error
 NAMES = KEYPOINT_NAMES[COCO17]
 _IDX = {n: i for i, n in enumerate(NAMES)}
 _SHOULDERS = (_IDX["left_shoulder"], _IDX["right_shoulder"])
@@ -99,14 +107,23 @@ def track_statistics(tracks: list[np.ndarray], frame_rate: float) -> dict:
         c = np.concatenate(conf[j]) if conf[j] else np.zeros(0)
         r = np.concatenate(resid[j]) if resid[j] else np.zeros(0)
         pairs = np.concatenate(ac_pairs[j]) if ac_pairs[j] else np.zeros((0, 2))
+        jit = float(1.4826 * np.median(np.abs(r)) / np.sqrt(1.5)) if len(r) else 0.0
         ac = float(np.corrcoef(pairs.T)[0, 1]) if len(pairs) > 10 and pairs.std(axis=0).min() > 0 else 0.0
         out["joints"][name] = {
             "missing_rate": float(missing[j] / frames) if frames else 0.0,
             "missing_run": float(np.mean(runs[j])) if runs[j] else 0.0,
             "confidence_quantiles": (np.quantile(c, QUANTILES).round(4).tolist() if len(c)
                                      else [0.0] * len(QUANTILES)),
-            "jitter": float(1.4826 * np.median(np.abs(r)) / np.sqrt(1.5)) if len(r) else 0.0,
+            "jitter": jit,
+            "outlier_rate": float(np.mean(np.abs(r) > OUTLIER_SIGMAS * jit * np.sqrt(1.5)))
+            if len(r) and jit > 0 else 0.0,
+            "outlier_scale": float(np.median(np.abs(r)[np.abs(r) > OUTLIER_SIGMAS * jit *
+                                                       np.sqrt(1.5)])) if len(r) and jit > 0
+            and np.any(np.abs(r) > OUTLIER_SIGMAS * jit * np.sqrt(1.5)) else 0.0,
             "confidence_autocorr": round(ac, 4),
+            "confidence_histogram": np.histogram(c, CONF_BINS)[0].tolist(),
+            "residual_histogram": np.histogram(np.clip(r, RESIDUAL_BINS[0], RESIDUAL_BINS[-1]),
+                                               RESIDUAL_BINS)[0].tolist(),
             "samples": int(len(c)),
         }
     return out

@@ -22,6 +22,7 @@ Any other rig: a YAML map file with the same fields (``load_rig_map``), e.g.::
     units_m: 0.01            # metres per file unit
     head: Head
     face_origin: [0.0, 0.0, 0.0]   # metres, head frame (left, up, forward): head joint -> top of the neck
+    shoulder_out_m: 0.0      # optional: widen the shoulders to COCO's (metres per side)
     eyes: [LEye, REye]       # optional: eye joints fix the head frame; else the rest pose must
                              # be an upright T- or A-pose
     joints: {left_shoulder: LArm, right_shoulder: RArm, left_elbow: LForeArm, ...}
@@ -55,6 +56,9 @@ class RigMap:
     description: str = ""
     # (left, right) eye joints when the rig has them: they fix the head frame (motion.head_frames)
     eyes: tuple[str, str] | None = None
+    # Metres each shoulder point moves outwards (along the shoulder line) so that it sits where
+    # COCO puts it: Daz's shoulder joints are 23 cm apart, the other rigs' 35-41 cm.
+    shoulder_out_m: float = 0.0
 
     def __post_init__(self) -> None:
         missing = [j for j in BODY_JOINTS if j not in self.joints]
@@ -99,7 +103,7 @@ RIGS: dict[str, RigMap] = {
         head="head", units_m=0.01,
         # Daz's rest pose is a T-pose, so the head frame comes from it (its eye joints are
         # checked against the synthesized eyes in test_mocap_coco17).
-        description="Daz-friendly CMU BVH conversion (cm)"),
+        description="Daz-friendly CMU BVH conversion (cm)", shoulder_out_m=0.06),
     "iclone": RigMap(
         "iclone",
         _lr(dict(zip(_PARTS, ("CC_Base_L_Upperarm", "CC_Base_L_Forearm", "CC_Base_L_Hand",
@@ -142,6 +146,7 @@ def load_rig_map(path: str | Path) -> RigMap:
                       dict(data["joints"]).items()}, head=str(data["head"]),
                       units_m=float(data["units_m"]), face_origin=origin,  # type: ignore[arg-type]
                       eyes=tuple(str(e) for e in data["eyes"]) if data.get("eyes") else None,  # type: ignore[arg-type]
+                      shoulder_out_m=float(data.get("shoulder_out_m", 0.0)),
                       description=str(data.get("description", f"user map {path.name}")))
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from None
