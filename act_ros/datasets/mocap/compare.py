@@ -9,14 +9,15 @@ noise-report`` prints the table and draws the histograms.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
 from act_ros.datasets.mocap.camera import camera_at
 from act_ros.datasets.mocap.coco17 import motion_to_coco17
 from act_ros.datasets.mocap.motion import Motion
-from act_ros.datasets.mocap.noise import NoiseModel
-from act_ros.datasets.mocap.noise_stats import track_statistics
+from act_ros.datasets.mocap.noise import NoiseModel, fit_jitter
+from act_ros.datasets.mocap.noise_stats import NAMES, track_statistics
 from act_ros.datasets.mocap.synthesize import IDX, SynthesisSettings, synthesize_view
 
 TORSO_M = 0.50          # mid-shoulders to mid-hips of an adult, metres
@@ -61,3 +62,34 @@ def synthetic_statistics(motions: list[Motion], measured: dict, noise: NoiseMode
     rates = [v["info"]["frame_rate"] for v in measured["per_video"].values()]
     return {"per_video": per_video,
             "pooled": track_statistics(pooled, float(np.median(rates)))}
+
+
+CALIBRATION_ROUNDS = 3
+
+
+def calibrate(motions: list[Motion], measured: dict, noise: NoiseModel, seed: int = 0,
+              views: int = 6) -> dict:
+    """``jitter_fit`` for the statistics file. The measured jitter holds more than the per-frame
+    noise: the people's own motion and the gross errors widen r_t too, so a noise of the
+    measured size comes out ~30 % too wide once synthesized. Each round synthesizes the
+    footage's conditions, divides every video's per-joint noise target by the ratio
+    synthetic / measured, and refits a, b."""
+    videos = {n: v for n, v in measured["per_video"].items()
+              if v["statistics"]["torso_px"] > 0 and v["statistics"]["person_frames"]}
+    real = {n: np.array([v["statistics"]["joints"][j]["jitter"] for j in NAMES])
+            for n, v in videos.items()}
+    targets = {n: r.copy() for n, r in real.items()}
+    model = noise
+    for _ in range(CALIBRATION_ROUNDS):
+        a, b = fit_jitter([v["statistics"] for v in videos.values()], list(targets.values()))
+        model = replace(model, jitter_a=a, jitter_b=b)
+        synthetic = synthetic_statistics(motions, measured, model, seed, views)["per_video"]
+        for n in videos:
+            got = np.array([synthetic[n]["joints"][j]["jitter"] for j in NAMES])
+            targets[n] = targets[n] * real[n] / np.maximum(got, 1e-9)
+    a, b = fit_jitter([v["statistics"] for v in videos.values()], list(targets.values()))
+    return {"a": a.round(5).tolist(), "b": b.round(4).tolist(),
+            "note": "sigma^2 = a^2 + (b / torso_px)^2 torso lengths, calibrated so that the "
+                    "synthesized footage conditions give the measured jitter (compare.calibrate: "
+                    f"{CALIBRATION_ROUNDS} rounds, {len(motions)} CMU walks x {views} views per "
+                    "video)"}

@@ -113,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                         help="other pose-node parameters, e.g. model_variant=full")
     parser.add_argument("--max-frames", type=int, default=0, help="per video (0 = all)")
+    parser.add_argument("--mocap", type=Path, default=Path("../shared/data/mocap"),
+                        help="CMU walks to calibrate the jitter with (compare.calibrate); "
+                             "a missing folder skips the calibration")
     parser.add_argument("-o", "--output", type=Path, required=True)
     args = parser.parse_args(argv)
     overrides: dict[str, Any] = {"backend": args.backend}
@@ -120,6 +123,16 @@ def main(argv: list[str] | None = None) -> int:
         name, _, value = item.partition("=")
         overrides[name] = int(value) if value.isdigit() else value
     result = measure(args.footage, overrides, args.max_frames)
+    if (args.mocap / "cmu" / "index.csv").is_file():
+        from act_ros.datasets.mocap.compare import calibrate
+        from act_ros.datasets.mocap.noise import NoiseModel
+        from act_ros.datasets.mocap.report import noise_motions
+
+        noise = NoiseModel.from_statistics(result["pooled"], [v["statistics"] for v in
+                                           result["per_video"].values()], result["backend"])
+        result["jitter_fit"] = calibrate(noise_motions(args.mocap), result, noise)
+    else:
+        print(f"no mocap data in {args.mocap}: jitter not calibrated (see compare.calibrate)")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(compact_json(result))
     from act_ros.datasets.mocap.noise_stats import summary_table

@@ -155,7 +155,9 @@ def build_mix(mocap_dir: Path = DEFAULT_MOCAP_DIR, lzq_dir: Path | None = None,
     for source, lister in (("cmu", cmu_items), ("hdm05", hdm05_items)):
         if source in sources:
             got, out = lister(Path(mocap_dir), taxonomy)
-            items += got[:limit] if limit else got
+            if limit and len(got) > limit:  # evenly over the list: several subjects and classes
+                got = [got[int(i)] for i in np.linspace(0, len(got) - 1, limit).round()]
+            items += got
             left_out += out
     poses, labels, subjects, origin, groups, cams, speeds = [], [], [], [], [], [], []
     failed = []

@@ -76,7 +76,7 @@ def comparison_rows(mocap_dir: Path, noise: NoiseModel, overrides: dict, seed: i
     for cls, key, label in (("squat", "hdm05:HDM_bd_squat1Reps_001_120", "HDM05 bd squat"),
                             ("wave", "cmu:141_16", "CMU 141_16")):
         real = lzq_track(cls)
-        rows.append((f"{cls}, real\nLZQ (OpenPose, webcam)", real[:40]))
+        rows.append((f"{cls}, real\nLZQ (OpenPose, webcam)", real[:120]))
         motion = load_item(pick(hdm if key.startswith("hdm05") else cmu, key))
         t = float(np.nanmedian(torso_length(real)))
         cam = side_camera(motion, motion_to_coco17(motion), 0.0, t, *LZQ_SIZE,
