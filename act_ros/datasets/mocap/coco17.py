@@ -21,9 +21,8 @@ import numpy as np
 
 from act_ros.datasets.mocap.motion import Motion
 from act_ros.datasets.mocap.rigs import BODY_JOINTS
-from act_ros.layouts import COCO17, KEYPOINT_NAMES
+from act_ros.layouts import COCO17_NAMES
 
-COCO17_NAMES = KEYPOINT_NAMES[COCO17]
 
 # Head frame (x = the person's left, y = up, z = forward), metres from the face origin.
 FACE_OFFSETS_M: dict[str, tuple[float, float, float]] = {

@@ -14,7 +14,7 @@ from act_ros.datasets.mocap.motion import Motion, body_frames
 from act_ros.datasets.mocap.noise import NoiseModel
 from act_ros.datasets.mocap.noise_stats import CONF_BINS, NAMES, RESIDUAL_BINS, torso_length
 from act_ros.datasets.mocap.synthesize import IDX, SynthesisSettings, synthesize_view
-from act_ros.drawing import COCO17_EDGES
+from act_ros.layouts import COCO17_LIMBS
 
 LEFT_COLOUR, RIGHT_COLOUR, MID_COLOUR = "#1f77b4", "#ff7f0e", "#444444"
 
@@ -58,7 +58,7 @@ def draw_skeleton(ax, pose: np.ndarray, centre: np.ndarray, scale: float) -> Non
     """One COCO-17 pose (17, 3) into ``ax``, centred and scaled (torso length = 1)."""
     xy = (pose[:, :2] - centre) / scale
     ok = pose[:, 2] > 0
-    for a, b in COCO17_EDGES:
+    for a, b in COCO17_LIMBS:
         if ok[a] and ok[b]:
             na, nb = NAMES[a], NAMES[b]
             colour = (LEFT_COLOUR if na.startswith("left") and nb.startswith("left") else

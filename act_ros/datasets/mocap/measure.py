@@ -1,7 +1,7 @@
 """Measure a pose backend's output statistics on real footage (``act-ros dataset measure-noise``).
 
-Runs the project's own pose pipeline (:class:`act_ros.pose.pipeline.PosePipeline`: the backend,
-its tracker, the pose node's defaults) over real videos, cuts the output into per-person tracks
+Runs the project's own pose pipeline (:func:`act_ros.assembly.pose_pipeline_from_parameters`:
+the backend, its tracker, the pose node's defaults) over real videos, cuts the output into per-person tracks
 and computes :func:`act_ros.datasets.mocap.noise_stats.track_statistics` per video and pooled.
 The result is a small JSON file that the synthesis reads (``noise.NoiseModel.from_file``), so
 re-measuring with another backend is one command:
@@ -23,6 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from act_ros.datasets.mocap.noise_stats import track_statistics
+from act_ros.layouts import NUM_KEYPOINTS
 
 MIN_TRACK_FRAMES = 10  # shorter tracks are mostly false or passing detections
 
@@ -30,14 +31,14 @@ MIN_TRACK_FRAMES = 10  # shorter tracks are mostly false or passing detections
 def video_tracks(path: Path, overrides: dict[str, Any], max_frames: int = 0
                  ) -> tuple[list[np.ndarray], float, dict[str, Any]]:
     """Per-person (T, 17, 3) tracks of one video (absent frames zero) and its frame rate."""
-    from act_ros.pose.pipeline import PosePipeline
+    from act_ros.assembly import pose_pipeline_from_parameters
 
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
         raise FileNotFoundError(f"cannot open video {path}")
     fps = float(cap.get(cv2.CAP_PROP_FPS)) or 30.0
     total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
-    pipeline = PosePipeline.from_parameters(overrides)
+    pipeline = pose_pipeline_from_parameters(overrides)
     per_track: dict[int, dict[int, np.ndarray]] = {}
     frame = 0
     info: dict[str, Any] = {"file": path.name, "frame_rate": fps}
@@ -66,7 +67,7 @@ def video_tracks(path: Path, overrides: dict[str, Any], max_frames: int = 0
         if len(frames) < MIN_TRACK_FRAMES:
             continue
         first, last = min(frames), max(frames)
-        track = np.zeros((last - first + 1, 17, 3))
+        track = np.zeros((last - first + 1, NUM_KEYPOINTS, 3))
         for f, kp in frames.items():
             track[f - first] = kp
         tracks.append(track)

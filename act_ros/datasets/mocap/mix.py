@@ -142,12 +142,13 @@ def _lzq(lzq_dir: Path, taxonomy: Taxonomy, settings: SynthesisSettings) -> dict
 
 
 def build_mix(mocap_dir: Path = DEFAULT_MOCAP_DIR, lzq_dir: Path | None = None,
-              seed: int = 0, settings: SynthesisSettings = SynthesisSettings(),
+              seed: int = 0, settings: SynthesisSettings | None = None,
               noise_file: Path = NOISE_FILE, taxonomy_file: Path = TAXONOMY_FILE,
               sources: tuple[str, ...] = ("cmu", "hdm05", "lzq"), limit: int = 0,
               progress: bool = True) -> tuple[PoseDataset, dict]:
     """The whole mix and a report (counts, left-out files, timing)."""
     t0 = time.perf_counter()
+    settings = settings or SynthesisSettings()
     taxonomy = load_taxonomy(taxonomy_file)
     noise = NoiseModel.from_file(noise_file)
     items: list[MotionItem] = []

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from act_ros.datasets.mocap.noise_stats import NAMES, QUANTILES
+from act_ros.layouts import NUM_KEYPOINTS
 
 NOISE_FILE = Path(__file__).with_name("pose_noise.json")
 OCCLUSION_WEIGHT = 1.5   # latent units a fully hidden joint loses (chosen, not measured)
@@ -54,8 +55,8 @@ class NoiseModel:
     gap_rate: float
     gap_run_s: float
     size_torso_px: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (V,) ascending
-    size_missing: np.ndarray = field(default_factory=lambda: np.zeros((0, 17)))  # (V, 17)
-    size_quantiles: np.ndarray = field(default_factory=lambda: np.zeros((0, 17, 21)))
+    size_missing: np.ndarray = field(default_factory=lambda: np.zeros((0, NUM_KEYPOINTS)))  # (V, 17)
+    size_quantiles: np.ndarray = field(default_factory=lambda: np.zeros((0, NUM_KEYPOINTS, len(QUANTILES))))
 
     @classmethod
     def from_file(cls, path: str | Path = NOISE_FILE) -> NoiseModel:

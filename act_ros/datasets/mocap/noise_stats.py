@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from act_ros.layouts import COCO17, KEYPOINT_NAMES
+from act_ros.layouts import COCO17_NAMES
 
 QUANTILES = np.linspace(0.0, 1.0, 21)
 CONF_BINS = np.linspace(0.0, 1.0, 21)
 RESIDUAL_BINS = np.linspace(-0.2, 0.2, 41)   # torso lengths
 OUTLIER_SIGMAS = 4.0     # |r_t| beyond this many of its robust sigmas: a gross error
-NAMES = KEYPOINT_NAMES[COCO17]
+NAMES = COCO17_NAMES
 _IDX = {n: i for i, n in enumerate(NAMES)}
 _SHOULDERS = (_IDX["left_shoulder"], _IDX["right_shoulder"])
 _HIPS = (_IDX["left_hip"], _IDX["right_hip"])

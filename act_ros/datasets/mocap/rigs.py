@@ -31,14 +31,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Iterable
 
 import yaml
 
-from act_ros.layouts import COCO17, KEYPOINT_NAMES
+from act_ros.layouts import COCO17_NAMES
 
 # COCO-17 joints a rig supplies directly (the face comes from the head joint).
-BODY_JOINTS: tuple[str, ...] = tuple(n for n in KEYPOINT_NAMES[COCO17] if n.split("_")[-1] not in
+BODY_JOINTS: tuple[str, ...] = tuple(n for n in COCO17_NAMES if n.split("_")[-1] not in
                                      ("nose", "eye", "ear"))
 INCH_OVER_045_M = 0.0254 / 0.45  # = 0.056444 m: Acclaim "length 0.45" units (CMU, HDM05)
 
