@@ -25,6 +25,7 @@ setup(
     package_data={
         "act_ros": [
             "models/*", "data/*", "data/lzq_openpose_har/*", "ros/*.xml",
+            "datasets/mocap/*.yaml", "datasets/mocap/*.json", "datasets/mocap/README.md",
         ]
     },
     install_requires=requirements("runtime"),

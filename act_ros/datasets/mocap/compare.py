@@ -54,11 +54,15 @@ def synthetic_statistics(motions: list[Motion], measured: dict, noise: NoiseMode
                          seed: int = 0, views: int = 6) -> dict:
     """Per-video and pooled statistics of matched synthetic tracks (same keys as measured)."""
     rng = np.random.default_rng(seed)
-    per_video, pooled = {}, []
+    per_video, tracks = {}, {}
     for name, video in measured["per_video"].items():
-        tracks = matched_tracks(motions, video, noise, rng, views)
-        per_video[name] = track_statistics(tracks, video["info"]["frame_rate"])
-        pooled += tracks
+        tracks[name] = matched_tracks(motions, video, noise, rng, views)
+        per_video[name] = track_statistics(tracks[name], video["info"]["frame_rate"])
+    # Pool like the measurement: each video's share of person-frames as in the real footage.
+    share = {n: measured["per_video"][n]["statistics"]["person_frames"] /
+             max(per_video[n]["person_frames"], 1) for n in tracks}
+    top = max(share.values()) if share else 1.0
+    pooled = [t for n, ts in tracks.items() for t in ts[:max(1, round(len(ts) * share[n] / top))]]
     rates = [v["info"]["frame_rate"] for v in measured["per_video"].values()]
     return {"per_video": per_video,
             "pooled": track_statistics(pooled, float(np.median(rates)))}

@@ -104,7 +104,14 @@ def main(argv: list[str] | None = None) -> int:
     measured = json.loads(args.noise.read_text())
     noise = NoiseModel.from_file(args.noise)
     synthetic = synthetic_statistics(noise_motions(args.mocap), measured, noise, seed=args.seed)
+    print(f"pooled ({measured['backend']}, {measured['pooled']['person_frames']} person-frames):")
     print(summary_table(measured["pooled"], synthetic["pooled"]))
+    for name, video in measured["per_video"].items():
+        stats = video["statistics"]
+        print(f"\n{name} ({stats['person_frames']} person-frames, {video['info']['frame_rate']:g} "
+              f"fps, torso {stats['torso_px']:.0f} px real / "
+              f"{synthetic['per_video'][name]['torso_px']:.0f} px synthetic):")
+        print(summary_table(stats, synthetic["per_video"][name]))
     hist = noise_histograms(measured, synthetic, args.docs / "mocap_noise_histograms.png")
     rows = comparison_rows(args.mocap, noise, {"backend": args.backend, **measured.get(
         "parameters", {})}, args.seed)

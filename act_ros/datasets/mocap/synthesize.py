@@ -38,7 +38,7 @@ class SynthesisSettings:
     window_length: int = 30
     stride: int = 10                  # frames between window starts
     speeds: tuple[float, ...] = (0.8, 1.0, 1.25)
-    views: int = 4                    # cameras per motion
+    views: int = 10                   # cameras per motion
     min_person_frames: float = 0.6    # of a window's frames must show the person
     occluder_prob: float = DROPOUT_PROB
 
