@@ -260,3 +260,15 @@ def test_unknown_rig_without_a_map_is_a_clear_error_and_a_map_file_fixes_it(tmp_
 def test_known_rigs_map_every_coco17_body_joint():
     for rig in RIGS.values():
         assert len(rig.joints) == 12 and all(k.startswith(("left_", "right_")) for k in rig.joints)
+
+
+def test_import_mocap_command_reports_and_saves_coco17(tmp_path, capsys):
+    from act_ros.datasets.cli import main
+
+    out = tmp_path / "c.npz"
+    files = [str(mocap_dir() / FILES["iclone"]), str(mocap_dir() / FILES["hdm05"])]
+    assert main(["import-mocap", *files, "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "rig iclone, 60 fps" in text and "rig acclaim, 120 fps" in text
+    with np.load(out) as data:
+        assert data["coco17_0"].shape[1:] == (17, 3) and float(data["frame_rate_1"]) == 120.0

@@ -72,48 +72,37 @@ class RigMap:
         return set(self.joints.values()) | {self.head} | set(self.eyes or ())
 
 
-def _lr(left: dict[str, str], to_right) -> dict[str, str]:
-    """Left-side map + its mirror (the rigs name both sides the same way)."""
-    out = {}
-    for coco, joint in left.items():
-        out["left_" + coco] = joint
-        out["right_" + coco] = to_right(joint)
-    return out
-
-
 _PARTS = ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
 
-RIGS: dict[str, RigMap] = {
-    "cmu_original": RigMap(
-        "cmu_original",
-        _lr(dict(zip(_PARTS, ("LeftArm", "LeftForeArm", "LeftHand", "LeftUpLeg", "LeftLeg",
-                              "LeftFoot"))), lambda j: j.replace("Left", "Right")),
-        head="Head", units_m=INCH_OVER_045_M,
-        description="CMU BVH conversion with the original CMU joint names"),
-    "acclaim": RigMap(
-        "acclaim",
-        _lr(dict(zip(_PARTS, ("lhumerus", "lradius", "lwrist", "lfemur", "ltibia", "lfoot"))),
-            lambda j: "r" + j[1:]),
-        head="head", units_m=INCH_OVER_045_M,
-        description="Acclaim ASF bone names (HDM05, CMU ASF/AMC and BVH converted from them)"),
-    "daz": RigMap(
-        "daz",
-        _lr(dict(zip(_PARTS, ("lShldr", "lForeArm", "lHand", "lThigh", "lShin", "lFoot"))),
-            lambda j: "r" + j[1:]),
-        head="head", units_m=0.01,
-        # Daz's rest pose is a T-pose, so the head frame comes from it (its eye joints are
-        # checked against the synthesized eyes in test_mocap_coco17).
-        description="Daz-friendly CMU BVH conversion (cm)", shoulder_out_m=0.06),
-    "iclone": RigMap(
-        "iclone",
-        _lr(dict(zip(_PARTS, ("CC_Base_L_Upperarm", "CC_Base_L_Forearm", "CC_Base_L_Hand",
-                              "CC_Base_L_Thigh", "CC_Base_L_Calf", "CC_Base_L_Foot"))),
-            lambda j: j.replace("_L_", "_R_")),
-        head="CC_Base_Head", units_m=0.01,
-        # The rest pose is not upright (local bone axes along y): the eye joints fix the head.
-        description="Reallusion iClone / Character Creator CMU conversion (cm)",
-        eyes=("CC_Base_L_Eye", "CC_Base_R_Eye")),
-}
+
+def _rig(name: str, left: tuple[str, ...], to_right, **fields) -> RigMap:
+    """A rig from its left-side joints (in _PARTS order) and how its names mirror."""
+    joints = {}
+    for part, joint in zip(_PARTS, left):
+        joints["left_" + part] = joint
+        joints["right_" + part] = to_right(joint)
+    return RigMap(name, joints, **fields)
+
+
+RIGS: dict[str, RigMap] = {r.name: r for r in (
+    _rig("cmu_original", ("LeftArm", "LeftForeArm", "LeftHand", "LeftUpLeg", "LeftLeg", "LeftFoot"),
+         lambda j: j.replace("Left", "Right"), head="Head", units_m=INCH_OVER_045_M,
+         description="CMU BVH conversion with the original CMU joint names"),
+    _rig("acclaim", ("lhumerus", "lradius", "lwrist", "lfemur", "ltibia", "lfoot"),
+         lambda j: "r" + j[1:], head="head", units_m=INCH_OVER_045_M,
+         description="Acclaim ASF bone names (HDM05, CMU ASF/AMC and BVH converted from them)"),
+    # Daz's rest pose is a T-pose, so the head frame comes from it (its eye joints are checked
+    # against the synthesized eyes in test_mocap_import).
+    _rig("daz", ("lShldr", "lForeArm", "lHand", "lThigh", "lShin", "lFoot"),
+         lambda j: "r" + j[1:], head="head", units_m=0.01, shoulder_out_m=0.06,
+         description="Daz-friendly CMU BVH conversion (cm)"),
+    # The iClone rest pose is not upright (local bone axes along y): the eye joints fix the head.
+    _rig("iclone", ("CC_Base_L_Upperarm", "CC_Base_L_Forearm", "CC_Base_L_Hand",
+                    "CC_Base_L_Thigh", "CC_Base_L_Calf", "CC_Base_L_Foot"),
+         lambda j: j.replace("_L_", "_R_"), head="CC_Base_Head", units_m=0.01,
+         eyes=("CC_Base_L_Eye", "CC_Base_R_Eye"),
+         description="Reallusion iClone / Character Creator CMU conversion (cm)"),
+)}
 
 
 def detect_rig(joint_names: Iterable[str]) -> RigMap:
