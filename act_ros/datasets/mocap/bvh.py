@@ -80,7 +80,7 @@ def read_bvh(path: str | Path, rig: str | RigMap | None = "auto", up: str = "aut
     positions = (bvh.joint_positions(centered="world") + root_offset) * scale @ to_world.T
     rotation = _global_rotation(bvh, chosen.head)
     head_rotation = np.einsum("ij,fjk->fik", to_world, rotation) @ to_world.T
-    rest = bvh.rest_pose_positions()[bvh._non_end_site_indices()] @ to_world.T
+    rest = bvh.rest_pose_positions()[[bvh.node_index[n] for n in names]] @ to_world.T
     motion = Motion(positions=positions, joint_names=names, frame_rate=float(bvh.fps),
                     head_frame=head_frames(head_rotation, positions, names, chosen, rest),
                     rig=chosen, source_file=str(path))
