@@ -31,7 +31,7 @@ RUNTIME_DEPENDENCIES = {
 }
 TOOL_DEPENDENCIES = {
     "tensorflow": "train", "keras": "train", "sklearn": "train", "matplotlib": "train",
-    "mpose": "train", "pytest": "test", "launch_testing": "test",
+    "mpose": "train", "pybvh": "train", "pytest": "test", "launch_testing": "test",
 }
 
 
