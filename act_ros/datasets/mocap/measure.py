@@ -98,6 +98,18 @@ def measure(footage: list[Path], overrides: dict[str, Any], max_frames: int = 0)
     }
 
 
+def _value(text: str) -> Any:
+    """A command-line parameter value as the type the parameter tables expect."""
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
 def compact_json(data: dict) -> str:
     """Indented JSON with every list of numbers on one line (a small, diffable file)."""
     text = json.dumps(data, indent=1)
@@ -122,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     overrides: dict[str, Any] = {"backend": args.backend}
     for item in args.param:
         name, _, value = item.partition("=")
-        overrides[name] = int(value) if value.isdigit() else value
+        overrides[name] = _value(value)
     result = measure(args.footage, overrides, args.max_frames)
     if (args.mocap / "cmu" / "index.csv").is_file():
         from act_ros.datasets.mocap.compare import calibrate

@@ -177,8 +177,6 @@ def build_mix(mocap_dir: Path = DEFAULT_MOCAP_DIR, lzq_dir: Path | None = None,
         cams.append(c)
         speeds.append(s)
     if "lzq" in sources:
-        from act_ros.datasets.lzq import DEFAULT_FILES  # noqa: F401  (documents the files read)
-
         lzq = _lzq(Path(lzq_dir) if lzq_dir else _bundled_lzq(), taxonomy, settings)
         n = len(lzq["poses"])
         poses.append(lzq["poses"])

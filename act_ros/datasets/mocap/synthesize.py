@@ -16,7 +16,6 @@ import numpy as np
 from act_ros.datasets.mocap.camera import Camera, random_camera
 from act_ros.datasets.mocap.coco17 import COCO17_NAMES
 from act_ros.datasets.mocap.noise import NoiseModel
-from act_ros.layouts import COCO17, FLIP_INDEX
 
 IDX = {n: i for i, n in enumerate(COCO17_NAMES)}
 FACE = [IDX[n] for n in ("nose", "left_eye", "right_eye", "left_ear", "right_ear")]
@@ -155,8 +154,3 @@ def windows(poses: np.ndarray, settings: SynthesisSettings) -> np.ndarray:
         if seen >= settings.min_person_frames * min(length, t):
             out.append(w)
     return np.stack(out) if out else np.zeros((0, length) + poses.shape[1:], np.float32)
-
-
-def mirror_check_index() -> tuple[int, ...]:
-    """COCO-17 left/right permutation (from act_ros.layouts), for tests and augmentation."""
-    return FLIP_INDEX[COCO17]
