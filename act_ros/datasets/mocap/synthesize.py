@@ -1,7 +1,8 @@
 """3-D COCO-17 motion -> 2-D pose windows that look like the pose backend's output.
 
 For each view of a motion: a playback speed, resampling from the capture rate (120 fps) to the
-model's frame rate, a random real camera (:mod:`.camera`) placed around the person at a random
+model's frame rate (a clip shorter than a window gets its first pose held before it), a random
+real camera (:mod:`.camera`) placed around the person at a random
 moment (so walkers cross the image and leave it), projection, self-occlusion from the 3-D pose,
 the measured estimator noise (:mod:`.noise`), occlusion-like dropouts (an object hiding the legs,
 an arm, or a vertical band of the image for a while), then windows of the model's length.
@@ -123,6 +124,10 @@ def synthesize_view(points: np.ndarray, head_forward: np.ndarray, src_fps: float
     speed = float(rng.choice(settings.speeds)) if speed is None else float(speed)
     pts = resample(points, src_fps, settings.frame_rate, speed)
     fwd = resample(head_forward, src_fps, settings.frame_rate, speed)
+    short = settings.window_length - len(pts)
+    if short > 0:  # hold the first pose before the action, as the runtime pads short windows
+        pts = np.concatenate([np.repeat(pts[:1], short, axis=0), pts])
+        fwd = np.concatenate([np.repeat(fwd[:1], short, axis=0), fwd])
     if camera is None:
         mid_hip = pts[:, [IDX["left_hip"], IDX["right_hip"]]].mean(axis=1)
         camera = random_camera(rng, mid_hip[int(rng.integers(len(pts)))])
@@ -138,8 +143,10 @@ def synthesize_view(points: np.ndarray, head_forward: np.ndarray, src_fps: float
 
 
 def windows(poses: np.ndarray, settings: SynthesisSettings) -> np.ndarray:
-    """(n, T, 17, 3) windows with enough person frames; a motion shorter than T gives one
-    window zero-filled at the end (the MPOSE2021 convention)."""
+    """(n, T, 17, 3) windows with enough person frames. Views are at least T frames long
+    (synthesize_view holds the first pose of a short clip before it, the way
+    act_ros.preprocessing.pad_front pads short windows at run time: HDM05's segmented clips
+    last 0.9-3 s, a window 3 s); anything shorter is zero-filled at the end."""
     t, length = len(poses), settings.window_length
     if t < length:
         starts = [0]
