@@ -49,7 +49,8 @@ def synthetic_track(motion: Motion, noise: NoiseModel, frame_rate: float, camera
                     ) -> np.ndarray:
     points = motion_to_coco17(motion)
     view = synthesize_view(points, motion.head_frame[:, :, 2], motion.frame_rate, noise,
-                           SynthesisSettings(frame_rate=frame_rate), np.random.default_rng(seed),
+                           SynthesisSettings(frame_rate=frame_rate, window_length=1),
+                           np.random.default_rng(seed),
                            speed=1.0, camera=camera, occluders=False)
     return view.poses
 
