@@ -1,5 +1,5 @@
 """`act-ros evaluate`: a ROS 2 bag as first argument scores the running nodes on it
-(``act_ros.bag.evaluate``); anything else scores models on a dataset
+(``act_ros.ros.evaluate``); anything else scores models on a dataset
 (``act_ros.training.evaluate``)."""
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def is_bag(path: str) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    target = "act_ros.bag.evaluate" if argv and is_bag(argv[0]) else "act_ros.training.evaluate"
+    target = "act_ros.ros.evaluate" if argv and is_bag(argv[0]) else "act_ros.training.evaluate"
     return int(importlib.import_module(target).main(argv) or 0)
 
 

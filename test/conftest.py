@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # test helpers (ros_harness, ...)
 
-from act_ros.ros import environment  # noqa: E402  (ROS-free module)
+from act_ros import environment  # noqa: E402  (ROS-free module)
 
 _RUN_DIR = Path(tempfile.mkdtemp(prefix="act_ros_test_"))
 environment.apply(

@@ -13,22 +13,20 @@ from pathlib import Path
 from typing import Any
 
 import rclpy
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
+
+from act_ros.ros import host as _host
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str, poll: float = 0.01) -> None:
     """Poll ``predicate`` until it holds; fail the test with ``what`` after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.1f} s waiting for {what}")
-        time.sleep(poll)
+    if not _host.wait_until(predicate, timeout, poll):
+        raise TimeoutError(f"timed out after {timeout:.1f} s waiting for {what}")
 
 
 class Collector:
-    """Collects the messages of one subscription, thread-safe."""
+    """Collects the messages of one subscription in arrival order, thread-safe."""
 
     def __init__(self) -> None:
         self.messages: list[Any] = []
@@ -49,27 +47,17 @@ class Collector:
 
 
 class Graph:
-    """Owns a test node and an executor spinning in a background thread."""
+    """A test node and the nodes under test on the project's NodeHost, spinning in the
+    background (the same executor and teardown as the programs)."""
 
     def __init__(self, context: rclpy.Context, name: str = "test_harness") -> None:
         self.context = context
-        self.executor = SingleThreadedExecutor(context=context)  # as the nodes' programs
-        self.node = Node(name, context=context)
-        self.executor.add_node(self.node)
-        self._nodes: list[Node] = [self.node]
-        self._thread = threading.Thread(target=self._spin, daemon=True)
-        self._thread.start()
-
-    def _spin(self) -> None:
-        try:
-            self.executor.spin()
-        except Exception:  # shutdown races end the thread; the test sees its own failures
-            pass
+        self.host = _host.NodeHost(context=context)
+        self.node = self.host.node(name)
+        self.host.start()
 
     def add(self, node: Node) -> Node:
-        self.executor.add_node(node)
-        self._nodes.append(node)
-        return node
+        return self.host.add(node)
 
     def collect(self, msg_type: type, topic: str, qos: QoSProfile | int = 10) -> Collector:
         collector = Collector()
@@ -88,13 +76,7 @@ class Graph:
                    f"{count} publisher(s) on {topic}")
 
     def close(self) -> None:
-        self.executor.shutdown(timeout_sec=2.0)
-        for node in self._nodes:
-            close = getattr(node, "close", None)  # nodes with worker threads stop them first
-            if close:
-                close()
-            node.destroy_node()
-        self._thread.join(timeout=5.0)
+        self.host.close()
 
 
 class NodeProcess:

@@ -10,7 +10,7 @@ from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
 from act_ros.bag.bag_io import BagError, inspect_bag
-from act_ros.bag.evaluate import main as evaluate_main
+from act_ros.ros.evaluate import main as evaluate_main
 
 from bag_fixtures import make_video_bag, storage_file, truncate_file, write_text
 

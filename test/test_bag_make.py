@@ -10,7 +10,7 @@ import pytest
 from rosbags.rosbag2 import Reader
 
 from act_ros.bag.bag_io import inspect_bag, iter_messages
-from act_ros.bag.images import compressed_msg_to_bgr, image_msg_to_bgr
+from act_ros.messages import compressed_to_bgr, image_to_bgr
 from act_ros.bag.make_bag import main as make_bag_main
 from act_ros.bag.types import MESSAGE_NAMES, typestore
 
@@ -65,7 +65,7 @@ def test_video_bag_holds_frames_stamps_and_ground_truth(tmp_path, storage):
         if i == 3:
             break
         assert (img.width, img.height, img.encoding, img.step) == (320, 180, "bgr8", 960)
-        np.testing.assert_array_equal(image_msg_to_bgr(img), expected[i])
+        np.testing.assert_array_equal(image_to_bgr(img), expected[i])
 
 
 @pytest.mark.parametrize("encoding", ["rgb8", "mono8"])
@@ -75,7 +75,7 @@ def test_other_raw_encodings_round_trip(tmp_path, encoding):
                          "--encoding", encoding, classes=CLASSES)
     _, img = next(iter_messages(bag, "/image_raw", "sensor_msgs/msg/Image"))
     assert img.encoding == encoding
-    bgr = image_msg_to_bgr(img)
+    bgr = image_to_bgr(img)
     expected = _frames(1, 160)[0]
     if encoding == "mono8":
         expected = cv2.cvtColor(cv2.cvtColor(expected, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
@@ -92,10 +92,10 @@ def test_padded_rows_are_read_with_their_step():
     padded[:, :15] = pixels.reshape(4, 15)
     img = Image(header=header(0, "c"), height=4, width=5, encoding="rgb8", is_bigendian=0, step=20,
                 data=padded.reshape(-1))
-    np.testing.assert_array_equal(image_msg_to_bgr(img), pixels[:, :, ::-1])
+    np.testing.assert_array_equal(image_to_bgr(img), pixels[:, :, ::-1])
     img.step = 10  # shorter than a row: refused, not misread
-    with pytest.raises(ValueError, match="too short"):
-        image_msg_to_bgr(img)
+    with pytest.raises(ValueError, match="smaller than width"):
+        image_to_bgr(img)
 
 
 def test_compressed_bag(tmp_path):
@@ -107,7 +107,7 @@ def test_compressed_bag(tmp_path):
                                                    "sensor_msgs/msg/CompressedImage")
     _, msg = next(iter_messages(bag, "/image_raw/compressed", "sensor_msgs/msg/CompressedImage"))
     assert msg.format == "bgr8; jpeg compressed bgr8"
-    decoded = compressed_msg_to_bgr(msg)
+    decoded = compressed_to_bgr(msg)
     original = _frames(1, 320)[0]
     assert decoded.shape == original.shape
     assert np.abs(decoded.astype(int) - original.astype(int)).mean() < 4  # JPEG q90

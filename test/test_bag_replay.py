@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from act_ros.bag.bag_io import inspect_bag
-from act_ros.bag.evaluate import main as evaluate_main
+from act_ros.ros.evaluate import main as evaluate_main
 
 from bag_fixtures import DEMO_LABELS, START_TIME_S, lzq_csv, make_video_bag, write_text
 
@@ -146,7 +146,7 @@ def test_pose_bag_into_the_act_node_alone_matches_direct_exactly(tmp_path, act_p
 
     sequences, classes, fps = load_sequences(lzq_csv())
     # 90 frames (7.5 s at 12 fps) from each recording: four people, four actions.
-    from act_ros.bag.make_bag import PoseSequence
+    from act_ros.bag.pose_datasets import PoseSequence
 
     short = [PoseSequence(s.keypoints[100:190], s.labels[100:190]) for s in sequences]
     bag = tmp_path / "poses"
@@ -182,7 +182,7 @@ def test_external_player_mode_scores_what_another_player_replays(tmp_path, node_
     node_process("act_ros.ros.act_node", params=act_params)
     log = open(tmp_path / "listener.log", "w")
     listener = subprocess.Popen(
-        [sys.executable, "-m", "act_ros.bag.evaluate", str(bag), "--external-player", "--quiet",
+        [sys.executable, "-m", "act_ros.ros.evaluate", str(bag), "--external-player", "--quiet",
          "-o", str(tmp_path / "listened")], stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_until(lambda: ros_graph.node.count_subscribers("/human_actions") >= 1, 120,
@@ -191,7 +191,7 @@ def test_external_player_mode_scores_what_another_player_replays(tmp_path, node_
                    60, "the listener to match the AcT node")
         # The player is a process of its own too.
         played = subprocess.run(
-            [sys.executable, "-m", "act_ros.bag.evaluate", str(bag), "--launch", "--quiet",
+            [sys.executable, "-m", "act_ros.ros.evaluate", str(bag), "--launch", "--quiet",
              "-o", str(tmp_path / "player")], capture_output=True, text=True, timeout=300)
         assert played.returncode == 0, played.stdout + played.stderr
         player = json.loads((tmp_path / "player" / "report.json").read_text())

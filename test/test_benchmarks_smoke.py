@@ -54,13 +54,18 @@ def _checked_tables(stdout: str) -> list:
     return tables
 
 
+# The node benchmarks start real nodes over DDS (slow); each has its own test below.
+NODE_SCRIPTS = {"bench_transport.py", "bench_pose_node.py", "bench_act_node.py", "bench_latency.py"}
+
+
 def test_the_benchmark_folder_has_the_expected_scripts():
     names = {s.name for s in SCRIPTS}
-    assert {"bench_pose.py", "bench_act.py", "bench_nodes.py"} <= names
-    assert "run_all.py" not in names  # the runner is not a benchmark of its own
+    assert {"bench_pose.py", "bench_act.py"} | NODE_SCRIPTS <= names
+    # The runner and the node benchmarks' shared modules are not benchmarks of their own.
+    assert not {"run_all.py", "node_harness.py", "node_servers.py"} & names
 
 
-@pytest.mark.parametrize("script", [s for s in SCRIPTS if s.name != "bench_nodes.py"],
+@pytest.mark.parametrize("script", [s for s in SCRIPTS if s.name not in NODE_SCRIPTS],
                          ids=lambda s: s.name)
 def test_each_benchmark_runs_quick_and_prints_a_well_formed_table(script, tmp_path):
     cmd = run_all.command(script, quick=True, json_dir=tmp_path)
@@ -69,31 +74,65 @@ def test_each_benchmark_runs_quick_and_prints_a_well_formed_table(script, tmp_pa
         assert json.loads(Path(cmd[cmd.index("--json") + 1]).read_text())
 
 
-@pytest.mark.slow
-def test_node_benchmark_quick_prints_every_section_as_tables(tmp_path):
-    script = BENCHMARKS / "bench_nodes.py"
-    cmd = run_all.command(script, quick=True, json_dir=tmp_path)
+def _node_benchmark(tmp_path, name: str, *extra: str, timeout: float = 600) -> tuple[str, list, dict]:
+    """Run a node benchmark as run_all.py does (--quick --json) plus ``extra`` and a chart;
+    check its header, tables, chart and the network rule; return (stdout, tables, results)."""
+    cmd = run_all.command(BENCHMARKS / name, quick=True, json_dir=tmp_path)
     assert "--quick" in cmd and "--json" in cmd
-    png = tmp_path / "nodes.png"
-    out = _run(cmd + ["--png", str(png)], timeout=900).stdout
+    png = tmp_path / f"{name}.png"
+    out = _run(cmd + ["--png", str(png), *extra], timeout=timeout).stdout
     tables = _checked_tables(out)
-    for title in ("### DDS transport", "### Pose node throughput", "### AcT node time per message",
-                  "### Image stamp -> /human_actions latency"):
-        assert title in out, f"section {title!r} missing:\n{out[-2000:]}"
-    # transport (1), pose (2 per image size), act (3, + cProfile when over target), latency (2)
-    assert len(tables) >= 10, [t.header for t in tables]
     # Machine, versions and load are printed with the numbers.
-    for text in ("cores", "mediapipe", "ai-edge-litert", "rclpy", "load average"):
-        assert text in out
-    results = json.loads((tmp_path / "bench_nodes.json").read_text())
-    assert set(results) >= {"machine", "transport", "pose", "act", "latency"}
-    assert sorted(int(p) for p in results["act"]["in_process"]) == [1, 5, 20]
-    # The run went over DDS for real: every pose and action message was answered.
-    assert results["pose"] and all(r["node_dds"]["frames"] > 0 for r in results["pose"])
-    assert all(r["lost"] == 0 for r in results["act"]["dds"].values())
-    assert len(results["latency"]) == 2 and all(r["processed"] > 0 for r in results["latency"])
-    assert results["multicast_groups_seen"] == []
+    for text in ("cores", "mediapipe", "ai-edge-litert", "rclpy", "load average",
+                 "ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST"):
+        assert text in out, text
+    results = json.loads((tmp_path / f"{Path(name).stem}.json").read_text())
+    assert results["machine"]["cores"] and results["multicast_groups_seen"] == []
     assert png.stat().st_size > 10_000
+    return out, tables, results
+
+
+@pytest.mark.slow
+def test_transport_benchmark_compares_both_dds_profiles(tmp_path):
+    out, tables, results = _node_benchmark(tmp_path, "bench_transport.py")
+    assert "### DDS transport" in out and len(tables) == 1
+    profiles = results["transport"]["profiles"]
+    assert set(profiles) == {"project", "default-transports"}
+    # Images went between the processes for real (how many: the table's job, not the test's).
+    assert sum(e["delivered"] for e in profiles["project"]) > 0
+
+
+@pytest.mark.slow
+def test_pose_node_benchmark_times_the_node_against_the_raw_estimator(tmp_path):
+    out, tables, results = _node_benchmark(tmp_path, "bench_pose_node.py", "--sizes", "640x360",
+                                           "--compare-executors")
+    assert "### Pose node throughput" in out
+    assert len(tables) == 3  # throughput, where the time goes, executors
+    (res,) = results["pose"]
+    # The run went over DDS for real: every frame was answered, and the node's own timing marks
+    # came back from its process.
+    assert res["node_dds"]["frames"] > 0 and res["node_dds"]["lost"] == 0
+    assert set(res["executors"]) == {"single", "multi"}
+    assert all(t["total_ms"]["n"] > 0 for t in res["executors"].values())
+    assert res["node_in_process"]["estimated_ms"]["n"] > 0
+
+
+@pytest.mark.slow
+def test_act_node_benchmark_times_1_5_and_20_people(tmp_path):
+    out, tables, results = _node_benchmark(tmp_path, "bench_act_node.py", "--compare-executors")
+    assert "### AcT node time per message" in out and len(tables) >= 3  # + cProfile if over
+    res = results["act"]
+    assert sorted(int(p) for p in res["in_process"]) == [1, 5, 20]
+    assert len(res["dds"]) == 2
+    assert all(r["lost"] == 0 for runs in res["dds"].values() for r in runs.values())
+    assert all(r["inferences_per_message"] > 0 for r in res["in_process"].values())
+
+
+@pytest.mark.slow
+def test_latency_benchmark_runs_both_nodes_in_real_time(tmp_path):
+    out, tables, results = _node_benchmark(tmp_path, "bench_latency.py", "--compare-executors")
+    assert "### Image stamp -> /human_actions latency" in out and len(tables) == 2
+    assert len(results["latency"]) == 2 and all(r["processed"] > 0 for r in results["latency"])
 
 
 def test_run_all_runs_the_selected_scripts_and_summarises(tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import xml.etree.ElementTree as ET
 
-from act_ros.ros import environment
+from act_ros import environment
 
 NS = {"f": "http://www.eprosima.com"}
 

@@ -17,16 +17,15 @@ from typing import Any
 
 from rosbags.rosbag2 import Reader, ReaderError, StoragePlugin, Writer, WriterError
 
-from act_ros.bag.images import stamp_to_ns
 from act_ros.bag.types import (
     ACTION_ARRAY_TYPE,
     COMPRESSED_IMAGE_TYPE,
-    GROUND_TRUTH_TOPIC,
     IMAGE_TYPE,
     POSE_ARRAY_TYPE,
     is_known_type,
     typestore,
 )
+from act_ros.messages import GROUND_TRUTH_TOPIC, split_ns, stamp_to_ns
 
 INPUT_TYPES = (IMAGE_TYPE, COMPRESSED_IMAGE_TYPE, POSE_ARRAY_TYPE)
 STORAGES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
@@ -93,7 +92,7 @@ def open_writer(path: str | Path, storage: str = "mcap", version: int = 8) -> It
 
 
 # --- reading -----------------------------------------------------------------------------------
-def header_stamp_ns(raw: bytes | memoryview) -> int:
+def cdr_stamp_ns(raw: bytes | memoryview) -> int:
     """The header stamp of a serialized message whose first field is a std_msgs/Header.
 
     CDR: 4-byte encapsulation header, then int32 sec and uint32 nanosec (little or big endian
@@ -104,6 +103,14 @@ def header_stamp_ns(raw: bytes | memoryview) -> int:
     endian = "<" if raw[1] & 1 else ">"
     sec, nanosec = struct.unpack_from(endian + "iI", raw, 4)
     return sec * 1_000_000_000 + nanosec
+
+
+def with_cdr_stamp(raw: bytes, stamp_ns: int) -> bytes:
+    """The serialized message with its header stamp replaced (the inverse of cdr_stamp_ns)."""
+    endian = "<" if raw[1] & 1 else ">"
+    buf = bytearray(raw)
+    struct.pack_into(endian + "iI", buf, 4, *split_ns(stamp_ns))
+    return bytes(buf)
 
 
 @dataclass
@@ -223,7 +230,7 @@ def inspect_bag(path: str | Path, *, input_topic: str | None = None,
             for conn, timestamp, raw in reader.messages(connections=wanted):
                 count += 1
                 if conn.topic == in_topic:
-                    stamps.append(header_stamp_ns(raw))
+                    stamps.append(cdr_stamp_ns(raw))
                     times.append(timestamp)
                 else:
                     msg = typestore().deserialize_cdr(raw, ACTION_ARRAY_TYPE)

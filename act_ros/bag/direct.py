@@ -11,14 +11,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import cv2
 import numpy as np
 
 from act_ros.bag.bag_io import BagInfo, iter_messages
-from act_ros.bag.images import compressed_msg_to_bgr, image_msg_to_bgr, stamp_to_ns
 from act_ros.bag.scoring import FrameOutput, Prediction
-from act_ros.layouts import NUM_KEYPOINTS
-from act_ros.bag.types import COMPRESSED_IMAGE_TYPE, POSE_ARRAY_TYPE
+from act_ros.bag.types import POSE_ARRAY_TYPE
+from act_ros.messages import header_stamp_ns, message_to_rgb, pose_arrays
 
 
 @dataclass
@@ -38,20 +36,15 @@ def iter_tracked_poses(info: BagInfo, pose_params: dict[str, Any],
     (centres None)."""
     if info.input_type == POSE_ARRAY_TYPE:
         for _, msg in iter_messages(info.path, info.input_topic, POSE_ARRAY_TYPE):
-            stamp = stamp_to_ns(msg.header.stamp)
-            ids = np.array([int(p.track_id) for p in msg.people], dtype=np.int64)
-            kp = np.array([[(k.x, k.y, k.confidence) for k in p.keypoints] for p in msg.people],
-                          dtype=np.float32).reshape(len(msg.people), NUM_KEYPOINTS, 3)
-            yield stamp, ids, kp, None
+            yield (header_stamp_ns(msg), *pose_arrays(msg), None)  # as the AcT node reads it
         return
     from act_ros.assembly import pose_pipeline_from_parameters
 
     pipeline = pose_pipeline_from_parameters(pose_params)  # exactly as the pose node builds it
-    decode = compressed_msg_to_bgr if info.input_type == COMPRESSED_IMAGE_TYPE else image_msg_to_bgr
     try:
         for _, msg in iter_messages(info.path, info.input_topic, info.input_type):
-            stamp = stamp_to_ns(msg.header.stamp)
-            rgb = cv2.cvtColor(decode(msg), cv2.COLOR_BGR2RGB)
+            stamp = header_stamp_ns(msg)
+            rgb = message_to_rgb(msg)  # as the pose node decodes it
             detections = pipeline.process(rgb, stamp)
             h, w = rgb.shape[:2]
             centers = [((b[0] + b[2]) / 2 / w, (b[1] + b[3]) / 2 / h)

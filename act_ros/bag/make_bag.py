@@ -24,26 +24,26 @@ import cv2
 import numpy as np
 
 from act_ros.bag.bag_io import BagError, open_writer
-from act_ros.bag.images import (
-    COMPRESSED_FORMATS,
-    WRITABLE_ENCODINGS,
-    bgr_to_compressed_msg,
-    bgr_to_image_msg,
-    header,
-)
+from act_ros.bag.images import compressed_msg, header, image_msg
 from act_ros.bag.labels import Labels, LabelsError, load_labels
+from act_ros.bag.pose_datasets import PoseSequence, load_sequences
 from act_ros.bag.types import (
     ACTION_ARRAY_TYPE,
     COMPRESSED_IMAGE_TYPE,
+    IMAGE_TYPE,
+    POSE_ARRAY_TYPE,
+    typestore,
+)
+from act_ros.layouts import NUM_KEYPOINTS
+from act_ros.messages import (
+    COMPRESSED_FORMATS,
     COMPRESSED_IMAGE_TOPIC,
     GROUND_TRUTH_TOPIC,
     IMAGE_TOPIC,
-    IMAGE_TYPE,
-    POSE_ARRAY_TYPE,
+    KEYPOINT_LAYOUT,
     POSES_TOPIC,
-    typestore,
+    WRITABLE_ENCODINGS,
 )
-from act_ros.layouts import COCO17, NUM_KEYPOINTS
 
 
 # --- ground truth ------------------------------------------------------------------------------
@@ -187,9 +187,9 @@ def write_video_bag(video: str | Path, labels: Labels, output: str | Path, class
         for frame in tqdm(frames, total=total or None, desc="make-bag", unit="frame", disable=not progress):
             stamp = t0 + int(round(frame.time_s * 1e9))
             if compressed:
-                msg = bgr_to_compressed_msg(frame.bgr, stamp, frame_id, compressed, jpeg_quality)
+                msg = compressed_msg(frame.bgr, stamp, frame_id, compressed, jpeg_quality)
             else:
-                msg = bgr_to_image_msg(frame.bgr, stamp, frame_id, encoding)
+                msg = image_msg(frame.bgr, stamp, frame_id, encoding)
             actions = labels.at(frame.time_s)
             bag.write(image_topic, stamp, msg)
             bag.write(GROUND_TRUTH_TOPIC, stamp, ground_truth_msg(stamp, frame_id, class_names, actions))
@@ -203,14 +203,6 @@ def write_video_bag(video: str | Path, labels: Labels, output: str | Path, class
 
 
 # --- pose dataset -> bag -----------------------------------------------------------------------
-@dataclass
-class PoseSequence:
-    """One person's continuous recording: (F, 17, 3) pixels + confidence, one label per frame."""
-
-    keypoints: np.ndarray
-    labels: list[str]
-
-
 def write_pose_bag(sequences: Sequence[PoseSequence], output: str | Path, class_names: Sequence[str], *,
                    fps: float, image_size: tuple[int, int], storage: str = "mcap",
                    start_time_ns: int | None = None, frame_id: str = "camera", version: int = 8,
@@ -256,7 +248,7 @@ def write_pose_bag(sequences: Sequence[PoseSequence], output: str | Path, class_
                         keypoints=[Keypoint2D(x=float(x), y=float(y), confidence=float(c))
                                    for x, y, c in frame_kp])
                     msg = PersonPose2DArray(header=header(stamp, frame_id), image_width=width,
-                                            image_height=height, keypoint_layout=COCO17,
+                                            image_height=height, keypoint_layout=KEYPOINT_LAYOUT,
                                             people=[person])
                     bag.write(POSES_TOPIC, stamp, msg)
                     bag.write(GROUND_TRUTH_TOPIC, stamp,
@@ -265,14 +257,6 @@ def write_pose_bag(sequences: Sequence[PoseSequence], output: str | Path, class_
                     bar.update()
     return {"frames": n, "tracks": len(sequences), "fps": fps, "pose_topic": "/" + POSES_TOPIC,
             "start_time_ns": t0, "output": str(output)}
-
-
-def load_pose_dataset(path: str | Path, *, image_size: tuple[int, int], split: str | None = None,
-                      ) -> tuple[list[PoseSequence], list[str], float | None]:
-    """Pose sequences, class names and frame rate from a dataset file (act_ros.datasets)."""
-    from act_ros.bag.pose_datasets import load_sequences
-
-    return load_sequences(path, image_size=image_size, split=split)
 
 
 # --- CLI ---------------------------------------------------------------------------------------
@@ -333,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             w, _, h = args.image_size.partition("x")
             size = (int(w), int(h))
-            sequences, dataset_classes, dataset_fps = load_pose_dataset(
+            sequences, dataset_classes, dataset_fps = load_sequences(
                 source, image_size=size, split=args.split)
             names = (resolve_class_names(args.classes, args.model, None)
                      if (args.classes or args.model) else dataset_classes)

@@ -11,12 +11,20 @@ model is trained and tested on:
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from act_ros.bag.make_bag import PoseSequence
 from act_ros.layouts import COCO17, to_coco17
+
+
+@dataclass
+class PoseSequence:
+    """One person's continuous recording: (F, 17, 3) pixels + confidence, one label per frame."""
+
+    keypoints: np.ndarray
+    labels: list[str]
 
 
 def _trim_padding(poses: np.ndarray) -> np.ndarray:

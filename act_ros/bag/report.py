@@ -62,7 +62,7 @@ def write_json(report: dict, path: str | Path) -> Path:
 
 
 def markdown(report: dict) -> str:
-    """A human-readable summary of a report produced by ``act_ros.bag.evaluate``."""
+    """A human-readable summary of a report produced by ``act_ros.ros.evaluate``."""
     c = report["score"]["classification"]
     cov = report["score"]["coverage"]
     lat = report["score"]["latency"]

@@ -24,13 +24,6 @@ POSE_ARRAY_TYPE = f"{PACKAGE}/msg/PersonPose2DArray"
 ACTION_ARRAY_TYPE = f"{PACKAGE}/msg/PersonActionArray"
 CLOCK_TYPE = "rosgraph_msgs/msg/Clock"
 
-# Topic names as the nodes use them (relative, so a namespace applies).
-IMAGE_TOPIC = "image_raw"
-COMPRESSED_IMAGE_TOPIC = "image_raw/compressed"
-POSES_TOPIC = "human_poses"
-ACTIONS_TOPIC = "human_actions"
-GROUND_TRUTH_TOPIC = "ground_truth/actions"
-
 # Kilted's definitions; Image, CompressedImage and Header are identical (same hashes) in Jazzy.
 STORE = Stores.ROS2_KILTED
 

@@ -16,10 +16,11 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
 from act_ros.assembly import recognizer_from_parameters
+from act_ros.messages import ACTIONS_TOPIC, KEYPOINT_LAYOUT, POSES_TOPIC, header_stamp_ns, pose_arrays
 from act_ros.msg import PersonActionArray, PersonPose2DArray
 from act_ros.parameters import ACT_NODE_PARAMETERS
 from act_ros.ros import diagnostics as diag
-from act_ros.ros.conversions import KEYPOINT_LAYOUT, actions_to_msg, msg_to_arrays, stamp_to_ns
+from act_ros.ros.conversions import actions_to_msg
 from act_ros.ros.params import declare
 
 PARAMETERS = ACT_NODE_PARAMETERS
@@ -37,8 +38,10 @@ class ActNode(Node):
         spec = self.classifier.spec
 
         qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-        self._sub = self.create_subscription(PersonPose2DArray, "human_poses", self._on_poses, qos)
-        self._pub = self.create_publisher(PersonActionArray, "human_actions", qos)
+        self._sub = self.create_subscription(PersonPose2DArray, POSES_TOPIC, self.process, qos)
+        self._pub = self.create_publisher(PersonActionArray, ACTIONS_TOPIC, qos)
+        # perf_counter marks of the last processed message (see process): what a benchmark times.
+        self.last_timing: dict[str, float] = {}
 
         self._no_input_warning = p["no_input_warning"]
         self._started = time.monotonic()
@@ -55,23 +58,32 @@ class ActNode(Node):
             f"listening on {self._sub.topic_name}")
 
     # --- callbacks ------------------------------------------------------------------------------
-    def _on_poses(self, msg: PersonPose2DArray) -> None:
+    def process(self, msg: PersonPose2DArray) -> PersonActionArray | None:
+        """The subscription callback: one pose message in, its actions published and returned
+        (None for a rejected message). ``last_timing`` then holds perf_counter marks: start,
+        converted (arrays), recognized (recognizer.update), encoded (message built), published."""
         start = time.perf_counter()
         self._last_input = time.monotonic()
         self._rate.tick()
         if msg.keypoint_layout != KEYPOINT_LAYOUT:
             self._reject(f"keypoint_layout '{msg.keypoint_layout}' is not '{KEYPOINT_LAYOUT}': "
                          f"the model needs COCO-17 keypoints")
-            return
-        ids, keypoints = msg_to_arrays(msg)
-        stamp = stamp_to_ns(msg.header.stamp)
+            return None
+        ids, keypoints = pose_arrays(msg)
+        converted = time.perf_counter()
         before = dict(self.recognizer.stats.counters)
-        actions = self.recognizer.update(stamp, ids, keypoints)
+        actions = self.recognizer.update(header_stamp_ns(msg), ids, keypoints)
+        recognized = time.perf_counter()
         self._log_new_problems(before)
         out = actions_to_msg(actions, msg.header, self.recognizer.class_names,
                              self.config.window_length)
+        encoded = time.perf_counter()
         self._pub.publish(out)
-        self._durations.add(time.perf_counter() - start)
+        published = time.perf_counter()
+        self._durations.add(published - start)
+        self.last_timing = {"start": start, "converted": converted, "recognized": recognized,
+                            "encoded": encoded, "published": published}
+        return out
 
     def _reject(self, reason: str) -> None:
         self._rejected_messages += 1

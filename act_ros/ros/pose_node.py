@@ -27,19 +27,23 @@ try:  # Iron and later
 except ImportError:  # Humble
     from rclpy.qos_event import SubscriptionEventCallbacks
 
+from act_ros.messages import (
+    ACTIONS_TOPIC,
+    COMPRESSED_IMAGE_TOPIC,
+    DEBUG_IMAGE_TOPIC,
+    IMAGE_TOPIC,
+    POSES_TOPIC,
+    ImageConversionError,
+    compressed_to_rgb,
+    header_stamp_ns,
+    image_to_rgb,
+)
 from act_ros.msg import PersonActionArray, PersonPose2DArray
 from act_ros.assembly import pose_pipeline_from_parameters
 from act_ros.parameters import POSE_NODE_PARAMETERS
 from act_ros.pose.base import PoseDetections
 from act_ros.ros import diagnostics as diag
-from act_ros.ros.conversions import (
-    ImageConversionError,
-    compressed_to_rgb,
-    detections_to_msg,
-    image_to_rgb,
-    image_from_array,
-    stamp_to_ns,
-)
+from act_ros.ros.conversions import detections_to_msg, image_msg
 from act_ros.ros.params import declare
 
 PARAMETERS = POSE_NODE_PARAMETERS
@@ -53,11 +57,12 @@ class PoseNode(Node):
         self.pipeline = pose_pipeline_from_parameters(p)
 
         reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-        self._pub = self.create_publisher(PersonPose2DArray, "human_poses", reliable)
+        self._pub = self.create_publisher(PersonPose2DArray, POSES_TOPIC, reliable)
         # Images the middleware overwrote before the callback took them (depth 1) are counted too.
         events = SubscriptionEventCallbacks(message_lost=self._on_lost)
-        image_type, topic = (CompressedImage, "image_raw/compressed") if p["use_compressed"] \
-            else (Image, "image_raw")
+        image_type, topic = (CompressedImage, COMPRESSED_IMAGE_TOPIC) if p["use_compressed"] \
+            else (Image, IMAGE_TOPIC)
+        self._decode = compressed_to_rgb if p["use_compressed"] else image_to_rgb
         self._image_qos = qos_profile_sensor_data if p["image_qos"] == "sensor_data" else \
             QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
         self._sub = self.create_subscription(image_type, topic, self._on_image, self._image_qos,
@@ -66,12 +71,14 @@ class PoseNode(Node):
         self._labels: dict[int, tuple[str, float]] = {}
         if p["publish_debug_image"]:
             self._debug_pub = self.create_publisher(
-                Image, "~/debug_image", QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
-            self.create_subscription(PersonActionArray, "human_actions", self._on_actions, reliable)
+                Image, DEBUG_IMAGE_TOPIC, QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
+            self.create_subscription(PersonActionArray, ACTIONS_TOPIC, self._on_actions, reliable)
 
-        # One-slot mailbox between the executor and the worker thread.
+        # One-slot mailbox between the executor and the worker thread: (message, arrival time).
         self._cond = threading.Condition()
-        self._pending = None
+        self._pending: tuple[Image | CompressedImage, float] | None = None
+        # perf_counter marks of the last processed image (see process): what a benchmark times.
+        self.last_timing: dict[str, float] = {}
         self._stopping = False
         self._last_stamp_ns: int | None = None
         self.counters = {"received": 0, "processed": 0, "dropped_busy": 0, "rejected_images": 0,
@@ -92,13 +99,14 @@ class PoseNode(Node):
 
     # --- executor side --------------------------------------------------------------------------
     def _on_image(self, msg) -> None:
+        received = time.perf_counter()
         self._last_input = time.monotonic()
         self._in_rate.tick()
         with self._cond:
             self.counters["received"] += 1
             if self._pending is not None:
                 self.counters["dropped_busy"] += 1
-            self._pending = msg
+            self._pending = (msg, received)
             self._cond.notify()
 
     def _on_lost(self, info) -> None:
@@ -114,39 +122,52 @@ class PoseNode(Node):
                 self._cond.wait_for(lambda: self._pending is not None or self._stopping)
                 if self._stopping:
                     return
-                msg, self._pending = self._pending, None
+                (msg, received), self._pending = self._pending, None
             try:
-                self.process(msg)
+                self.process(msg, received)
             except Exception as exc:  # one bad frame must not kill the node
                 self.counters["estimator_errors"] += 1
                 self._last_error = f"{type(exc).__name__}: {exc}"
                 self.get_logger().error(f"pose estimation failed: {self._last_error}",
                                         throttle_duration_sec=5.0)
 
-    def process(self, msg) -> PersonPose2DArray | None:
-        """Estimate, track and publish the poses of one image message."""
+    def process(self, msg: Image | CompressedImage,
+                received_at: float | None = None) -> PersonPose2DArray | None:
+        """Estimate, track and publish the poses of one image message (the worker thread calls
+        it for every image it takes; a benchmark may call it directly). Returns the published
+        message, None for a rejected image. ``last_timing`` then holds perf_counter marks:
+        received (the subscription callback, when given), start, converted, estimated (pipeline),
+        encoded (message built), published."""
         start = time.perf_counter()
         try:
-            rgb = compressed_to_rgb(msg) if isinstance(msg, CompressedImage) else image_to_rgb(msg)
+            rgb = self._decode(msg)
         except ImageConversionError as exc:
             self.counters["rejected_images"] += 1
             self._last_error = str(exc)
             self.get_logger().error(f"dropped an image on {self._sub.topic_name}: {exc}",
                                     throttle_duration_sec=5.0)
             return None
-        stamp_ns = stamp_to_ns(msg.header.stamp)
+        converted = time.perf_counter()
+        stamp_ns = header_stamp_ns(msg)
         if self._last_stamp_ns is not None and stamp_ns < self._last_stamp_ns:
             self.get_logger().warning("image time went backwards (bag loop or clock reset): "
                                    "track IDs restart", throttle_duration_sec=5.0)
         self._last_stamp_ns = stamp_ns
         height, width = rgb.shape[:2]
         detections = self.pipeline.process(rgb, stamp_ns)
+        estimated = time.perf_counter()
         out = detections_to_msg(detections, msg.header, width, height)
+        encoded = time.perf_counter()
         self._pub.publish(out)
+        published = time.perf_counter()
         self.counters["processed"] += 1
         self._people = len(detections)
         self._out_rate.tick()
-        self._durations.add(time.perf_counter() - start)
+        self._durations.add(published - start)
+        self.last_timing = {"start": start, "converted": converted, "estimated": estimated,
+                            "encoded": encoded, "published": published}
+        if received_at is not None:
+            self.last_timing["received"] = received_at
         if self._debug_pub is not None and self._debug_pub.get_subscription_count() > 0:
             self._publish_debug(rgb, detections, msg.header)
         return out
@@ -160,7 +181,7 @@ class PoseNode(Node):
             scale = max_width / bgr.shape[1]
             bgr = cv2.resize(bgr, (max_width, round(bgr.shape[0] * scale)),
                              interpolation=cv2.INTER_AREA)
-        self._debug_pub.publish(image_from_array(bgr, "bgr8", header))
+        self._debug_pub.publish(image_msg(bgr, "bgr8", header))
 
     # --- monitoring -----------------------------------------------------------------------------
     def _check_input(self) -> None:

@@ -15,19 +15,23 @@ while busy (counted in /diagnostics).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
+from act_ros import environment
+from act_ros.messages import header_stamp_ns, message_to_bgr
 from act_ros.model_sizes import MODEL_SIZES
 from act_ros.pose.variants import POSE_VARIANTS
-from act_ros.ros import environment
+
+# rclpy and everything importing it are imported after environment.apply (see main).
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -115,7 +119,6 @@ def open_source(spec: str, image_topic: str = "") -> Source:
 
 def _bag_source(path: Path, image_topic: str, start_ns: int) -> Source:
     from act_ros.bag.bag_io import BagError, inspect_bag, iter_messages
-    from act_ros.bag.images import compressed_msg_to_bgr, image_msg_to_bgr, stamp_to_ns
 
     try:
         info = inspect_bag(path, input_topic=image_topic or None, require_ground_truth=False)
@@ -124,15 +127,14 @@ def _bag_source(path: Path, image_topic: str, start_ns: int) -> Source:
     if info.is_pose_bag:
         raise SystemExit(f"act-ros run: {path} holds pose arrays, not images; replay it with "
                          f"`act-ros evaluate {path}` (AcT node only)")
-    decode = compressed_msg_to_bgr if info.input_type.endswith("CompressedImage") else image_msg_to_bgr
     fps = (info.n_frames - 1) / info.duration_s if info.duration_s > 0 else 30.0
 
     def bag() -> Iterator[Frame]:
         first = None
         for i, (_, msg) in enumerate(iter_messages(path, info.input_topic, info.input_type)):
-            stamp = stamp_to_ns(msg.header.stamp)
+            stamp = header_stamp_ns(msg)
             first = stamp if first is None else first
-            yield Frame(i, start_ns + (stamp - first), decode(msg))
+            yield Frame(i, start_ns + (stamp - first), message_to_bgr(msg))
 
     return Source(f"{path} ({info.input_topic})", fps, info.n_frames, False, bag())
 
@@ -153,156 +155,204 @@ def node_parameters(args: argparse.Namespace) -> tuple[dict, dict]:
     return pose, act
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    # The network rule for everything this project starts itself: loopback unless asked.
-    environment.apply(force_localhost=args.discovery_range == "LOCALHOST")
-    if args.discovery_range != "LOCALHOST":
-        import os
+def apply_network_rule(discovery_range: str) -> None:
+    """Loopback only unless asked otherwise, before rclpy starts (the network rule)."""
+    environment.apply(force_localhost=discovery_range == "LOCALHOST")
+    if discovery_range != "LOCALHOST":
+        os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = discovery_range
 
-        os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = args.discovery_range
 
-    import rclpy
-    from rclpy.executors import SingleThreadedExecutor
-    from rclpy.parameter import Parameter
-    from tqdm import tqdm
+@dataclass
+class Graph:
+    """Both nodes on one host, and this program's end of their topics."""
 
-    from act_ros.drawing import draw_poses
-    from act_ros.msg import PersonActionArray, PersonPose2DArray
-    from act_ros.ros.act_node import ActNode
-    from act_ros.ros.conversions import image_from_array, msg_to_detections, stamp_to_ns
-    from act_ros.ros.pose_node import PoseNode
+    host: Any                   # act_ros.ros.host.NodeHost, spinning in the background
+    pose_node: Any
+    act_node: Any
+    driver: Any                 # this program's node
+    images: Any                 # publisher on image_raw
+    poses: Any                  # StampedMessages of human_poses
+    actions: Any                # StampedMessages of human_actions
+
+    def connected(self) -> bool:
+        from act_ros.messages import ACTIONS_TOPIC
+
+        return (self.images.get_subscription_count() >= 1
+                and self.driver.count_publishers("/" + ACTIONS_TOPIC) >= 1)
+
+    def publish(self, frame: Frame) -> None:
+        from std_msgs.msg import Header
+
+        from act_ros.messages import set_stamp
+        from act_ros.ros.conversions import image_msg
+
+        header = Header(frame_id="camera")
+        set_stamp(header, frame.stamp_ns)
+        self.images.publish(image_msg(frame.bgr, "bgr8", header))
+
+
+def start_graph(pose_params: dict, act_params: dict, live: bool) -> Graph:
+    """The pose node, the AcT node and this program's node on one host, spinning. Raises what
+    a node raised when it could not start (after tearing down what had started)."""
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import Image
-    from builtin_interfaces.msg import Time
 
-    source = open_source(args.source, args.image_topic)
-    pose_params, act_params = node_parameters(args)
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    nodes = []
+    from act_ros.messages import ACTIONS_TOPIC, IMAGE_TOPIC, POSES_TOPIC
+    from act_ros.msg import PersonActionArray, PersonPose2DArray
+    from act_ros.ros.act_node import ActNode
+    from act_ros.ros.host import NodeHost, StampedMessages
+    from act_ros.ros.pose_node import PoseNode
+
+    host = NodeHost()
     try:
-        pose_node = PoseNode(context=context, parameter_overrides=[
-            Parameter(k, value=v) for k, v in pose_params.items()])
-        nodes.append(pose_node)
-        act_node = ActNode(context=context, parameter_overrides=[
-            Parameter(k, value=v) for k, v in act_params.items()])
-        nodes.append(act_node)
-        driver = rclpy.create_node("act_ros_run", context=context)
-        nodes.append(driver)
-    except Exception as exc:
-        for node in nodes:
-            getattr(node, "close", lambda: None)()
-            node.destroy_node()
-        rclpy.try_shutdown(context=context)
-        print(f"act-ros run: cannot start: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
-
+        pose_node = host.create(PoseNode, pose_params)
+        act_node = host.create(ActNode, act_params)
+        driver = host.node("act_ros_run")
+    except BaseException:
+        host.close()
+        raise
     reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-    image_pub = driver.create_publisher(Image, "image_raw", QoSProfile(
-        depth=1 if source.live else 5, reliability=ReliabilityPolicy.RELIABLE))
-    poses: dict[int, PersonPose2DArray] = {}
-    actions: dict[int, PersonActionArray] = {}
-    done = threading.Condition()
+    images = driver.create_publisher(Image, IMAGE_TOPIC, QoSProfile(
+        depth=1 if live else 5, reliability=ReliabilityPolicy.RELIABLE))
+    poses, actions = StampedMessages(), StampedMessages()
+    driver.create_subscription(PersonPose2DArray, POSES_TOPIC, poses, reliable)
+    driver.create_subscription(PersonActionArray, ACTIONS_TOPIC, actions, reliable)
+    host.start()
+    return Graph(host, pose_node, act_node, driver, images, poses, actions)
 
-    def on_poses(msg):
-        with done:
-            poses[stamp_to_ns(msg.header.stamp)] = msg
 
-    def on_actions(msg):
-        with done:
-            actions[stamp_to_ns(msg.header.stamp)] = msg
-            done.notify_all()
+class ActionLog:
+    """Prints each person's action when it changes (stdout: the command's output)."""
 
-    driver.create_subscription(PersonPose2DArray, "human_poses", on_poses, reliable)
-    driver.create_subscription(PersonActionArray, "human_actions", on_actions, reliable)
-    # One executor for both nodes and the source (see act_ros/ros/spin.py for why single-threaded).
-    executor = SingleThreadedExecutor(context=context)
-    for node in nodes:
-        executor.add_node(node)
-    spinner = threading.Thread(target=executor.spin, daemon=True)
-    spinner.start()
+    def __init__(self, fps: float, write: Callable[[str], None] | None) -> None:
+        self.fps = fps
+        self.write = write
+        self.current: dict[int, str] = {}
 
-    writer = None
-    current: dict[int, str] = {}
-    seen_tracks: set[int] = set()
-    processed = 0
-    t_start = time.monotonic()
-    total = source.total if not args.max_frames else min(source.total or args.max_frames, args.max_frames)
-    progress = tqdm(total=total, unit="frame", desc="act-ros run", dynamic_ncols=True,
-                    disable=None)
-    print(f"act-ros run: {source.name} at {source.fps:.1f} fps; model "
-          f"'{act_node.classifier.spec.name}' classes: {', '.join(act_node.classifier.class_names)}",
-          file=sys.stderr)
+    def update(self, frame_index: int, msg: Any) -> None:
+        for a in msg.actions:
+            if self.current.get(a.track_id) != a.label and self.write is not None:
+                self.write(f"[{frame_index / self.fps:6.2f} s] person {a.track_id}: {a.label} "
+                           f"({a.confidence:.2f})")
+            self.current[a.track_id] = a.label
+
+
+class AnnotatedVideo:
+    """The frames with skeletons, IDs and labels, written as they come (opened at the first)."""
+
+    def __init__(self, path: Path, fps: float) -> None:
+        self.path = path
+        self.fps = fps
+        self.writer = None
+
+    def write(self, bgr: np.ndarray, pose_msg: Any, action_msg: Any) -> None:
+        from act_ros.drawing import draw_poses
+        from act_ros.messages import pose_detections
+
+        if self.writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            h, w = bgr.shape[:2]
+            self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"),
+                                          self.fps, (w, h))
+            if not self.writer.isOpened():
+                raise SystemExit(f"act-ros run: cannot write {self.path}")
+        if pose_msg is None:
+            self.writer.write(bgr)
+            return
+        labels = {a.track_id: (a.label, a.confidence) for a in action_msg.actions}
+        self.writer.write(draw_poses(bgr, pose_detections(pose_msg), labels))
+
+    def close(self) -> bool:
+        """True when a video was written."""
+        if self.writer is None:
+            return False
+        self.writer.release()
+        return True
+
+
+@dataclass
+class Summary:
+    frames: int = 0
+    seconds: float = 0.0
+    people: int = 0             # tracks that got an action
+    counters: dict = field(default_factory=dict)
+    video: Path | None = None
+
+
+def play(source: Source, graph: Graph, args: argparse.Namespace) -> Summary:
+    """Every frame of ``source`` through the nodes. Files and bags: each frame's result awaited
+    before the next, printed and drawn; a camera: real time (the pose node drops while busy)."""
+    from tqdm import tqdm
+
+    summary = Summary()
+    total = source.total if not args.max_frames else min(source.total or args.max_frames,
+                                                         args.max_frames)
+    progress = tqdm(total=total, unit="frame", desc="act-ros run", dynamic_ncols=True, disable=None)
+    log = ActionLog(source.fps, None if args.quiet else progress.write)
+    video = AnnotatedVideo(args.output, source.fps) if args.output else None
+    classifier = graph.act_node.classifier
+    print(f"act-ros run: {source.name} at {source.fps:.1f} fps; model '{classifier.spec.name}' "
+          f"classes: {', '.join(classifier.class_names)}", file=sys.stderr)
+    start = time.monotonic()
     try:
-        _wait(lambda: image_pub.get_subscription_count() >= 1
-              and driver.count_publishers("/human_actions") >= 1, 30, "the nodes to connect")
+        _wait(graph.connected, 30, "the nodes to connect")
         for frame in source.frames:
             if args.max_frames and frame.index >= args.max_frames:
                 break
-            header_stamp = Time(sec=frame.stamp_ns // 1_000_000_000, nanosec=frame.stamp_ns % 1_000_000_000)
-            msg = image_from_array(frame.bgr, "bgr8")
-            msg.header.stamp = header_stamp
-            msg.header.frame_id = "camera"
-            image_pub.publish(msg)
-            if source.live:
-                processed += 1
-                progress.update(1)
-                continue
-            with done:
-                if not done.wait_for(lambda: frame.stamp_ns in actions, timeout=60.0):  # noqa: B023
+            graph.publish(frame)
+            if not source.live:
+                if graph.actions.wait(frame.stamp_ns, timeout=60.0) is None:
                     print(f"act-ros run: no result for frame {frame.index} within 60 s; "
                           f"stopping", file=sys.stderr)
                     break
-                pose_msg = poses.pop(frame.stamp_ns, None)
-                action_msg = actions.pop(frame.stamp_ns)
-            processed += 1
+                action_msg = graph.actions.pop(frame.stamp_ns)
+                pose_msg = graph.poses.pop(frame.stamp_ns)
+                log.update(frame.index, action_msg)
+                if video is not None:
+                    video.write(frame.bgr, pose_msg, action_msg)
+            summary.frames += 1
             progress.update(1)
-            labels = {a.track_id: (a.label, a.confidence) for a in action_msg.actions}
-            t = frame.index / source.fps
-            for a in action_msg.actions:
-                seen_tracks.add(a.track_id)
-                if current.get(a.track_id) != a.label and not args.quiet:
-                    progress.write(f"[{t:6.2f} s] person {a.track_id}: {a.label} ({a.confidence:.2f})")
-                current[a.track_id] = a.label
-            if args.output:
-                if writer is None:
-                    args.output.parent.mkdir(parents=True, exist_ok=True)
-                    h, w = frame.bgr.shape[:2]
-                    writer = cv2.VideoWriter(str(args.output), cv2.VideoWriter_fourcc(*"mp4v"),
-                                             source.fps, (w, h))
-                    if not writer.isOpened():
-                        raise SystemExit(f"act-ros run: cannot write {args.output}")
-                if pose_msg is not None:
-                    writer.write(draw_poses(frame.bgr, msg_to_detections(pose_msg), labels))
-                else:
-                    writer.write(frame.bgr)
     except KeyboardInterrupt:
         pass
     finally:
         progress.close()
-        if writer is not None:
-            writer.release()
-        elapsed = time.monotonic() - t_start
-        counters = dict(pose_node.counters)
-        executor.shutdown(timeout_sec=2.0)
-        for node in nodes:
-            getattr(node, "close", lambda: None)()
-            node.destroy_node()
-        rclpy.try_shutdown(context=context)
-    print(f"act-ros run: {processed} frames in {elapsed:.1f} s ({processed / max(elapsed, 1e-9):.1f} "
-          f"fps), {len(seen_tracks)} people with actions; pose node: {counters}", file=sys.stderr)
-    if args.output and writer is not None:
-        print(f"act-ros run: annotated video written to {args.output}", file=sys.stderr)
+        if video is not None and video.close():
+            summary.video = video.path
+        summary.seconds = time.monotonic() - start
+    summary.people = len(log.current)
+    summary.counters = dict(graph.pose_node.counters)
+    return summary
+
+
+def print_summary(summary: Summary) -> None:
+    fps = summary.frames / max(summary.seconds, 1e-9)
+    print(f"act-ros run: {summary.frames} frames in {summary.seconds:.1f} s ({fps:.1f} fps), "
+          f"{summary.people} people with actions; pose node: {summary.counters}", file=sys.stderr)
+    if summary.video is not None:
+        print(f"act-ros run: annotated video written to {summary.video}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    apply_network_rule(args.discovery_range)
+    source = open_source(args.source, args.image_topic)
+    pose_params, act_params = node_parameters(args)
+    try:
+        graph = start_graph(pose_params, act_params, live=source.live)
+    except Exception as exc:
+        print(f"act-ros run: cannot start: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    with graph.host:  # torn down once, however the run ends
+        summary = play(source, graph, args)
+    print_summary(summary)
     return 0
 
 
-def _wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"act-ros run: timed out waiting for {what}")
-        time.sleep(0.01)
+def _wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    from act_ros.ros.host import wait_until
+
+    if not wait_until(predicate, timeout):
+        raise SystemExit(f"act-ros run: timed out waiting for {what}")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """`act-ros evaluate BAG`: replay a labelled bag through the running nodes and score the results.
 
+Imports no rclpy until a replay starts: ``--direct`` runs without ROS (``act_ros.bag.direct``).
+
 Modes: ``--in-process`` (default) starts the pose and AcT nodes in this process;
 ``--launch`` connects to nodes started elsewhere (``ros2 launch act_ros replay.launch.py``);
 ``--external-player`` only listens while someone else plays the bag (``ros2 bag play``);
@@ -18,7 +20,7 @@ from typing import Any
 from act_ros.bag.bag_io import BagError, BagInfo, inspect_bag
 from act_ros.bag.report import write_reports
 from act_ros.bag.scoring import score
-from act_ros.bag.types import GROUND_TRUTH_TOPIC
+from act_ros.messages import GROUND_TRUTH_TOPIC
 
 
 def parse_param(text: str) -> tuple[str, Any]:
@@ -159,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, ModelMismatchError) or type(exc).__module__ == "rclpy.exceptions":
             print(f"act-ros evaluate: error: {exc}", file=sys.stderr)
             return 2
-        from act_ros.bag.replay import ReplayError
+        from act_ros.ros.replay import ReplayError
 
         if isinstance(exc, ReplayError):
             print(f"act-ros evaluate: error: {exc}", file=sys.stderr)
@@ -208,10 +210,10 @@ def _replay(info: BagInfo, args: argparse.Namespace, mode: str, started: str,
             params: dict[str, Any]) -> dict:
     # Before rclpy starts: the network rule (discovery stays on this machine) and the project's
     # Fast DDS profile (its shared-memory segment fits raw images between processes).
-    from act_ros.ros import environment
+    from act_ros import environment
 
     environment.apply(os.environ)
-    from act_ros.bag.replay import ReplayOptions, run_replay
+    from act_ros.ros.replay import ReplayOptions, run_replay
 
     options = ReplayOptions(
         rate=args.rate, flow_control=not args.no_flow_control, max_in_flight=max(1, args.max_in_flight),

@@ -16,26 +16,28 @@ latency is literally "receive time - image stamp". Both measure the same interva
 """
 from __future__ import annotations
 
-import struct
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from act_ros.bag.bag_io import BagError, BagInfo, iter_raw
-from act_ros.bag.images import stamp_to_ns
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+
+from act_ros.bag.bag_io import BagError, BagInfo, cdr_stamp_ns, iter_raw, with_cdr_stamp
 from act_ros.bag.scoring import FrameOutput, Prediction
-from act_ros.bag.types import (
+from act_ros.bag.types import COMPRESSED_IMAGE_TYPE, IMAGE_TYPE, POSE_ARRAY_TYPE
+from act_ros.messages import (
     ACTIONS_TOPIC,
     COMPRESSED_IMAGE_TOPIC,
-    COMPRESSED_IMAGE_TYPE,
+    DIAGNOSTICS_TOPIC,
     IMAGE_TOPIC,
-    IMAGE_TYPE,
-    POSE_ARRAY_TYPE,
     POSES_TOPIC,
+    box_centers,
+    split_ns,
 )
-
+from act_ros.ros.host import NodeHost, StampedMessages, wait_until
 
 # The nodes' /diagnostics counters worth a place in the report (frames in, out, and every kind
 # of drop or rejection). Matched as substrings of the key names.
@@ -86,15 +88,6 @@ class ReplayResult:
         return len(self.outputs) / span if span > 0 else None
 
 
-def _rewrite_stamp(raw: bytes, stamp_ns: int) -> bytes:
-    """Replace the header stamp (first field) in CDR bytes; see bag_io.header_stamp_ns."""
-    endian = "<" if raw[1] & 1 else ">"
-    sec, nanosec = divmod(stamp_ns, 1_000_000_000)
-    buf = bytearray(raw)
-    struct.pack_into(endian + "iI", buf, 4, sec, nanosec)
-    return bytes(buf)
-
-
 def _input_topic_and_class(input_type: str) -> tuple[str, type]:
     if input_type == IMAGE_TYPE:
         from sensor_msgs.msg import Image
@@ -111,33 +104,36 @@ def _input_topic_and_class(input_type: str) -> tuple[str, type]:
     raise BagError(f"cannot replay messages of type {input_type}")
 
 
+def _predictions(msg: Any) -> tuple[list[Prediction], list[str]]:
+    """What the report needs of a PersonActionArray (kept instead of the message)."""
+    return ([Prediction(int(a.track_id), str(a.label), float(a.confidence), int(a.window_frames),
+                        int(a.window_length)) for a in msg.actions],
+            [str(c) for c in msg.class_names])
+
+
+def _tracks(msg: Any) -> tuple[list[int], list[tuple[float, float]]]:
+    """What the report needs of a PersonPose2DArray: track IDs and box centres."""
+    return [int(p.track_id) for p in msg.people], box_centers(msg)
+
+
 class Replayer:
-    """Owns the replay node: publishers, result subscriptions and the bookkeeping."""
+    """Owns the replay node: publishers, result subscriptions and the bookkeeping. Results are
+    keyed by the stamp they were published with (``actions``, ``poses``)."""
 
-    def __init__(self, context: Any, info: BagInfo, options: ReplayOptions) -> None:
-        import rclpy.node
-        from diagnostic_msgs.msg import DiagnosticArray
-        from rclpy.qos import QoSProfile, ReliabilityPolicy, HistoryPolicy, DurabilityPolicy
-
+    def __init__(self, host: NodeHost, info: BagInfo, options: ReplayOptions) -> None:
         self.info = info
         self.options = options
-        self.node = rclpy.node.Node("act_ros_bag_replay", context=context,
-                                    namespace=options.namespace or None)
-        self._qos = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE,
-                               history=HistoryPolicy.KEEP_LAST)
-        self._cond = threading.Condition()
-        self.outputs: dict[int, FrameOutput] = {}
-        self._pose_tracks: dict[int, tuple[list[int], list[tuple[float, float]]]] = {}
+        self.node = host.node("act_ros_bag_replay", options.namespace)
+        self.actions = StampedMessages(clock=time.time_ns, keep=_predictions)
+        self.poses = StampedMessages(keep=_tracks)
         self._sent_wall: dict[int, int] = {}     # published stamp -> wall ns at publish
-        self._to_original: dict[int, int] = {}   # published stamp -> bag stamp
-        self._in_flight: set[int] = set()
-        self.last_result_wall_ns: int | None = None
+        self._to_original: dict[int, int] = {}   # published stamp -> bag stamp ("wall")
+        self._in_flight: list[int] = []          # published stamps awaiting their result
         self.diagnostics: dict[str, Any] = {}
         self._diag_count = 0
+        self._diag_cond = threading.Condition()
 
-        topic, msg_class = _input_topic_and_class(info.input_type)
-        self.input_topic = topic
-        self._msg_class = msg_class
+        self.input_topic, self._msg_class = _input_topic_and_class(info.input_type)
         # Created once the subscriber is known (wait_connected): its QoS decides ours.
         self.publisher = None
         self.clock_publisher = None
@@ -148,26 +144,22 @@ class Replayer:
         self._action_sub = None
         self._pose_sub = None
         self.node.create_subscription(
-            DiagnosticArray, "/diagnostics", self._on_diagnostics,
+            DiagnosticArray, DIAGNOSTICS_TOPIC, self._on_diagnostics,
             QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE,
                        durability=DurabilityPolicy.VOLATILE))
 
     # --- subscriptions (created once the publishers are known: their QoS decides ours) --------
-    def _matching_qos(self, topic: str) -> Any:
-        from rclpy.qos import QoSProfile, ReliabilityPolicy
-
+    def _matching_qos(self, topic: str) -> QoSProfile:
         infos = self.node.get_publishers_info_by_topic(self.node.resolve_topic_name(topic))
         reliable = all(i.qos_profile.reliability == ReliabilityPolicy.RELIABLE for i in infos)
         # A reliable subscription would not match a best-effort publisher.
         return QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE if reliable
                           else ReliabilityPolicy.BEST_EFFORT)
 
-    def _publisher_qos(self, topic: str) -> Any:
+    def _publisher_qos(self, topic: str) -> QoSProfile:
         """Match the subscribers' reliability. A reliable writer to a best-effort reader is
         legal, but large images sent that way between processes never arrived in tests here
         (the pose node subscribes best effort, depth 1); a best-effort writer delivers them."""
-        from rclpy.qos import QoSProfile, ReliabilityPolicy
-
         infos = self.node.get_subscriptions_info_by_topic(topic)
         reliable = all(i.qos_profile.reliability == ReliabilityPolicy.RELIABLE for i in infos)
         return QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE if reliable
@@ -178,58 +170,12 @@ class Replayer:
 
         if self._action_sub is None:
             self._action_sub = self.node.create_subscription(
-                PersonActionArray, ACTIONS_TOPIC, self._on_actions, self._matching_qos(ACTIONS_TOPIC))
+                PersonActionArray, ACTIONS_TOPIC, self.actions, self._matching_qos(ACTIONS_TOPIC))
         if (self.options.observe_poses and self._pose_sub is None
                 and self.info.input_type != POSE_ARRAY_TYPE
                 and self.node.count_publishers(POSES_TOPIC) > 0):
             self._pose_sub = self.node.create_subscription(
-                PersonPose2DArray, POSES_TOPIC, self._on_poses, self._matching_qos(POSES_TOPIC))
-
-    def _original(self, stamp: int) -> int | None:
-        if self.options.stamps == "wall":
-            return self._to_original.get(stamp)
-        return stamp
-
-    def _on_actions(self, msg: Any) -> None:
-        now = time.time_ns()
-        sent_stamp = stamp_to_ns(msg.header.stamp)
-        with self._cond:
-            original = self._original(sent_stamp)
-            if self.options.external_player:
-                original = sent_stamp
-                sent = None
-            else:
-                sent = self._sent_wall.get(sent_stamp)
-            if original is None:
-                return  # not one of ours (another publisher on the topic)
-            out = FrameOutput(
-                predictions=[Prediction(int(a.track_id), str(a.label), float(a.confidence),
-                                        int(a.window_frames), int(a.window_length))
-                             for a in msg.actions],
-                class_names=[str(c) for c in msg.class_names],
-                latency_s=(now - sent) / 1e9 if sent is not None else None,
-            )
-            if original in self._pose_tracks:
-                out.pose_track_ids, out.pose_centers = self._pose_tracks[original]
-            self.outputs[original] = out
-            self._in_flight.discard(sent_stamp)
-            self.last_result_wall_ns = now
-            self._cond.notify_all()
-
-    def _on_poses(self, msg: Any) -> None:
-        stamp = stamp_to_ns(msg.header.stamp)
-        with self._cond:
-            original = stamp if self.options.external_player else self._original(stamp)
-            if original is None:
-                return
-            ids = [int(p.track_id) for p in msg.people]
-            w, h = max(int(msg.image_width), 1), max(int(msg.image_height), 1)
-            centers = [((p.box_x_min + p.box_x_max) / 2 / w, (p.box_y_min + p.box_y_max) / 2 / h)
-                       for p in msg.people]
-            self._pose_tracks[original] = (ids, centers)
-            if original in self.outputs:  # actions came first: attach late
-                self.outputs[original].pose_track_ids = ids
-                self.outputs[original].pose_centers = centers
+                PersonPose2DArray, POSES_TOPIC, self.poses, self._matching_qos(POSES_TOPIC))
 
     def _on_diagnostics(self, msg: Any) -> None:
         values: dict[str, Any] = {}
@@ -242,10 +188,45 @@ class Replayer:
                     values[f"{status.name}: {key}"] = int(kv.value)
                 except ValueError:
                     continue  # counters are integers; rates and texts are not reported
-        with self._cond:
+        with self._diag_cond:
             self.diagnostics.update(values)
             self._diag_count += 1
-            self._cond.notify_all()
+            self._diag_cond.notify_all()
+
+    # --- results ------------------------------------------------------------------------------
+    def _original(self, stamp: int) -> int | None:
+        """The bag stamp of a result's stamp (None: not one of ours)."""
+        if self.options.stamps == "wall" and not self.options.external_player:
+            return self._to_original.get(stamp)
+        return stamp
+
+    def outputs(self) -> tuple[dict[int, FrameOutput], int | None]:
+        """What came back per original stamp, and when the last of it arrived (wall ns)."""
+        outputs: dict[int, FrameOutput] = {}
+        last: int | None = None
+        for stamp in self.actions.stamps():
+            original = self._original(stamp)
+            if original is None:
+                continue  # another publisher on the topic
+            predictions, class_names = self.actions.get(stamp)
+            arrival = self.actions.arrival(stamp)
+            sent = None if self.options.external_player else self._sent_wall.get(stamp)
+            out = FrameOutput(predictions=predictions, class_names=class_names,
+                              latency_s=(arrival - sent) / 1e9 if sent is not None else None)
+            tracks = self.poses.get(stamp)
+            if tracks is not None:
+                out.pose_track_ids, out.pose_centers = tracks
+            outputs[original] = out
+            last = arrival if last is None else max(last, arrival)
+        return outputs, last
+
+    def _result(self, published: int, timed_out: int, wall_time_s: float,
+                first_wall: int | None, interrupted: bool = False) -> ReplayResult:
+        outputs, last = self.outputs()
+        with self._diag_cond:
+            diagnostics = dict(self.diagnostics)
+        return ReplayResult(outputs, published, timed_out, wall_time_s, first_wall, last,
+                            diagnostics, self.pacing(), interrupted)
 
     # --- graph waits ----------------------------------------------------------------------------
     def wait_connected(self) -> None:
@@ -253,14 +234,12 @@ class Replayer:
         deadline = time.monotonic() + self.options.connect_timeout_s
 
         def wait(predicate: Callable[[], bool], what: str) -> None:
-            while not predicate():
-                if time.monotonic() > deadline:
-                    raise ReplayError(
-                        f"timed out after {self.options.connect_timeout_s:.0f} s waiting for {what} "
-                        f"(namespace '{self.options.namespace or '/'}'). Are the nodes running "
-                        f"(--in-process, or `ros2 launch act_ros replay.launch.py`), on the same "
-                        f"ROS_DOMAIN_ID, with ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST?")
-                time.sleep(0.01)
+            if not wait_until(predicate, max(0.0, deadline - time.monotonic())):
+                raise ReplayError(
+                    f"timed out after {self.options.connect_timeout_s:.0f} s waiting for {what} "
+                    f"(namespace '{self.options.namespace or '/'}'). Are the nodes running "
+                    f"(--in-process, or `ros2 launch act_ros replay.launch.py`), on the same "
+                    f"ROS_DOMAIN_ID, with ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST?")
 
         if not self.options.external_player:
             name = self.node.resolve_topic_name(self.input_topic)
@@ -289,12 +268,6 @@ class Replayer:
 
         opts = self.options
         self.wait_connected()
-        clock_cls = None
-        if self.clock_publisher is not None:
-            from builtin_interfaces.msg import Time
-            from rosgraph_msgs.msg import Clock
-
-            clock_cls = (Clock, Time)
         published = timed_out = 0
         first_wall: int | None = None
         start_mono = time.monotonic()
@@ -303,37 +276,31 @@ class Replayer:
         interrupted = False
         try:
             for bag_time, raw in iter_raw(self.info.path, self.info.input_topic):
-                original = _bag_stamp(raw)
+                original = cdr_stamp_ns(raw)
                 if bag_t0 is None:
                     bag_t0 = bag_time
                 if opts.rate:
-                    due = start_mono + (bag_time - bag_t0) / 1e9 / opts.rate
-                    delay = due - time.monotonic()
+                    delay = start_mono + (bag_time - bag_t0) / 1e9 / opts.rate - time.monotonic()
                     if delay > 0:
                         time.sleep(delay)
                 if opts.flow_control:
-                    timed_out += self._wait_in_flight(opts.max_in_flight - 1,
-                                                      first=not self.outputs)
-                if clock_cls is not None:
-                    Clock, Time = clock_cls
-                    sec, nanosec = divmod(bag_time, 1_000_000_000)
-                    self.clock_publisher.publish(Clock(clock=Time(sec=sec, nanosec=nanosec)))
+                    timed_out += self._wait_in_flight(opts.max_in_flight - 1)
+                if self.clock_publisher is not None:
+                    self._publish_clock(bag_time)
                 now = time.time_ns()
-                with self._cond:
-                    if opts.stamps == "wall":
-                        sent_stamp = now
-                        raw = _rewrite_stamp(raw, sent_stamp)
-                        self._to_original[sent_stamp] = original
-                    else:
-                        sent_stamp = original
-                    self._sent_wall[sent_stamp] = now
-                    self._in_flight.add(sent_stamp)
+                sent_stamp = original
+                if opts.stamps == "wall":
+                    sent_stamp = now
+                    raw = with_cdr_stamp(raw, sent_stamp)
+                    self._to_original[sent_stamp] = original
+                self._sent_wall[sent_stamp] = now
+                self._in_flight.append(sent_stamp)
                 self.publisher.publish(raw)
                 first_wall = first_wall or now
                 published += 1
                 bar.update()
             if opts.flow_control:
-                timed_out += self._wait_in_flight(0, first=not self.outputs)
+                timed_out += self._wait_in_flight(0)
             else:
                 self._drain(opts.drain_timeout_s)
             self._final_diagnostics()
@@ -342,9 +309,15 @@ class Replayer:
             interrupted = True
         finally:
             bar.close()
-        return ReplayResult(dict(self.outputs), published, timed_out,
-                            time.monotonic() - start_mono, first_wall, self.last_result_wall_ns,
-                            dict(self.diagnostics), self.pacing(), interrupted)
+        return self._result(published, timed_out, time.monotonic() - start_mono, first_wall,
+                            interrupted)
+
+    def _publish_clock(self, bag_time_ns: int) -> None:
+        from builtin_interfaces.msg import Time
+        from rosgraph_msgs.msg import Clock
+
+        sec, nanosec = split_ns(bag_time_ns)
+        self.clock_publisher.publish(Clock(clock=Time(sec=sec, nanosec=nanosec)))
 
     def pacing(self) -> str:
         o = self.options
@@ -354,89 +327,76 @@ class Replayer:
         flow = f"flow control ({o.max_in_flight} in flight)" if o.flow_control else "no flow control"
         return f"{speed}, {flow}"
 
-    def _wait_in_flight(self, limit: int, first: bool) -> int:
+    def _waiting(self) -> list[int]:
+        return [s for s in self._in_flight if s not in self.actions]
+
+    def _wait_in_flight(self, limit: int) -> int:
         """Block until at most ``limit`` frames await results; returns frames given up on."""
         lost = 0
-        with self._cond:
-            while len(self._in_flight) > limit:
-                timeout = self.options.first_result_timeout_s if first else self.options.frame_timeout_s
-                if not self._cond.wait_for(lambda: len(self._in_flight) <= limit, timeout):
-                    oldest = min(self._in_flight)
-                    self._in_flight.discard(oldest)
-                    lost += 1
-                    if not self.outputs and first:
-                        raise ReplayError(
-                            f"no {ACTIONS_TOPIC} message within {timeout:.0f} s of the first frame: "
-                            f"the nodes are connected but produce nothing (check their logs)")
+        first = len(self.actions) == 0  # the first result may take long: models load
+        while len(self._waiting()) > limit:
+            timeout = self.options.first_result_timeout_s if first else self.options.frame_timeout_s
+            if not self.actions.wait_for(lambda: len(self._waiting()) <= limit, timeout):
+                self._in_flight.remove(min(self._waiting()))
+                lost += 1
+                if first and len(self.actions) == 0:
+                    raise ReplayError(
+                        f"no {ACTIONS_TOPIC} message within {timeout:.0f} s of the first frame: "
+                        f"the nodes are connected but produce nothing (check their logs)")
+        self._in_flight = self._waiting()
         return lost
 
     def _drain(self, timeout: float) -> None:
         """Without flow control: wait for the last frame's result. The nodes keep the newest
         frame and process in order, so once it is back no older result can still come; frames
         without a result by then were dropped. ``timeout`` bounds the wait after each result."""
-        with self._cond:
-            if not self._sent_wall:
-                return
-            last = max(self._sent_wall)
-            while last in self._in_flight:
-                before = len(self.outputs)
-                # Diagnostics wake this too: only a new result restarts the wait.
-                if not self._cond.wait_for(  # the predicate runs inside this call: B023 cannot bite
-                        lambda: last not in self._in_flight or len(self.outputs) > before,  # noqa: B023
-                        timeout):
-                    break
+        last = max(self._sent_wall) if self._sent_wall else None  # the newest frame
+        while last is not None and last not in self.actions:
+            before = len(self.actions)
+            if not self.actions.wait_for(
+                    lambda before=before: last in self.actions or len(self.actions) > before,
+                    timeout):
+                break
 
     def _final_diagnostics(self) -> None:
         """Diagnostics are periodic: wait (bounded) for one more report after the last frame."""
-        with self._cond:
+        with self._diag_cond:
             if self._diag_count:
                 count = self._diag_count
-                self._cond.wait_for(lambda: self._diag_count > count, 3.0)
+                self._diag_cond.wait_for(lambda: self._diag_count > count, 3.0)
 
     def _listen(self) -> ReplayResult:
         """External player: collect until every frame answered or results stop coming."""
         from tqdm import tqdm
 
         deadline = time.monotonic() + self.options.connect_timeout_s
-        while self.node.count_publishers(ACTIONS_TOPIC) == 0:
-            if time.monotonic() > deadline:
-                raise ReplayError(f"no publisher of {ACTIONS_TOPIC} appeared: start the nodes")
-            time.sleep(0.01)
+        if not wait_until(lambda: self.node.count_publishers(ACTIONS_TOPIC) > 0,
+                          self.options.connect_timeout_s):
+            raise ReplayError(f"no publisher of {ACTIONS_TOPIC} appeared: start the nodes")
         self._subscribe_results()
-        while self._action_sub.get_publisher_count() == 0:
-            if time.monotonic() > deadline:
-                raise ReplayError(f"our subscription to {ACTIONS_TOPIC} never matched its publisher")
-            time.sleep(0.01)
+        if not wait_until(lambda: self._action_sub.get_publisher_count() > 0,
+                          max(0.0, deadline - time.monotonic())):
+            raise ReplayError(f"our subscription to {ACTIONS_TOPIC} never matched its publisher")
         start = time.monotonic()
         print(f"listening on {self.node.resolve_topic_name(ACTIONS_TOPIC)}: play the bag now "
               f"(ros2 bag play {self.info.path})", flush=True)
-        bar = tqdm(total=self.info.n_frames, desc="results", unit="frame", disable=not self.options.progress)
+        bar = tqdm(total=self.info.n_frames, desc="results", unit="frame",
+                   disable=not self.options.progress)
         expected = set(self.info.frame_stamps)
-        with self._cond:
-            # Until the results stop coming: the first may take long (models load), then a
-            # pause longer than idle_timeout_s means the player has finished.
-            limit = self.options.first_result_timeout_s
-            seen, last_change = 0, time.monotonic()
-            while len(expected & set(self.outputs)) < len(expected):
-                self._cond.wait(0.5)
-                bar.update(len(self.outputs) - bar.n)
-                if len(self.outputs) != seen:
-                    seen, last_change = len(self.outputs), time.monotonic()
-                    limit = self.options.idle_timeout_s
-                elif time.monotonic() - last_change > limit:
-                    break
+        # Until the results stop coming: the first may take long (models load), then a pause
+        # longer than idle_timeout_s means the player has finished.
+        limit = self.options.first_result_timeout_s
+        seen, last_change = 0, time.monotonic()
+        while len(expected.intersection(self.actions.stamps())) < len(expected):
+            self.actions.wait_for(lambda seen=seen: len(self.actions) != seen, 0.5)
+            bar.update(len(self.actions) - bar.n)
+            if len(self.actions) != seen:
+                seen, last_change = len(self.actions), time.monotonic()
+                limit = self.options.idle_timeout_s
+            elif time.monotonic() - last_change > limit:
+                break
         bar.close()
-        return ReplayResult(dict(self.outputs), 0, 0, time.monotonic() - start, None,
-                            self.last_result_wall_ns, dict(self.diagnostics), self.pacing())
-
-    def destroy(self) -> None:
-        self.node.destroy_node()
-
-
-def _bag_stamp(raw: bytes) -> int:
-    from act_ros.bag.bag_io import header_stamp_ns
-
-    return header_stamp_ns(raw)
+        return self._result(0, 0, time.monotonic() - start, None)
 
 
 # --- in-process nodes --------------------------------------------------------------------------
@@ -463,55 +423,16 @@ def run_replay(info: BagInfo, options: ReplayOptions, *, in_process: bool,
     """Replay ``info``'s bag and collect the results.
 
     in_process: start the nodes here (``node_factories``, default the real PoseNode/ActNode,
-    each with ``node_params[name]`` as parameter overrides plus ``use_sim_time``) in a
-    SingleThreadedExecutor thread. Otherwise connect to nodes someone else started.
+    each with ``node_params[name]`` as parameter overrides plus ``use_sim_time``) on one
+    NodeHost. Otherwise connect to nodes someone else started.
     """
-    import rclpy
-    from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
-    from rclpy.parameter import Parameter
-
-    own_context = context is None
-    if own_context:
-        context = rclpy.Context()
-        rclpy.init(context=context)
-    executor = SingleThreadedExecutor(context=context)  # see act_ros/ros/spin.py
-    nodes: list[Any] = []
-    replayer: Replayer | None = None
-    thread: threading.Thread | None = None
-    try:
+    with NodeHost(context=context) as host:
         if in_process:
             params = node_params or {}
             for name, factory in (node_factories or default_node_factories(info)):
-                overrides = [Parameter(k, value=v) for k, v in params.get(name, {}).items()]
-                overrides.append(Parameter("use_sim_time", value=options.use_sim_time))
-                kwargs: dict[str, Any] = {"context": context, "parameter_overrides": overrides}
-                if options.namespace:
-                    kwargs["namespace"] = options.namespace
-                node = factory(**kwargs)
-                nodes.append(node)
-                executor.add_node(node)
-        replayer = Replayer(context, info, options)
-        executor.add_node(replayer.node)
-
-        def spin() -> None:
-            try:
-                executor.spin()
-            except (ExternalShutdownException, KeyboardInterrupt):
-                pass
-
-        thread = threading.Thread(target=spin, name="act_ros_replay_executor", daemon=True)
-        thread.start()
+                kwargs = {"namespace": options.namespace} if options.namespace else {}
+                host.create(factory, {**params.get(name, {}), "use_sim_time": options.use_sim_time},
+                            **kwargs)
+        replayer = Replayer(host, info, options)
+        host.start()
         return replayer.run()
-    finally:
-        executor.shutdown(timeout_sec=5.0)
-        if thread is not None:
-            thread.join(timeout=10.0)
-        if replayer is not None:
-            replayer.destroy()
-        for node in reversed(nodes):
-            close = getattr(node, "close", None)
-            if callable(close):
-                close()
-            node.destroy_node()
-        if own_context:
-            context.try_shutdown()
