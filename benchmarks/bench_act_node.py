@@ -283,8 +283,7 @@ def plot(ax: Any, results: dict[str, Any]) -> str:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    nh.add_common_arguments(ap)
-    ap.add_argument("--act-model", help="a .tflite AcT model (default: the shipped micro)")
+    nh.add_common_arguments(ap, act_model=True)
     ap.add_argument("--people", default="1,5,20", help="crowd sizes")
     ap.add_argument("--messages", type=int, default=500, help="timed messages per size")
     ap.add_argument("--profile", action="store_true",
@@ -299,13 +298,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    run_dir, results = nh.begin(args, "act_ros AcT node benchmark")
-    try:
+
+    def measure(run_dir: Path, results: dict[str, Any]) -> None:
         results["act"] = run(args, run_dir)
         print_results(results["act"])
-    finally:
-        nh.stop_all_children()
-    return nh.finish(args, results, plot)
+
+    return nh.run_benchmark(args, "act_ros AcT node benchmark", measure, plot)
 
 
 if __name__ == "__main__":

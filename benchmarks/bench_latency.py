@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 
 import node_harness as nh
-from act_ros.pose.variants import POSE_VARIANTS
 
 
 def run(args: argparse.Namespace, run_dir: Path, executor: str | None = None) -> dict[str, Any]:
@@ -175,10 +174,7 @@ def plot(ax: Any, results: dict[str, Any]) -> str:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    nh.add_common_arguments(ap)
-    ap.add_argument("--variant", choices=POSE_VARIANTS,
-                    help="pose model (default: config/act_ros.yaml's model_variant)")
-    ap.add_argument("--act-model", help="a .tflite AcT model (default: the shipped micro)")
+    nh.add_common_arguments(ap, pose_variant=True, act_model=True)
     ap.add_argument("--frames", type=int, default=230, help="clip frames (from frame 0)")
     ap.add_argument("--loops", type=int, default=2, help="times the clip is played")
     ap.add_argument("--fps", type=float, default=30.0, help="camera rate")
@@ -193,15 +189,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    run_dir, results = nh.begin(args, "act_ros latency benchmark")
-    try:
+
+    def measure(run_dir: Path, results: dict[str, Any]) -> None:
         results["latency"] = [run(args, run_dir)]
         if args.compare_executors:
             results["latency"].append(run(args, run_dir, executor="multi"))
         print_results(results["latency"])
-    finally:
-        nh.stop_all_children()
-    return nh.finish(args, results, plot)
+
+    return nh.run_benchmark(args, "act_ros latency benchmark", measure, plot)
 
 
 if __name__ == "__main__":

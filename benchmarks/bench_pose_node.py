@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 
 import node_harness as nh
-from act_ros.pose.variants import POSE_VARIANTS
 
 OVERHEAD_TARGET = 0.15  # issue 4: pose node vs the raw estimator
 # PoseNode.last_timing, in the order they happen (see PoseNode.process).
@@ -294,9 +293,7 @@ def plot(ax: Any, results: dict[str, Any]) -> str:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    nh.add_common_arguments(ap)
-    ap.add_argument("--variant", choices=POSE_VARIANTS,
-                    help="default: config/act_ros.yaml's model_variant")
+    nh.add_common_arguments(ap, pose_variant=True)
     ap.add_argument("--sizes", default="native,640x360",
                     help="image sizes: 'native' (1768x994) and/or WxH")
     ap.add_argument("--frames", type=int, default=120, help="timed frames")
@@ -311,15 +308,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    run_dir, results = nh.begin(args, "act_ros pose node benchmark")
-    results["pose"] = []
-    try:
+
+    def measure(run_dir: Path, results: dict[str, Any]) -> None:
+        results["pose"] = []
         for size in args.sizes.split(","):
             results["pose"].append(run_size(args, run_dir, size))
             print_size(results["pose"][-1])
-    finally:
-        nh.stop_all_children()
-    return nh.finish(args, results, plot)
+
+    return nh.run_benchmark(args, "act_ros pose node benchmark", measure, plot)
 
 
 if __name__ == "__main__":

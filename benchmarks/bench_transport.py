@@ -148,13 +148,12 @@ def main(argv: list[str] | None = None) -> int:
                      Path(os.environ["ROS_LOG_DIR"]).parent)
         print(json.dumps(rows), flush=True)
         return 0
-    run_dir, results = nh.begin(args, "act_ros DDS transport benchmark")
-    try:
+
+    def measure(run_dir: Path, results: dict[str, Any]) -> None:
         results["transport"] = run(args, run_dir)
         print_results(results["transport"], args.dds_profile)
-    finally:
-        nh.stop_all_children()
-    return nh.finish(args, results, plot)
+
+    return nh.run_benchmark(args, "act_ros DDS transport benchmark", measure, plot)
 
 
 if __name__ == "__main__":

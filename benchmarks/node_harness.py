@@ -38,7 +38,16 @@ EXECUTOR_NAMES = {"multi": "MultiThreadedExecutor", "single": "SingleThreadedExe
 
 
 # --- command line and the run ------------------------------------------------------------------
-def add_common_arguments(ap: argparse.ArgumentParser) -> None:
+def add_common_arguments(ap: argparse.ArgumentParser, *, pose_variant: bool = False,
+                         act_model: bool = False) -> None:
+    """The options every node benchmark takes (and, when asked, the pose model / AcT model)."""
+    if pose_variant:
+        from act_ros.pose.variants import POSE_VARIANTS
+
+        ap.add_argument("--variant", choices=POSE_VARIANTS,
+                        help="pose model (default: config/act_ros.yaml's model_variant)")
+    if act_model:
+        ap.add_argument("--act-model", help="a .tflite AcT model (default: the shipped micro)")
     ap.add_argument("--quick", action="store_true",
                     help="a few frames/messages (smoke test); numbers are rough")
     ap.add_argument("--json", type=Path, help="save the results here")
@@ -64,10 +73,22 @@ def begin(args: argparse.Namespace, title: str) -> tuple[Path, dict[str, Any]]:
                      "domain_id": int(os.environ["ROS_DOMAIN_ID"])}
 
 
+def run_benchmark(args: argparse.Namespace, title: str,
+                  measure: Callable[[Path, dict[str, Any]], None],
+                  plot: Callable[[Any, dict[str, Any]], str] | None = None) -> int:
+    """A node benchmark's main: the header, ``measure(run_dir, results)`` (which prints its
+    tables and fills ``results``), every child stopped however it ends, JSON and chart."""
+    run_dir, results = begin(args, title)
+    try:
+        measure(run_dir, results)
+    finally:
+        stop_all_children()
+    return finish(args, results, plot)
+
+
 def finish(args: argparse.Namespace, results: dict[str, Any],
            plot: Callable[[Any, dict[str, Any]], str] | None = None) -> int:
-    """Stop every child, check multicast, write the JSON and the chart."""
-    stop_all_children()
+    """Check multicast (after every child stopped), write the JSON and the chart."""
     groups = multicast_groups()
     results["multicast_groups_seen"] = groups
     if groups:
