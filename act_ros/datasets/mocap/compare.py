@@ -15,10 +15,12 @@ import numpy as np
 
 from act_ros.datasets.mocap.camera import camera_at
 from act_ros.datasets.mocap.coco17 import motion_to_coco17
+from act_ros.datasets.mocap.mix import cmu_items, load_item
 from act_ros.datasets.mocap.motion import Motion
 from act_ros.datasets.mocap.noise import NoiseModel, fit_jitter
 from act_ros.datasets.mocap.noise_stats import NAMES, track_statistics
 from act_ros.datasets.mocap.synthesize import IDX, SynthesisSettings, synthesize_view
+from act_ros.datasets.mocap.taxonomy import load_taxonomy
 
 TORSO_M = 0.50          # mid-shoulders to mid-hips of an adult, metres
 FOOTAGE_HFOV_DEG = 60.0
@@ -97,3 +99,9 @@ def calibrate(motions: list[Motion], measured: dict, noise: NoiseModel, seed: in
                     "synthesized footage conditions give the measured jitter (compare.calibrate: "
                     f"{CALIBRATION_ROUNDS} rounds, {len(motions)} CMU walks x {views} views per "
                     "video)"}
+
+
+def noise_motions(mocap_dir, count: int = 8) -> list[Motion]:
+    """Walking CMU captures: what the footage shows (people walking), to calibrate with."""
+    items, _ = cmu_items(mocap_dir, load_taxonomy())
+    return [load_item(i) for i in [i for i in items if i.class_name == "walk"][:count]]

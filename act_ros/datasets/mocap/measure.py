@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     if (args.mocap / "cmu" / "index.csv").is_file():
         from act_ros.datasets.mocap.compare import calibrate
         from act_ros.datasets.mocap.noise import NoiseModel
-        from act_ros.datasets.mocap.report import noise_motions
+        from act_ros.datasets.mocap.compare import noise_motions
 
         noise = NoiseModel.from_statistics(result["pooled"], [v["statistics"] for v in
                                            result["per_video"].values()], result["backend"])

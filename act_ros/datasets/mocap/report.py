@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from act_ros.datasets.mocap.compare import synthetic_statistics
+from act_ros.datasets.mocap.compare import noise_motions, synthetic_statistics
 from act_ros.datasets.mocap.figures import (noise_histograms, side_camera, skeleton_strips,
                                             synthetic_track)
 from act_ros.datasets.mocap.mix import DEFAULT_MOCAP_DIR, cmu_items, hdm05_items, load_item
@@ -84,12 +84,6 @@ def comparison_rows(mocap_dir: Path, noise: NoiseModel, overrides: dict, seed: i
         rows.append((f"{cls}, synthetic\n{label}, front view",
                      synthetic_track(motion, noise, 10.0, cam, seed)))
     return rows
-
-
-def noise_motions(mocap_dir: Path, count: int = 8):
-    """Walking CMU captures: what the footage shows (people walking)."""
-    items, _ = cmu_items(mocap_dir, load_taxonomy())
-    return [load_item(i) for i in [i for i in items if i.class_name == "walk"][:count]]
 
 
 def main(argv: list[str] | None = None) -> int:
