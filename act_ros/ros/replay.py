@@ -60,6 +60,10 @@ class ReplayOptions:
     namespace: str = ""
     connect_timeout_s: float = 30.0
     first_result_timeout_s: float = 120.0  # the first frame loads models
+    # Until the first result, the first frame is sent again this often: a best-effort sample
+    # published right after the writer matched can be lost while the reader side of discovery
+    # completes (seen once in ~10 launch-mode runs on a loaded machine).
+    first_frame_resend_s: float = 10.0
     frame_timeout_s: float = 10.0      # then: a frame with no result by this time is lost
     drain_timeout_s: float = 5.0       # without flow control: wait this long for stragglers
     observe_poses: bool = True         # also record human_poses (tracks per frame)
@@ -79,6 +83,7 @@ class ReplayResult:
     diagnostics: dict[str, Any] = field(default_factory=dict)
     pacing: str = ""
     interrupted: bool = False  # Ctrl-C: the results so far, scored as they are
+    first_frame_resends: int = 0  # the first frame sent again before any result came back
 
     @property
     def throughput_fps(self) -> float | None:
@@ -129,6 +134,8 @@ class Replayer:
         self._sent_wall: dict[int, int] = {}     # published stamp -> wall ns at publish
         self._to_original: dict[int, int] = {}   # published stamp -> bag stamp ("wall")
         self._in_flight: list[int] = []          # published stamps awaiting their result
+        self._first_raw: bytes | None = None       # the first frame, resent until answered
+        self.first_frame_resends = 0
         self.diagnostics: dict[str, Any] = {}
         self._diag_count = 0
         self._diag_cond = threading.Condition()
@@ -226,7 +233,7 @@ class Replayer:
         with self._diag_cond:
             diagnostics = dict(self.diagnostics)
         return ReplayResult(outputs, published, timed_out, wall_time_s, first_wall, last,
-                            diagnostics, self.pacing(), interrupted)
+                            diagnostics, self.pacing(), interrupted, self.first_frame_resends)
 
     # --- graph waits ----------------------------------------------------------------------------
     def wait_connected(self) -> None:
@@ -296,6 +303,8 @@ class Replayer:
                 self._sent_wall[sent_stamp] = now
                 self._in_flight.append(sent_stamp)
                 self.publisher.publish(raw)
+                if self._first_raw is None:
+                    self._first_raw = raw
                 first_wall = first_wall or now
                 published += 1
                 bar.update()
@@ -336,6 +345,8 @@ class Replayer:
         first = len(self.actions) == 0  # the first result may take long: models load
         while len(self._waiting()) > limit:
             timeout = self.options.first_result_timeout_s if first else self.options.frame_timeout_s
+            if first and self._await_first_result(timeout):
+                continue
             if not self.actions.wait_for(lambda: len(self._waiting()) <= limit, timeout):
                 self._in_flight.remove(min(self._waiting()))
                 lost += 1
@@ -345,6 +356,19 @@ class Replayer:
                         f"the nodes are connected but produce nothing (check their logs)")
         self._in_flight = self._waiting()
         return lost
+
+    def _await_first_result(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` for the first result, resending the first frame (same bytes,
+        same stamp) every ``first_frame_resend_s``; True once a result has arrived."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            step = min(self.options.first_frame_resend_s, deadline - time.monotonic())
+            if self.actions.wait_for(lambda: len(self.actions) > 0, step):
+                return True
+            if self._first_raw is not None and time.monotonic() < deadline:
+                self.publisher.publish(self._first_raw)
+                self.first_frame_resends += 1
+        return False
 
     def _drain(self, timeout: float) -> None:
         """Without flow control: wait for the last frame's result. The nodes keep the newest
