@@ -7,16 +7,22 @@
 #
 #   tools/setup_venv.sh [--train] [--eval] [--test]
 #
-# Environment: VENV (default .venv), PYTHON (default: newest python3.1[0-2] found).
+# --test also installs the real ROS 2 launch / command-line tools (`ros2 launch`, `ros2 param`,
+# ...) from ../shared/ros2_launch when that folder exists, for the launch tests only (they are
+# skipped, saying why, without it): no package registry carries them.
+#
+# Environment: VENV (default .venv), PYTHON (default: newest python3.1[0-2] found),
+# ACT_ROS_LAUNCH_TOOLS (the folder of those tools; default ../shared/ros2_launch).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VENV:-$ROOT/.venv}"
 EXTRAS=()
+WITH_LAUNCH_TOOLS=0
 for arg in "$@"; do
   case "$arg" in
     --train) EXTRAS+=(train) ;;
-    --test) EXTRAS+=(test) ;;
+    --test) EXTRAS+=(test); WITH_LAUNCH_TOOLS=1 ;;
     --eval) EXTRAS+=(eval) ;;
     *) echo "usage: $0 [--train] [--eval] [--test]" >&2; exit 2 ;;
   esac
@@ -105,6 +111,16 @@ if ! stamp_ok msgs "$key" || [ ! -d "$VENV/$IFACE_DIR/act_ros/msg" ]; then
   log "messages built in $(( $(date +%s) - start )) s"
 fi
 
+# The installed share/act_ros (launch files, config) and lib/act_ros (ros2 run executables)
+# follow the source tree, like the editable package: `ros2 launch` runs the launch files as edited.
+for item in launch config/act_ros.yaml config/raspberry_pi5.yaml config/jetson_orin_nano_cpu.yaml \
+    scripts/pose_node scripts/act_node; do
+  case "$item" in scripts/*) dest="$VENV/lib/act_ros/${item#scripts/}" ;; *) dest="$VENV/share/act_ros/$item" ;; esac
+  if [ -e "$ROOT/$item" ] && [ "$(readlink "$dest" 2>/dev/null)" != "$ROOT/$item" ]; then
+    rm -rf "$dest" && ln -s "$ROOT/$item" "$dest"
+  fi
+done
+
 # --- 4. The package itself, editable ----------------------------------------------------------
 # 'compat' mode puts the repository on sys.path with a .pth file; the default mode installs a
 # meta-path finder that the generated act_ros/msg folder (step 4) would shadow.
@@ -121,6 +137,51 @@ fi
 # --- 5. Pose-model bundles (MediaPipe .task files built from registry model files) -----------
 if [ -f "$ROOT/act_ros/pose/model_bundles.py" ]; then
   "$PY" -m act_ros.pose.model_bundles --ensure
+fi
+
+# --- 6. The real ROS 2 launch / CLI tools, for the launch tests (--test only) ----------------
+# Pure-Python wheels built from pinned upstream commits plus composition_interfaces (a service
+# package launch_ros imports, built with cmake like our messages). Each file is checked against
+# the folder's MANIFEST.tsv and against this repository's pins before anything is installed.
+if [ "$WITH_LAUNCH_TOOLS" = 1 ]; then
+  TOOLS="${ACT_ROS_LAUNCH_TOOLS:-}"
+  if [ -z "$TOOLS" ]; then  # the project's sibling folder (or two levels up, from a worktree)
+    TOOLS="$ROOT/../shared/ros2_launch"
+    [ -d "$TOOLS" ] || [ ! -d "$ROOT/../../shared/ros2_launch" ] || TOOLS="$ROOT/../../shared/ros2_launch"
+  fi
+  PINS="$ROOT/requirements/ros2_launch.sha256"
+  if [ ! -d "$TOOLS" ]; then
+    log "no $TOOLS: the launch tests will be skipped (ros2 launch is not on any package registry)"
+  else
+    TOOLS="$(cd "$TOOLS" && pwd)"
+    key="$(hash_of "$PINS" "$ROOT/requirements/ros2_launch.txt" "$ROOT/tools/cmake/pypi_wheel_fixups.cmake")"
+    if ! stamp_ok launch_tools "$key" || ! "$VENV/bin/ros2" --help >/dev/null 2>&1; then
+      log "installing the real ros2 launch / CLI tools from $TOOLS"
+      start=$(date +%s)
+      # The MANIFEST's sha256 must be the pinned one (a changed folder is reviewed, not trusted)...
+      while IFS=$'\t' read -r artefact _ _ _ _ _ sha; do
+        [ "$artefact" = artefact ] || [ "$sha" = - ] && continue
+        grep -qx "$sha  $artefact" "$PINS" || {
+          echo "error: $TOOLS/MANIFEST.tsv lists $artefact with sha256 $sha, which" \
+               "requirements/ros2_launch.sha256 does not pin: review the new tools and update the pins" >&2
+          exit 1; }
+      done < "$TOOLS/MANIFEST.tsv"
+      # ... and every file must have it.
+      (cd "$TOOLS" && grep -v '^#' "$PINS" | sha256sum --check --strict --quiet) || {
+        echo "error: files in $TOOLS do not match requirements/ros2_launch.sha256" >&2; exit 1; }
+      wheels=(); while read -r _ file; do
+        case "$file" in *.whl) wheels+=("$TOOLS/$file") ;; esac
+      done < <(grep -v '^#' "$PINS")
+      # --no-deps: the wheels name `launch` and `ament-index-python`, which on PyPI are unrelated
+      # projects (the real ament_index_python is ros-ament-index-python, in ros2_launch.txt).
+      "${PIP[@]}" install --no-deps "${wheels[@]}"
+      "${PIP[@]}" install -r "$ROOT/requirements/ros2_launch.txt"
+      "$TOOLS/composition_interfaces-2.2.0-src/build_into_venv.sh" "$VENV" \
+        "$ROOT/tools/cmake/pypi_wheel_fixups.cmake"
+      stamp_set launch_tools "$key"
+      log "ros2 launch tools installed in $(( $(date +%s) - start )) s"
+    fi
+  fi
 fi
 
 log "ready: $VENV"
