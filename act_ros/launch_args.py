@@ -72,3 +72,21 @@ def parameter_overrides(values: dict[str, str]) -> dict[str, dict[str, object]]:
     for node in out.values():
         node["use_sim_time"] = sim
     return out
+
+
+# Fast DDS RMW implementations, and the variables that name a profile file (the FASTRTPS_ one
+# is the pre-2.x name Fast DDS still reads).
+_FASTDDS_RMWS = ("", "rmw_fastrtps_cpp", "rmw_fastrtps_dynamic_cpp")
+_PROFILE_VARIABLES = ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE")
+
+
+def node_environment(environ: dict[str, str], profile: str) -> dict[str, str]:
+    """Extra environment of the launched nodes: the project's Fast DDS profile (a 32 MB
+    shared-memory segment, so that raw images and the debug image reach other processes; Fast
+    DDS's default 512 KB segment loses them when sent best effort), unless the user chose a
+    profile of their own or another middleware. {} = nothing to add."""
+    if environ.get("RMW_IMPLEMENTATION", "") not in _FASTDDS_RMWS:
+        return {}
+    if any(environ.get(v) for v in _PROFILE_VARIABLES):
+        return {}
+    return {"FASTDDS_DEFAULT_PROFILES_FILE": profile}

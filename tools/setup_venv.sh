@@ -111,13 +111,18 @@ if ! stamp_ok msgs "$key" || [ ! -d "$VENV/$IFACE_DIR/act_ros/msg" ]; then
   log "messages built in $(( $(date +%s) - start )) s"
 fi
 
-# The installed share/act_ros (launch files, config) and lib/act_ros (ros2 run executables)
-# follow the source tree, like the editable package: `ros2 launch` runs the launch files as edited.
-for item in launch config/act_ros.yaml config/raspberry_pi5.yaml config/jetson_orin_nano_cpu.yaml \
-    scripts/pose_node scripts/act_node; do
-  case "$item" in scripts/*) dest="$VENV/lib/act_ros/${item#scripts/}" ;; *) dest="$VENV/share/act_ros/$item" ;; esac
-  if [ -e "$ROOT/$item" ] && [ "$(readlink "$dest" 2>/dev/null)" != "$ROOT/$item" ]; then
-    rm -rf "$dest" && ln -s "$ROOT/$item" "$dest"
+# The installed share/act_ros (launch files, config, the Fast DDS profile) and lib/act_ros (the
+# ros2 run executables) follow the source tree, like the editable package: `ros2 launch` runs the
+# files as edited. Pairs of installed path : source path.
+# Files, not folders: `ros2 launch` finds launch files with os.walk, which skips linked folders.
+[ -L "$VENV/share/act_ros/launch" ] && rm "$VENV/share/act_ros/launch"
+mkdir -p "$VENV/share/act_ros/launch"
+for pair in lib/act_ros/pose_node:scripts/pose_node lib/act_ros/act_node:scripts/act_node \
+    share/act_ros/config/fastdds_profile.xml:act_ros/ros/fastdds_profile.xml \
+    $(cd "$ROOT" && for f in config/*.yaml launch/*.launch.py; do echo "share/act_ros/$f:$f"; done); do
+  dest="$VENV/${pair%%:*}"; src="$ROOT/${pair#*:}"
+  if [ -e "$src" ] && [ -d "$(dirname "$dest")" ] && [ "$(readlink "$dest" 2>/dev/null)" != "$src" ]; then
+    rm -rf "$dest" && ln -s "$src" "$dest"
   fi
 done
 

@@ -44,6 +44,7 @@ from act_ros.parameters import POSE_NODE_PARAMETERS
 from act_ros.pose.base import PoseDetections
 from act_ros.ros import diagnostics as diag
 from act_ros.ros.conversions import detections_to_msg, image_msg
+from act_ros.ros.input_watch import InputWatch
 from act_ros.ros.params import declare
 
 PARAMETERS = POSE_NODE_PARAMETERS
@@ -89,6 +90,7 @@ class PoseNode(Node):
         self._last_error = ""
         self._started = time.monotonic()
         self._last_input: float | None = None
+        self._input_watch = InputWatch("image", self._qos_text())
         self._worker = threading.Thread(target=self._work, name="pose_worker", daemon=True)
         self._worker.start()
         self._diagnostics = diag.DiagnosticsPublisher(self, self._status)
@@ -185,14 +187,16 @@ class PoseNode(Node):
 
     # --- monitoring -----------------------------------------------------------------------------
     def _check_input(self) -> None:
-        limit = self.params["no_input_warning"]
-        last = self._last_input or self._started
-        if limit and time.monotonic() - last > limit:
-            self.get_logger().warning(
-                f"no image on {self._sub.topic_name} for {time.monotonic() - last:.0f} s "
-                f"({self.count_publishers(self._sub.topic_name)} publisher(s) matched; this node "
-                f"subscribes {self._qos_text()})",
-                throttle_duration_sec=10.0)
+        self._input_watch.sample(self.counters["received"], self.counters["lost_in_transport"])
+        found = self._input_problem(self.params["no_input_warning"])
+        if self._input_watch.should_say(found and found[0]):
+            self.get_logger().warning(f"{self._sub.topic_name}: {found[1]}")
+
+    def _input_problem(self, limit_s: float) -> tuple[str, str] | None:
+        return self._input_watch.diagnose(
+            silent_s=time.monotonic() - (self._last_input or self._started), limit_s=limit_s,
+            on_topic=self.count_publishers(self._sub.topic_name),
+            matched=self._sub.get_publisher_count())  # same type and compatible QoS
 
     def _qos_text(self) -> str:
         if self.params["image_qos"] == "sensor_data":
@@ -210,9 +214,11 @@ class PoseNode(Node):
             **self.counters,
             "last_error": self._last_error,
         }
-        if self._last_input is None or time.monotonic() - self._last_input > max(
-                self.params["no_input_warning"], 1.0):
-            return diag.WARN, "no image input", values
+        problem = self._input_problem(max(self.params["no_input_warning"], 1.0))
+        if problem is not None:
+            return diag.WARN, problem[1], values
+        if self._last_input is None:
+            return diag.WARN, "no image input yet", values
         if self.counters["estimator_errors"] and self.counters["processed"] == 0:
             return diag.ERROR, "pose estimation fails on every image", values
         return diag.OK, "running", values

@@ -1,6 +1,7 @@
 """Running nodes as programs (``ros2 run``, ``python -m``): init, spin, clean shutdown."""
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Callable, Sequence
 
@@ -25,4 +26,9 @@ def spin_nodes(factories: Sequence[Callable[..., Node]], argv: Sequence[str] | N
             rclpy.logging.get_logger("act_ros").fatal(f"{type(exc).__name__}: {exc}")
             return 1
         host.spin()
+        # Finish the shutdown whatever else arrives: `ros2 launch` forwards SIGINT to its
+        # nodes, which a Ctrl-C in the terminal (or a group stop) already sent them, and a second
+        # KeyboardInterrupt inside close() would leave the estimator half closed.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
     return 0
