@@ -140,3 +140,143 @@ def test_act_launch_turns_a_camera_in_another_process_into_actions(ros2_session,
           f"with the README's profile: {answered} of {len(sent)} camera images answered, "
           f"{len(labelled)} labelled actions; first label printed by ros2 topic echo: "
           f"{label.group(1)}; stopped in {launch.stop_seconds:.2f} s")
+
+
+def test_namespaced_launch_keeps_defaults_preset_and_arguments(ros2_session, observer):
+    """namespace:=robot with the Raspberry Pi 5 preset and arguments: every layer reaches the
+    namespaced nodes (the files' `/**/<node>` keys), in order code defaults < preset <
+    arguments, and the topics move into the namespace (the camera topic given absolutely stays)."""
+    session = ros2_session(2)
+    preset = SHARE / "config" / "raspberry_pi5.yaml"
+    launch = session.launch("act.launch.py", "namespace:=robot", f"params_file:={preset}",
+                            "model_size:=small", "num_threads:=2", "debug_image:=true",
+                            "num_poses:=2", "image_topic:=/cam/image")
+    for pattern in NODES_UP.values():
+        launch.wait_for_output(pattern.replace(r"\[", r"\[robot."))
+    with ThreadPoolExecutor(3) as pool:
+        act_get = pool.submit(session.param, "/robot/act_node", "model_size")
+        act_all = pool.submit(session.params, "/robot/act_node")
+        pose_all = pool.submit(session.params, "/robot/pose_node")
+        act, pose = act_all.result(), pose_all.result()
+        assert act_get.result() == "small"
+    # Arguments over everything; the preset over the code defaults; the defaults kept.
+    assert (act["model_size"], act["num_threads"], pose["publish_debug_image"], pose["num_poses"]) \
+        == ("small", 2, True, 2)
+    assert (act["max_people"], pose["model_variant"], pose["max_image_width"]) == (16, "lite", 640)
+    assert (act["min_frames"], act["track_timeout"], pose["min_detection_confidence"],
+            pose["no_input_warning"]) == (10, 2.0, 0.5, 5.0)
+    assert act["use_sim_time"] is False and pose["use_sim_time"] is False
+
+    graph = observer(session.domain_id)
+    topics = {}
+    wait_until(lambda: topics.update(node_topics(graph, "pose_node", "/robot")) or
+               {"/cam/image", "/robot/human_poses", "/robot/pose_node/debug_image"} <= set(topics),
+               30, f"the namespaced pose node's topics (so far {sorted(topics)})")
+    wait_until(lambda: "/robot/human_actions" in node_topics(graph, "act_node", "/robot"), 30,
+               "/robot/human_actions")
+    stopped_cleanly(launch)
+    print(f"\nnamespace:=robot + raspberry_pi5.yaml + arguments: act_node model_size="
+          f"{act['model_size']} num_threads={act['num_threads']} max_people={act['max_people']} "
+          f"min_frames={act['min_frames']}; pose_node model_variant={pose['model_variant']} "
+          f"num_poses={pose['num_poses']} max_image_width={pose['max_image_width']} "
+          f"publish_debug_image={pose['publish_debug_image']}; stopped in {launch.stop_seconds:.2f} s")
+
+
+def node_topics(graph: Graph, name: str, namespace: str) -> dict[str, str]:
+    """Topics a node subscribes to or publishes, as the graph sees them."""
+    node = graph.node
+    found = {}
+    for query in (node.get_subscriber_names_and_types_by_node,
+                  node.get_publisher_names_and_types_by_node):
+        try:
+            found.update({topic: types[0] for topic, types in query(name, namespace)})
+        except Exception:  # not discovered yet
+            pass
+    return found
+
+
+def test_replay_launch_runs_the_nodes_on_the_bag_clock(ros2_session, observer):
+    """replay.launch.py with a /clock publisher (as `ros2 bag play --clock`): both nodes on sim
+    time, actions stamped with the replayed images' times, diagnostics stamped in sim time."""
+    from diagnostic_msgs.msg import DiagnosticArray
+
+    session = ros2_session(3)
+    sim_start = 1000.0
+    launch = session.launch("replay.launch.py", "pose_model:=lite")
+    player = session.start(CAMERA, CLIP, "--frames", "90", "--loop", "--sim-start", str(sim_start),
+                           "--ros-args", "-r", "image_raw:=/camera/image_raw",
+                           env=CAMERA_README_ENV, name="bag_player")
+    for pattern in NODES_UP.values():
+        launch.wait_for_output(pattern)
+    graph = observer(session.domain_id)
+    actions = graph.collect(PersonActionArray, "/human_actions")
+    diagnostics = graph.collect(DiagnosticArray, "/diagnostics", 50)
+    with ThreadPoolExecutor(2) as pool:
+        sim = [pool.submit(session.param, f"/{n}", "use_sim_time") for n in NODES_UP]
+        assert [s.result() for s in sim] == ["True", "True"]
+    wait_until(lambda: sum(len(m.actions) for m in actions.messages) >= 10, 90, "10 labelled actions")
+    wait_until(lambda: {s.name.split(":")[0] for m in diagnostics.messages for s in m.status}
+               >= {"pose_node", "act_node"}, 30, "diagnostics of both nodes")
+    player.interrupt()
+    sent = set(camera_stamps(player))
+    stamps = [stamp_of(m) for m in actions.messages]
+    assert set(stamps) <= sent
+    diag_stamps = [stamp_of(m) for m in diagnostics.messages]
+    # Sim time starts at 1000 s: diagnostics stamped by the nodes' clocks fall in the replayed span.
+    assert all(min(sent) <= s <= max(sent) for s in diag_stamps), \
+        f"diagnostics stamped outside the replayed time {min(sent)}..{max(sent)}: {diag_stamps}"
+    stopped_cleanly(launch)
+    print(f"\nreplay.launch.py: use_sim_time True on both nodes; {len(set(stamps) & sent)} of "
+          f"{len(sent)} replayed images answered, all stamped {sim_start:.0f} s + "
+          f"{(min(stamps) - sim_start * 1e9) / 1e9:.2f}..{(max(stamps) - sim_start * 1e9) / 1e9:.2f} s; "
+          f"{len(diag_stamps)} diagnostics in sim time; stopped in {launch.stop_seconds:.2f} s")
+
+
+@pytest.mark.parametrize("argument, message", [
+    ("model_size:=huge", r'Argument "model_size" provided value "huge" is not valid\. Valid options '
+                         r"are: \['', 'micro', 'small', 'medium', 'large'\]"),
+    ("num_threads:=abc", r"launch argument num_threads:=abc must be an integer"),
+])
+def test_bad_launch_arguments_are_refused_with_a_clear_message(ros2_session, argument, message):
+    session = ros2_session(4)
+    launch = session.launch("act.launch.py", argument)
+    assert launch.proc.wait(60) != 0
+    out = launch.output()
+    assert re.search(message, out), out
+    assert "process started" not in out, "nodes were started with a bad argument"
+
+
+def test_show_args_lists_the_shared_table(ros2_session):
+    """`ros2 launch act_ros act.launch.py --show-args`: every argument of act_ros/launch_args.py
+    with its description, default and choices (the public face of the launch file)."""
+    from act_ros.launch_args import GRAPH_ARGUMENTS, NODE_ARGUMENTS
+
+    session = ros2_session(4)
+    out = session.run("launch", "act_ros", "act.launch.py", "--show-args").stdout
+    for arg in GRAPH_ARGUMENTS + NODE_ARGUMENTS:
+        block = re.search(rf"^    '{arg.name}':\n(.*?)\n        \(default: '(.*?)'\)$", out, re.M | re.S)
+        assert block, f"{arg.name} missing from --show-args:\n{out}"
+        assert arg.description in " ".join(block.group(1).split())
+        assert block.group(2) == arg.default
+        if arg.choices:
+            assert f"Valid choices are: {list(arg.choices)}" in " ".join(block.group(1).split())
+
+
+def test_ros2_run_starts_and_stops_both_nodes(ros2_session, observer):
+    """`ros2 run act_ros pose_node` / `act_node`: up in the graph with their topics, and a Ctrl-C
+    ends each cleanly (exit 0)."""
+    session = ros2_session(5)
+    runs = {name: session.start("run", "act_ros", name, name=f"run_{name}") for name in NODES_UP}
+    for name, proc in runs.items():
+        proc.wait_for_output(NODES_UP[name])
+    graph = observer(session.domain_id)
+    wait_until(lambda: {"/image_raw", "/human_poses"} <= set(node_topics(graph, "pose_node", "/")),
+               30, "pose_node's topics")
+    wait_until(lambda: {"/human_poses", "/human_actions"} <= set(node_topics(graph, "act_node", "/")),
+               30, "act_node's topics")
+    seconds = {}
+    for name, proc in runs.items():
+        assert proc.interrupt() == 0, proc.output()[-3000:]
+        assert "Traceback" not in proc.output(), proc.output()[-3000:]
+        seconds[name] = proc.stop_seconds
+    print("\nros2 run: " + ", ".join(f"{n} stopped in {s:.2f} s" for n, s in seconds.items()))

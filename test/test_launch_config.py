@@ -1,15 +1,14 @@
-"""Launch files and configuration: every config key and every launch argument reaches a
-parameter the nodes really declare, with a valid value. The launch files themselves are loaded
-where launch_ros is importable (a ROS install) and skipped otherwise."""
+"""Launch files and configuration without running them: every config key and every launch
+argument reaches a parameter the nodes really declare, with a valid value. The launch files
+themselves are run for real, with the real `ros2 launch`, in test_launch_commands.py."""
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 import yaml
 
-from act_ros.launch_args import GRAPH_ARGUMENTS, NODE_ARGUMENTS, parameter_overrides
+from act_ros.launch_args import GRAPH_ARGUMENTS, NODE_ARGUMENTS, node_environment, parameter_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((ROOT / "config").glob("*.yaml"))
@@ -120,33 +119,13 @@ def test_launch_files_declare_the_arguments_from_the_shared_table():
     assert '("use_sim_time", "true")' in replay
 
 
-launch_ros_missing = importlib.util.find_spec("launch_ros") is None
-
-
-@pytest.mark.skipif(launch_ros_missing, reason="launch_ros is not installable from PyPI; "
-                    "this runs on a ROS 2 install (colcon test)")
-def test_act_launch_file_builds_the_two_nodes():  # pragma: no cover - needs a ROS install
-    from launch import LaunchContext
-    from launch.launch_description_sources import PythonLaunchDescriptionSource
-    from launch_ros.actions import Node
-
-    source = PythonLaunchDescriptionSource(str(ROOT / "launch" / "act.launch.py"))
-    description = source.get_launch_description(LaunchContext())
-    context = LaunchContext()
-    context.launch_configurations.update({"model_size": "small", "num_threads": "4",
-                                          "image_topic": "/cam/image", "namespace": "robot"})
-    nodes = []
-    for entity in description.entities:
-        entity.visit(context)
-        if hasattr(entity, "_OpaqueFunction__function"):
-            nodes += entity._OpaqueFunction__function(context)
-    nodes = [n for n in nodes if isinstance(n, Node)]
-    names = sorted(n.node_name for n in nodes)
-    assert names == ["act_node", "pose_node"]
-    pose = next(n for n in nodes if n.node_name == "pose_node")
-    act = next(n for n in nodes if n.node_name == "act_node")
-    assert ("image_raw", "/cam/image") in pose._Node__remappings
-    assert {"model_size": "small", "num_threads": 4, "use_sim_time": False} in act._Node__parameters
+def test_launched_nodes_get_the_project_profile_unless_the_user_chose_one():
+    profile = "/share/act_ros/config/fastdds_profile.xml"
+    assert node_environment({}, profile) == {"FASTDDS_DEFAULT_PROFILES_FILE": profile}
+    assert node_environment({"RMW_IMPLEMENTATION": "rmw_fastrtps_cpp"}, profile) != {}
+    assert node_environment({"FASTDDS_DEFAULT_PROFILES_FILE": "/mine.xml"}, profile) == {}
+    assert node_environment({"FASTRTPS_DEFAULT_PROFILES_FILE": "/mine.xml"}, profile) == {}
+    assert node_environment({"RMW_IMPLEMENTATION": "rmw_cyclonedds_cpp"}, profile) == {}
 
 
 def test_readme_tables_match_the_code():

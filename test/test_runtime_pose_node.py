@@ -203,3 +203,28 @@ def test_debug_image_is_published_with_skeletons(ros_graph):
     drawn = np.frombuffer(bytes(img.data), np.uint8).reshape(img.height, img.width, 3)
     plain = cv2.resize(bgr, (img.width, img.height), interpolation=cv2.INTER_AREA)
     assert np.abs(drawn.astype(int) - plain).max() > 100  # something was drawn
+
+
+def test_a_publisher_the_subscription_cannot_match_is_named_in_diagnostics(ros_graph):
+    """image_qos: reliable and a best-effort camera: the publisher is in the graph but never
+    matched; /diagnostics says so instead of just 'no image'."""
+    from act_ros.ros.pose_node import PoseNode
+
+    node = ros_graph.add(PoseNode(context=ros_graph.context, parameter_overrides=[
+        Parameter("model_variant", value="lite"), Parameter("image_qos", value="reliable"),
+        Parameter("no_input_warning", value=1.0)]))
+    diagnostics = ros_graph.collect(DiagnosticArray, "/diagnostics", 50)
+    ros_graph.publisher(Image, "image_raw", qos_profile_sensor_data)
+    ros_graph.wait_for_publishers("/image_raw")
+
+    def pose_status():
+        for msg in reversed(diagnostics.messages):
+            for status in msg.status:
+                if status.name.startswith("pose_node"):
+                    return status.message
+        return ""
+
+    wait_until(lambda: "do not match" in pose_status(), 15, "the QoS mismatch in /diagnostics")
+    assert "1 of 1 publisher(s) on this topic do not match this subscription" in pose_status()
+    assert "RELIABLE" in pose_status()
+    assert node.counters["received"] == 0
