@@ -118,7 +118,7 @@ fi
 [ -L "$VENV/share/act_ros/launch" ] && rm "$VENV/share/act_ros/launch"
 mkdir -p "$VENV/share/act_ros/launch"
 for pair in lib/act_ros/pose_node:scripts/pose_node lib/act_ros/act_node:scripts/act_node \
-    share/act_ros/config/fastdds_profile.xml:act_ros/ros/fastdds_profile.xml \
+    share/act_ros/config/fastdds_profile.xml:act_ros/fastdds_profile.xml \
     $(cd "$ROOT" && for f in config/*.yaml launch/*.launch.py; do echo "share/act_ros/$f:$f"; done); do
   dest="$VENV/${pair%%:*}"; src="$ROOT/${pair#*:}"
   if [ -e "$src" ] && [ -d "$(dirname "$dest")" ] && [ "$(readlink "$dest" 2>/dev/null)" != "$src" ]; then
