@@ -45,7 +45,50 @@ GRAPH_ARGUMENTS: tuple[LaunchArgument, ...] = (
     LaunchArgument("namespace", "namespace of both nodes and their topics"),
     LaunchArgument("use_sim_time", "use /clock (bag replay with `ros2 bag play --clock`)",
                    default="false", choices=("true", "false")),
+    LaunchArgument("autostart", "configure and activate both (managed) nodes at start; false: "
+                   "they wait unconfigured for their lifecycle transitions",
+                   default="true", choices=("true", "false")),
+    # Off by default: a node that fails at start (a bad model path) would be restarted every
+    # respawn_delay for ever, burying the error; a crash of a running node is rarer and
+    # deserves an operator's attention unless the deployment asks for respawn.
+    LaunchArgument("respawn", "restart a node whose process died (crash, kill -9) after "
+                   "respawn_delay; off: a dead node stays dead and launch reports it",
+                   default="false", choices=("true", "false")),
+    LaunchArgument("respawn_delay", "seconds before a dead node is restarted (with respawn)",
+                   default="2.0"),
 )
+
+
+@dataclass(frozen=True)
+class GraphSettings:
+    """The launch arguments that shape the processes rather than a node parameter."""
+    namespace: str
+    image_topic: str
+    params_file: str
+    autostart: bool
+    respawn: bool
+    respawn_delay: float
+
+
+def graph_settings(values: dict[str, str]) -> GraphSettings:
+    """Launch argument values -> typed settings, with a clear message for a bad value."""
+    def flag(name: str) -> bool:
+        raw = values.get(name, "").strip().lower() or _DEFAULTS[name]
+        if raw not in ("true", "false"):
+            raise ValueError(f"launch argument {name}:={raw} must be true or false")
+        return raw == "true"
+
+    raw_delay = values.get("respawn_delay", "").strip() or _DEFAULTS["respawn_delay"]
+    try:
+        delay = float(raw_delay)
+    except ValueError:
+        raise ValueError(f"launch argument respawn_delay:={raw_delay} must be a number of "
+                         "seconds") from None
+    if not 0.0 <= delay <= 3600.0:
+        raise ValueError(f"launch argument respawn_delay:={raw_delay} must be 0..3600 s")
+    return GraphSettings(values.get("namespace", ""), values.get("image_topic", "") or
+                         _DEFAULTS["image_topic"], values.get("params_file", ""),
+                         flag("autostart"), flag("respawn"), delay)
 
 
 def parameter_overrides(values: dict[str, str]) -> dict[str, dict[str, object]]:
@@ -90,3 +133,6 @@ def node_environment(environ: dict[str, str], profile: str) -> dict[str, str]:
     if any(environ.get(v) for v in _PROFILE_VARIABLES):
         return {}
     return {"FASTDDS_DEFAULT_PROFILES_FILE": profile}
+
+
+_DEFAULTS = {a.name: a.default for a in GRAPH_ARGUMENTS}

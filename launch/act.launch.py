@@ -7,45 +7,78 @@ Parameters come from config/act_ros.yaml, then `params_file` (only the keys it s
 launch arguments that are not left empty. `ros2 launch act_ros act.launch.py --show-args` lists
 the arguments.
 
+Both are managed (lifecycle) nodes. With autostart:=true (the default) this file configures
+each node as soon as its process starts and activates it once configured, also after a respawn;
+with autostart:=false they wait unconfigured for a lifecycle manager.
+
 Transport: unless FASTDDS_DEFAULT_PROFILES_FILE is set (or another middleware chosen), the nodes
 run with the project's Fast DDS profile (share/act_ros/config/fastdds_profile.xml), whose large
 shared-memory segment carries raw images between processes. A camera driver in another process
 needs it too (it is the sender's segment that counts): see the README.
 """
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
+from launch.actions import DeclareLaunchArgument, EmitEvent, LogInfo, OpaqueFunction, RegisterEventHandler
+from launch.event_handlers import OnProcessStart
+from launch.events import matches_action
 from launch.substitutions import LaunchConfiguration
-from launch_ros.actions import Node
+from launch_ros.actions import LifecycleNode
+from launch_ros.event_handlers import OnStateTransition
+from launch_ros.events.lifecycle import ChangeState
 from launch_ros.substitutions import FindPackageShare
+from lifecycle_msgs.msg import Transition
 
-from act_ros.launch_args import GRAPH_ARGUMENTS, NODE_ARGUMENTS, node_environment, parameter_overrides
+from act_ros.launch_args import (
+    GRAPH_ARGUMENTS,
+    NODE_ARGUMENTS,
+    graph_settings,
+    node_environment,
+    parameter_overrides,
+)
+
+
+def _managed_node(executable: str, autostart: bool, **kwargs) -> list:
+    """The node's process (waiting for its transitions: --managed) and, with autostart, the
+    handlers that configure it when it starts and activate it once configured."""
+    node = LifecycleNode(package="act_ros", executable=executable, name=executable,
+                         arguments=["--managed"], output="screen", emulate_tty=True, **kwargs)
+    if not autostart:
+        return [node]
+
+    def transition(transition_id: int) -> EmitEvent:
+        return EmitEvent(event=ChangeState(lifecycle_node_matcher=matches_action(node),
+                                           transition_id=transition_id))
+
+    return [
+        RegisterEventHandler(OnProcessStart(
+            target_action=node, on_start=[transition(Transition.TRANSITION_CONFIGURE)])),
+        # configuring -> inactive only: a node deactivated on purpose stays inactive.
+        RegisterEventHandler(OnStateTransition(
+            target_lifecycle_node=node, start_state="configuring", goal_state="inactive",
+            entities=[transition(Transition.TRANSITION_ACTIVATE)])),
+        node,
+    ]
 
 
 def _nodes(context):
     values = {a.name: LaunchConfiguration(a.name).perform(context)
               for a in NODE_ARGUMENTS + GRAPH_ARGUMENTS}
     overrides = parameter_overrides(values)
+    graph = graph_settings(values)
     share = FindPackageShare("act_ros").perform(context)
-    files = [share + "/config/act_ros.yaml"] + ([values["params_file"]] if values["params_file"] else [])
-    namespace = values["namespace"]
+    files = [share + "/config/act_ros.yaml"] + ([graph.params_file] if graph.params_file else [])
     env = node_environment(dict(context.environment), share + "/config/fastdds_profile.xml")
     note = [LogInfo(msg=f"act_ros nodes: Fast DDS profile {env['FASTDDS_DEFAULT_PROFILES_FILE']} "
                         "(large shared-memory segment for raw images; set "
                         "FASTDDS_DEFAULT_PROFILES_FILE to use your own)")] if env else []
-    return note + [
-        Node(
-            package="act_ros", executable="pose_node", name="pose_node", namespace=namespace,
-            parameters=files + [overrides["pose_node"]],
-            remappings=[("image_raw", values["image_topic"]),
-                        ("image_raw/compressed", values["image_topic"] + "/compressed")],
-            additional_env=env, output="screen", emulate_tty=True,
-        ),
-        Node(
-            package="act_ros", executable="act_node", name="act_node", namespace=namespace,
-            parameters=files + [overrides["act_node"]],
-            additional_env=env, output="screen", emulate_tty=True,
-        ),
-    ]
+    common = dict(namespace=graph.namespace, additional_env=env, respawn=graph.respawn,
+                  respawn_delay=graph.respawn_delay)
+    return note + _managed_node(
+        "pose_node", graph.autostart, parameters=files + [overrides["pose_node"]],
+        remappings=[("image_raw", graph.image_topic),
+                    ("image_raw/compressed", graph.image_topic + "/compressed")], **common,
+    ) + _managed_node(
+        "act_node", graph.autostart, parameters=files + [overrides["act_node"]], **common,
+    )
 
 
 def generate_launch_description() -> LaunchDescription:

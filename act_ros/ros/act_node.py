@@ -12,7 +12,6 @@ import sys
 import time
 from typing import Any
 
-from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
 from act_ros.assembly import recognizer_from_parameters
@@ -21,41 +20,68 @@ from act_ros.msg import PersonActionArray, PersonPose2DArray
 from act_ros.parameters import ACT_NODE_PARAMETERS
 from act_ros.ros import diagnostics as diag
 from act_ros.ros.conversions import actions_to_msg
+from act_ros.ros.input_watch import InputWatch
+from act_ros.ros.managed import ManagedNode
 from act_ros.ros.params import declare
 
 PARAMETERS = ACT_NODE_PARAMETERS
 
 
-class ActNode(Node):
-    def __init__(self, **node_kwargs) -> None:
-        super().__init__("act_node", **node_kwargs)
-        p = declare(self, PARAMETERS, on_change=self._apply_parameters)
-        # Loads and checks the model: fails here, at start, with the path and the expected
-        # description (never at the first message).
-        self.recognizer = recognizer_from_parameters(p)
-        self.classifier = self.recognizer.classifier
-        self.config = self.recognizer.config
-        spec = self.classifier.spec
+class ActNode(ManagedNode):
+    """The AcT node as a managed node: configure loads and checks the model, activate starts
+    from empty windows and subscribes, deactivate stops all inference (see ros.managed)."""
 
-        qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-        self._sub = self.create_subscription(PersonPose2DArray, POSES_TOPIC, self.process, qos)
-        self._pub = self.create_publisher(PersonActionArray, ACTIONS_TOPIC, qos)
+    def __init__(self, *, autostart: bool = True, **node_kwargs) -> None:
+        super().__init__("act_node", **node_kwargs)
+        self._params = declare(self, PARAMETERS, on_change=self._apply_parameters)
+        self.recognizer = self.classifier = self.config = None
+        self._sub = self._pub = self._watchdog = None
         # perf_counter marks of the last processed message (see process): what a benchmark times.
         self.last_timing: dict[str, float] = {}
-
-        self._no_input_warning = p["no_input_warning"]
+        self._no_input_warning = self._params["no_input_warning"]
         self._started = time.monotonic()
         self._last_input = None
         self._rate = diag.RateMeter()
         self._durations = diag.DurationStats()
         self._rejected_messages = 0
-        self._diagnostics = diag.DiagnosticsPublisher(self, self._status)
-        self._watchdog = self.create_timer(1.0, self._check_input)
+        self._received = 0
+        self._input_watch = InputWatch(
+            "pose message", "RELIABLE, depth 10",
+            hint="is the pose node active and are its images arriving (its /diagnostics says)?")
+        if autostart:
+            self.bring_up()
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    def load(self) -> None:
+        # Loads and checks the model: fails here, with the path and the expected description
+        # (never at the first message).
+        self.recognizer = recognizer_from_parameters(self._params)
+        self.classifier = self.recognizer.classifier
+        self.config = self.recognizer.config
+        spec = self.classifier.spec
         self.get_logger().info(
             f"AcT model '{spec.name}' ({len(self.classifier.class_names)} classes: "
             f"{', '.join(self.classifier.class_names)}), window {self.config.window_length} "
-            f"frames at {self.config.frame_rate or 'every'} fps, {p['num_threads']} thread(s); "
-            f"listening on {self._sub.topic_name}")
+            f"frames at {self.config.frame_rate or 'every'} fps, {self._params['num_threads']} "
+            f"thread(s)")
+
+    def start(self) -> None:
+        self.recognizer.reset()  # fresh windows: poses from before a pause are stale
+        qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+        self._pub = self.create_publisher(PersonActionArray, ACTIONS_TOPIC, qos)
+        self._sub = self.create_subscription(PersonPose2DArray, POSES_TOPIC, self.process, qos)
+        self._started, self._last_input = time.monotonic(), None
+        self._watchdog = self.create_timer(1.0, self._check_input)
+        self.get_logger().info(f"listening on {self._sub.topic_name}")
+
+    def stop(self) -> None:
+        self.destroy_timer(self._watchdog)
+        self.destroy_subscription(self._sub)
+        self.destroy_publisher(self._pub)
+        self._sub = self._pub = self._watchdog = None
+
+    def release(self) -> None:
+        self.recognizer = self.classifier = self.config = None  # the interpreters go with them
 
     # --- callbacks ------------------------------------------------------------------------------
     def process(self, msg: PersonPose2DArray) -> PersonActionArray | None:
@@ -65,6 +91,7 @@ class ActNode(Node):
         start = time.perf_counter()
         self._last_input = time.monotonic()
         self._rate.tick()
+        self._received += 1
         if msg.keypoint_layout != KEYPOINT_LAYOUT:
             self._reject(f"keypoint_layout '{msg.keypoint_layout}' is not '{KEYPOINT_LAYOUT}': "
                          f"the model needs COCO-17 keypoints")
@@ -98,32 +125,33 @@ class ActNode(Node):
                                        throttle_duration_sec=5.0)
 
     def _apply_parameters(self, changes: dict[str, Any]) -> None:
-        """Run-time changes of the settable parameters (the others are read-only)."""
+        """Run-time changes of the settable parameters (the others are read-only); kept for the
+        next configure as well."""
         live = {k: v for k, v in changes.items() if k in ("smoothing", "unknown_threshold")}
-        if live:
+        if live and self.recognizer is not None:
             # Raises ValueError (-> change refused) if the recognizer rejects the values.
             self.config = dataclasses.replace(self.config, **live)
             self.recognizer.config = self.config
+        self._params.update(live)
 
     def _check_input(self) -> None:
-        limit = self._no_input_warning
-        if not limit:
-            return
-        last = self._last_input or self._started
-        if time.monotonic() - last > limit:
-            publishers = self.count_publishers(self._sub.topic_name)
-            self.get_logger().warning(
-                f"no pose message on {self._sub.topic_name} for {time.monotonic() - last:.0f} s "
-                f"({publishers} publisher(s) matched; this node subscribes RELIABLE, depth 10)",
-                throttle_duration_sec=10.0)
+        self._input_watch.sample(self._received, 0)
+        found = self._input_problem(self._no_input_warning)
+        if self._input_watch.should_say(found and found[0]):
+            self.get_logger().warning(f"{self._sub.topic_name}: {found[1]}")
 
-    def _status(self):
-        mean_ms, max_ms, n = self._durations.take()
+    def _input_problem(self, limit_s: float) -> tuple[str, str] | None:
+        return self._input_watch.diagnose(
+            silent_s=time.monotonic() - (self._last_input or self._started), limit_s=limit_s,
+            on_topic=self.count_publishers(self._sub.topic_name),
+            matched=self._sub.get_publisher_count())
+
+    def idle_values(self) -> dict[str, Any]:
+        if self.recognizer is None:
+            return {"rejected_messages": self._rejected_messages}
         stats = self.recognizer.stats
-        values = {
+        return {
             "input_rate_hz": self._rate.rate(),
-            "processing_mean_ms": mean_ms,
-            "processing_max_ms": max_ms,
             "tracked_people": self.recognizer.num_tracks,
             "frames": stats.frames,
             "inferences": stats.inferences,
@@ -132,8 +160,16 @@ class ActNode(Node):
             "model": self.classifier.spec.name,
             "num_threads": self.classifier.num_threads,
         }
-        if self._last_input is None or time.monotonic() - self._last_input > max(self._no_input_warning, 1.0):
-            return diag.WARN, "no pose input", values
+
+    def active_status(self):
+        mean_ms, max_ms, n = self._durations.take()
+        values = {"processing_mean_ms": mean_ms, "processing_max_ms": max_ms, **self.idle_values()}
+        problem = self._input_problem(max(self._no_input_warning, 1.0))
+        if problem is not None:
+            return diag.WARN, problem[1], values
+        if self._last_input is None:
+            return diag.WARN, "no pose input yet", values
+        stats = self.recognizer.stats
         if self._rejected_messages or any(stats.counters.get(k, 0) for k in _PROBLEMS):
             return diag.OK, "running (some input was dropped, see counters)", values
         return diag.OK, "running", values

@@ -5,6 +5,9 @@ Subscribes ``image_raw`` (sensor_msgs/Image, sensor-data QoS, depth 1) or, with
 (act_ros/PersonPose2DArray, header = the image's) for every processed image, optionally
 ``~/debug_image`` (skeletons, IDs and the latest action labels), and /diagnostics.
 
+A managed (lifecycle) node (act_ros.ros.managed): configure loads the pose model, activate
+subscribes and starts the worker thread, deactivate stops both (no input, no estimation).
+
 Images are processed by one worker thread. The subscription callback only leaves the newest image
 in a one-slot mailbox, so the executor never blocks on the estimator and an image that arrives
 while the worker is busy replaces the waiting one: stale frames are dropped (and counted), never
@@ -18,7 +21,6 @@ import time
 
 import cv2
 import numpy as np
-from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image
 
@@ -45,36 +47,23 @@ from act_ros.pose.base import PoseDetections
 from act_ros.ros import diagnostics as diag
 from act_ros.ros.conversions import detections_to_msg, image_msg
 from act_ros.ros.input_watch import InputWatch
+from act_ros.ros.managed import ManagedNode
 from act_ros.ros.params import declare
 
 PARAMETERS = POSE_NODE_PARAMETERS
 
 
-class PoseNode(Node):
-    def __init__(self, **node_kwargs) -> None:
+class PoseNode(ManagedNode):
+    """The pose node as a managed node: configure loads the pose model, activate subscribes,
+    publishes and starts the worker thread, deactivate stops all of it (see ros.managed)."""
+
+    def __init__(self, *, autostart: bool = True, **node_kwargs) -> None:
         super().__init__("pose_node", **node_kwargs)
-        p = declare(self, PARAMETERS)
-        self.params = p
-        self.pipeline = pose_pipeline_from_parameters(p)
-
-        reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-        self._pub = self.create_publisher(PersonPose2DArray, POSES_TOPIC, reliable)
-        # Images the middleware overwrote before the callback took them (depth 1) are counted too.
-        events = SubscriptionEventCallbacks(message_lost=self._on_lost)
-        image_type, topic = (CompressedImage, COMPRESSED_IMAGE_TOPIC) if p["use_compressed"] \
-            else (Image, IMAGE_TOPIC)
-        self._decode = compressed_to_rgb if p["use_compressed"] else image_to_rgb
-        self._image_qos = qos_profile_sensor_data if p["image_qos"] == "sensor_data" else \
-            QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
-        self._sub = self.create_subscription(image_type, topic, self._on_image, self._image_qos,
-                                             event_callbacks=events)
-        self._debug_pub = None
+        self.params = declare(self, PARAMETERS)
+        self.pipeline = None
+        self._sub = self._pub = self._debug_pub = self._actions_sub = self._timer = None
+        self._worker: threading.Thread | None = None
         self._labels: dict[int, tuple[str, float]] = {}
-        if p["publish_debug_image"]:
-            self._debug_pub = self.create_publisher(
-                Image, DEBUG_IMAGE_TOPIC, QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
-            self.create_subscription(PersonActionArray, ACTIONS_TOPIC, self._on_actions, reliable)
-
         # One-slot mailbox between the executor and the worker thread: (message, arrival time).
         self._cond = threading.Condition()
         self._pending: tuple[Image | CompressedImage, float] | None = None
@@ -91,13 +80,67 @@ class PoseNode(Node):
         self._started = time.monotonic()
         self._last_input: float | None = None
         self._input_watch = InputWatch("image", self._qos_text())
+        self.topic_name = ""  # resolved when activated
+        p = self.params
+        self._image_type, self._image_topic = (CompressedImage, COMPRESSED_IMAGE_TOPIC) \
+            if p["use_compressed"] else (Image, IMAGE_TOPIC)
+        self._decode = compressed_to_rgb if p["use_compressed"] else image_to_rgb
+        self._image_qos = qos_profile_sensor_data if p["image_qos"] == "sensor_data" else \
+            QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
+        if autostart:
+            self.bring_up()
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    def load(self) -> None:
+        self.pipeline = pose_pipeline_from_parameters(self.params)
+
+    def start(self) -> None:
+        p = self.params
+        self.pipeline.tracker.reset()  # fresh track IDs after a pause
+        self._last_stamp_ns = None
+        reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+        self._pub = self.create_publisher(PersonPose2DArray, POSES_TOPIC, reliable)
+        if p["publish_debug_image"]:
+            self._debug_pub = self.create_publisher(
+                Image, DEBUG_IMAGE_TOPIC, QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
+            self._actions_sub = self.create_subscription(PersonActionArray, ACTIONS_TOPIC,
+                                                         self._on_actions, reliable)
+        self._stopping = False
         self._worker = threading.Thread(target=self._work, name="pose_worker", daemon=True)
         self._worker.start()
-        self._diagnostics = diag.DiagnosticsPublisher(self, self._status)
-        self.create_timer(1.0, self._check_input)
+        # Images the middleware overwrote before the callback took them (depth 1) are counted too.
+        events = SubscriptionEventCallbacks(message_lost=self._on_lost)
+        self._sub = self.create_subscription(self._image_type, self._image_topic, self._on_image,
+                                             self._image_qos, event_callbacks=events)
+        self.topic_name = self._sub.topic_name
+        self._started, self._last_input = time.monotonic(), None
+        self._timer = self.create_timer(1.0, self._check_input)
         self.get_logger().info(
             f"pose backend '{p['backend']}' ({p['model_variant']}, up to {p['num_poses']} people); "
-            f"listening on {self._sub.topic_name} ({self._qos_text()})")
+            f"listening on {self.topic_name} ({self._qos_text()})")
+
+    def stop(self) -> None:
+        with self._cond:  # the worker finishes the image in hand, then ends
+            self._stopping = True
+            self._pending = None
+            self._cond.notify()
+        if self._worker is not None:
+            self._worker.join(timeout=10.0)
+            self._worker = None
+        if self._timer is not None:
+            self.destroy_timer(self._timer)
+        for subscription in (self._sub, self._actions_sub):
+            if subscription is not None:
+                self.destroy_subscription(subscription)
+        for publisher in (self._pub, self._debug_pub):
+            if publisher is not None:
+                self.destroy_publisher(publisher)
+        self._sub = self._actions_sub = self._pub = self._debug_pub = self._timer = None
+
+    def release(self) -> None:
+        if self.pipeline is not None:
+            self.pipeline.close()
+            self.pipeline = None
 
     # --- executor side --------------------------------------------------------------------------
     def _on_image(self, msg) -> None:
@@ -146,7 +189,7 @@ class PoseNode(Node):
         except ImageConversionError as exc:
             self.counters["rejected_images"] += 1
             self._last_error = str(exc)
-            self.get_logger().error(f"dropped an image on {self._sub.topic_name}: {exc}",
+            self.get_logger().error(f"dropped an image on {self.topic_name}: {exc}",
                                     throttle_duration_sec=5.0)
             return None
         converted = time.perf_counter()
@@ -190,12 +233,12 @@ class PoseNode(Node):
         self._input_watch.sample(self.counters["received"], self.counters["lost_in_transport"])
         found = self._input_problem(self.params["no_input_warning"])
         if self._input_watch.should_say(found and found[0]):
-            self.get_logger().warning(f"{self._sub.topic_name}: {found[1]}")
+            self.get_logger().warning(f"{self.topic_name}: {found[1]}")
 
     def _input_problem(self, limit_s: float) -> tuple[str, str] | None:
         return self._input_watch.diagnose(
             silent_s=time.monotonic() - (self._last_input or self._started), limit_s=limit_s,
-            on_topic=self.count_publishers(self._sub.topic_name),
+            on_topic=self.count_publishers(self.topic_name),
             matched=self._sub.get_publisher_count())  # same type and compatible QoS
 
     def _qos_text(self) -> str:
@@ -203,9 +246,9 @@ class PoseNode(Node):
             return "sensor-data QoS: best effort, depth 1"
         return "RELIABLE, depth 1: a best-effort publisher will not match"
 
-    def _status(self):
+    def _values(self) -> dict:
         mean_ms, max_ms, _ = self._durations.take()
-        values = {
+        return {
             "input_rate_hz": self._in_rate.rate(),
             "output_rate_hz": self._out_rate.rate(),
             "processing_mean_ms": mean_ms,
@@ -214,6 +257,11 @@ class PoseNode(Node):
             **self.counters,
             "last_error": self._last_error,
         }
+
+    idle_values = _values
+
+    def active_status(self):
+        values = self._values()
         problem = self._input_problem(max(self.params["no_input_warning"], 1.0))
         if problem is not None:
             return diag.WARN, problem[1], values
@@ -222,13 +270,6 @@ class PoseNode(Node):
         if self.counters["estimator_errors"] and self.counters["processed"] == 0:
             return diag.ERROR, "pose estimation fails on every image", values
         return diag.OK, "running", values
-
-    def close(self) -> None:
-        with self._cond:
-            self._stopping = True
-            self._cond.notify()
-        self._worker.join(timeout=5.0)
-        self.pipeline.close()
 
 
 def main(argv: list[str] | None = None) -> int:
