@@ -7,9 +7,9 @@ Parameters come from config/act_ros.yaml, then `params_file` (only the keys it s
 launch arguments that are not left empty. `ros2 launch act_ros act.launch.py --show-args` lists
 the arguments.
 
-Both are managed (lifecycle) nodes. With autostart:=true (the default) this file configures
-each node as soon as its process starts and activates it once configured, also after a respawn;
-with autostart:=false they wait unconfigured for a lifecycle manager.
+Both are managed (lifecycle) nodes. With autostart:=true (the default) each configures and
+activates itself as soon as its process starts, also after a respawn; with autostart:=false
+they wait unconfigured for a lifecycle manager (or `ros2 service call <node>/change_state`).
 
 Transport: unless FASTDDS_DEFAULT_PROFILES_FILE is set (or another middleware chosen), the nodes
 run with the project's Fast DDS profile (share/act_ros/config/fastdds_profile.xml), whose large
@@ -17,15 +17,10 @@ shared-memory segment carries raw images between processes. A camera driver in a
 needs it too (it is the sender's segment that counts): see the README.
 """
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, EmitEvent, LogInfo, OpaqueFunction, RegisterEventHandler
-from launch.event_handlers import OnProcessStart
-from launch.events import matches_action
+from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import LifecycleNode
-from launch_ros.event_handlers import OnStateTransition
-from launch_ros.events.lifecycle import ChangeState
 from launch_ros.substitutions import FindPackageShare
-from lifecycle_msgs.msg import Transition
 
 from act_ros.launch_args import (
     GRAPH_ARGUMENTS,
@@ -36,27 +31,16 @@ from act_ros.launch_args import (
 )
 
 
-def _managed_node(executable: str, autostart: bool, **kwargs) -> list:
-    """The node's process (waiting for its transitions: --managed) and, with autostart, the
-    handlers that configure it when it starts and activate it once configured."""
-    node = LifecycleNode(package="act_ros", executable=executable, name=executable,
-                         arguments=["--managed"], output="screen", emulate_tty=True, **kwargs)
-    if not autostart:
-        return [node]
-
-    def transition(transition_id: int) -> EmitEvent:
-        return EmitEvent(event=ChangeState(lifecycle_node_matcher=matches_action(node),
-                                           transition_id=transition_id))
-
-    return [
-        RegisterEventHandler(OnProcessStart(
-            target_action=node, on_start=[transition(Transition.TRANSITION_CONFIGURE)])),
-        # configuring -> inactive only: a node deactivated on purpose stays inactive.
-        RegisterEventHandler(OnStateTransition(
-            target_lifecycle_node=node, start_state="configuring", goal_state="inactive",
-            entities=[transition(Transition.TRANSITION_ACTIVATE)])),
-        node,
-    ]
+def _managed_node(executable: str, autostart: bool, **kwargs) -> LifecycleNode:
+    """A node's process. With autostart the program configures and activates its node itself
+    as soon as it starts (also after a respawn: a change_state request sent by launch to a
+    respawned node can reach the dead process's server, which DDS still lists for a few
+    seconds, and be lost); without, it waits unconfigured (--managed). Either way the
+    lifecycle services are there, and launch files including this one can send ChangeState
+    events to these actions."""
+    return LifecycleNode(package="act_ros", executable=executable, name=executable,
+                         arguments=[] if autostart else ["--managed"], output="screen",
+                         emulate_tty=True, **kwargs)
 
 
 def _nodes(context):
@@ -72,13 +56,14 @@ def _nodes(context):
                         "FASTDDS_DEFAULT_PROFILES_FILE to use your own)")] if env else []
     common = dict(namespace=graph.namespace, additional_env=env, respawn=graph.respawn,
                   respawn_delay=graph.respawn_delay)
-    return note + _managed_node(
-        "pose_node", graph.autostart, parameters=files + [overrides["pose_node"]],
-        remappings=[("image_raw", graph.image_topic),
-                    ("image_raw/compressed", graph.image_topic + "/compressed")], **common,
-    ) + _managed_node(
-        "act_node", graph.autostart, parameters=files + [overrides["act_node"]], **common,
-    )
+    return note + [
+        _managed_node("pose_node", graph.autostart, parameters=files + [overrides["pose_node"]],
+                      remappings=[("image_raw", graph.image_topic),
+                                  ("image_raw/compressed", graph.image_topic + "/compressed")],
+                      **common),
+        _managed_node("act_node", graph.autostart, parameters=files + [overrides["act_node"]],
+                      **common),
+    ]
 
 
 def generate_launch_description() -> LaunchDescription:

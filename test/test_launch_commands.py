@@ -9,6 +9,7 @@ tools are not installed (a clone without ../shared/ros2_launch).
 from __future__ import annotations
 
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -81,12 +82,15 @@ def stopped_cleanly(launch) -> None:
 
 
 def test_act_launch_turns_a_camera_in_another_process_into_actions(ros2_session, observer):
-    """`ros2 launch act_ros act.launch.py` with its defaults and a camera in another process:
-    with Fast DDS's defaults on the camera side its raw images are lost and the pose node says
-    why; with what the README tells the camera side to set, /human_actions carries labels with
-    the images' own stamps, which `ros2 topic echo` prints too."""
+    """`ros2 launch act_ros act.launch.py` (node parameters at their defaults) and a camera in
+    another process: with Fast DDS's defaults on the camera side its raw images are lost and
+    the pose node says why; with what the README tells the camera side to set, /human_actions
+    carries labels with the images' own stamps, which `ros2 topic echo` prints too. With
+    respawn:=true an AcT node killed with SIGKILL comes back and /human_actions resumes."""
+    import psutil
+
     session = ros2_session(1)
-    launch = session.launch("act.launch.py")
+    launch = session.launch("act.launch.py", "respawn:=true", "respawn_delay:=1.0")
     # Started at once, they wait for the nodes: a camera with Fast DDS's defaults (640x360 bgr8 =
     # 691 KB, over the default 512 KB segment) and `ros2 topic echo`.
     plain = session.start(CAMERA, CLIP, "--frames", "60", "--ros-args", "-r",
@@ -121,6 +125,16 @@ def test_act_launch_turns_a_camera_in_another_process_into_actions(ros2_session,
     wait_until(lambda: sum(len(m.actions) for m in actions.messages) >= 10, 90,
                f"10 labelled actions ({len(actions.messages)} action messages so far)")
     echo.proc.wait(30)
+
+    # 3. SIGKILL the AcT node: launch restarts it, configures and activates it, actions resume.
+    killed_pid = launched_pids(launch)["act_node"]
+    psutil.Process(killed_pid).kill()
+    killed_at, before_kill = time.monotonic(), len(actions.messages)
+    launch.wait_for_output(r"\[act_node-\d+\]: process has died .*exit code -9")
+    wait_until(lambda: launched_pids(launch)["act_node"] != killed_pid, 30, "the AcT node respawned")
+    wait_until(lambda: any(m.actions for m in actions.messages[before_kill:]), 90,
+               "labelled actions from the respawned AcT node")
+    resumed_after = time.monotonic() - killed_at
     camera.interrupt()
     sent = camera_stamps(camera)
 
@@ -139,7 +153,8 @@ def test_act_launch_turns_a_camera_in_another_process_into_actions(ros2_session,
     print(f"\nact.launch.py: camera with Fast DDS defaults: {lost} of {offered} images lost; "
           f"with the README's profile: {answered} of {len(sent)} camera images answered, "
           f"{len(labelled)} labelled actions; first label printed by ros2 topic echo: "
-          f"{label.group(1)}; stopped in {launch.stop_seconds:.2f} s")
+          f"{label.group(1)}; AcT node SIGKILLed: labelled actions again after "
+          f"{resumed_after:.1f} s (respawn_delay 1.0 s); stopped in {launch.stop_seconds:.2f} s")
 
 
 def test_namespaced_launch_keeps_defaults_preset_and_arguments(ros2_session, observer):
@@ -280,3 +295,138 @@ def test_ros2_run_starts_and_stops_both_nodes(ros2_session, observer):
         assert "Traceback" not in proc.output(), proc.output()[-3000:]
         seconds[name] = proc.stop_seconds
     print("\nros2 run: " + ", ".join(f"{n} stopped in {s:.2f} s" for n, s in seconds.items()))
+
+
+class Lifecycle:
+    """The lifecycle services of one node, called from this (another) process."""
+
+    def __init__(self, graph: Graph, node: str) -> None:
+        from lifecycle_msgs.srv import ChangeState, GetState
+
+        self.node = node
+        self._change = graph.node.create_client(ChangeState, f"{node}/change_state")
+        self._get = graph.node.create_client(GetState, f"{node}/get_state")
+        for client in (self._change, self._get):
+            assert client.wait_for_service(timeout_sec=60), f"{client.srv_name} not offered"
+
+    def _call(self, client, request, timeout: float = 60.0):
+        future = client.call_async(request)
+        wait_until(future.done, timeout, f"{client.srv_name} to answer")
+        return future.result()
+
+    def state(self) -> str:
+        from lifecycle_msgs.srv import GetState
+
+        return self._call(self._get, GetState.Request()).current_state.label
+
+    def change(self, transition: str) -> None:
+        from lifecycle_msgs.srv import ChangeState
+
+        request = ChangeState.Request()
+        request.transition.label = transition
+        assert self._call(self._change, request).success, f"{self.node}: {transition} refused"
+
+
+def latest_status(diagnostics, node: str) -> dict[str, str]:
+    """The newest /diagnostics values of ``node`` (plus its message as 'message')."""
+    for msg in reversed(diagnostics.messages):
+        for status in msg.status:
+            if status.name == node:
+                return {"message": status.message, **{v.key: v.value for v in status.values}}
+    return {}
+
+
+def launched_pids(launch) -> dict[str, int]:
+    """The newest pid of each node process, from launch's 'process started' lines."""
+    return {name: int(pid) for name, pid in
+            re.findall(r"\[INFO\] \[(\w+)-\d+\]: process started with pid \[(\d+)\]", launch.output())}
+
+
+def test_managed_nodes_follow_their_lifecycle_from_another_process(ros2_session, observer):
+    """autostart:=false: the nodes wait unconfigured; the lifecycle services, called from this
+    process, configure (models loaded), activate (work), deactivate (no messages out, no
+    inference, next to no CPU), re-activate (fresh windows), clean up and shut down (the
+    programs end cleanly)."""
+    import psutil
+    from diagnostic_msgs.msg import DiagnosticArray
+
+    session = ros2_session(6)
+    launch = session.launch("act.launch.py", "autostart:=false", "pose_model:=lite")
+    graph = observer(session.domain_id)
+    actions = graph.collect(PersonActionArray, "/human_actions")
+    diagnostics = graph.collect(DiagnosticArray, "/diagnostics", 50)
+    nodes = {name: Lifecycle(graph, f"/{name}") for name in NODES_UP}
+    pids = launched_pids(launch)
+    procs = {name: psutil.Process(pids[name]) for name in NODES_UP}
+
+    def each(transition: str) -> None:
+        for node in nodes.values():
+            node.change(transition)
+
+    def states() -> list[str]:
+        return [node.state() for node in nodes.values()]
+
+    def diag_states() -> list[str]:
+        return [latest_status(diagnostics, n).get("lifecycle_state") for n in NODES_UP]
+
+    assert states() == ["unconfigured"] * 2
+    wait_until(lambda: diag_states() == ["unconfigured"] * 2, 30, "diagnostics: unconfigured")
+    each("configure")
+    assert states() == ["inactive"] * 2
+    assert graph.node.count_subscribers("/camera/image_raw") == 0  # configured, not listening
+
+    camera = session.start(CAMERA, CLIP, "--frames", "90", "--loop", "--ros-args", "-r",
+                           "image_raw:=/camera/image_raw", env=CAMERA_README_ENV, name="camera")
+    each("activate")
+    assert states() == ["active"] * 2
+    wait_until(lambda: any(a.window_frames > 12 for m in actions.messages for a in m.actions), 90,
+               "windows filling up")
+    active_cpu = cpu_seconds_over(procs, camera, frames=30)
+
+    each("deactivate")
+    assert states() == ["inactive"] * 2
+    wait_until(lambda: graph.node.count_subscribers("/camera/image_raw") == 0, 30,
+               "the pose node to stop listening")
+    wait_until(lambda: diag_states() == ["inactive"] * 2, 30, "diagnostics: inactive")
+    before = {n: dict(latest_status(diagnostics, n)) for n in NODES_UP}
+    answered = len(actions.messages)
+    inactive_cpu = cpu_seconds_over(procs, camera, frames=30)  # the camera keeps sending
+    after = {n: dict(latest_status(diagnostics, n)) for n in NODES_UP}
+    assert len(actions.messages) == answered, "actions published while inactive"
+    assert after["pose_node"]["processed"] == before["pose_node"]["processed"]
+    assert after["act_node"]["inferences"] == before["act_node"]["inferences"]
+    assert "no inference" in after["act_node"]["message"]
+    for name in NODES_UP:  # 1 Hz diagnostics only, against estimation / inference at 30 Hz
+        assert inactive_cpu[name] <= max(0.25 * active_cpu[name], 0.02), \
+            (name, inactive_cpu, active_cpu)
+
+    each("activate")
+    wait_until(lambda: len(actions.messages) > answered and any(
+        m.actions for m in actions.messages[answered:]), 90, "actions after re-activation")
+    resumed = [a for m in actions.messages[answered:] for a in m.actions]
+    min_frames = 10  # the code default: the first prediction comes when a window holds 10
+    assert resumed[0].window_frames == min_frames, "re-activation kept the old windows"
+    camera.interrupt()
+
+    each("deactivate")
+    each("cleanup")
+    assert states() == ["unconfigured"] * 2
+    wait_until(lambda: diag_states() == ["unconfigured"] * 2, 30, "diagnostics: unconfigured")
+    for node in nodes.values():
+        node.change("shutdown")
+    launch.proc.wait(60)  # the programs end once their nodes are finalized; launch after them
+    out = launch.output()
+    assert launch.proc.returncode == 0, out[-3000:]
+    for name in NODES_UP:
+        assert re.search(rf"\[{name}-\d+\]: process has finished cleanly", out), out[-3000:]
+    print(f"\nlifecycle: CPU s per 30 camera frames active/inactive: "
+          + ", ".join(f"{n} {active_cpu[n]:.2f}/{inactive_cpu[n]:.3f}" for n in NODES_UP)
+          + f"; first window after re-activation: {resumed[0].window_frames} frames")
+
+
+def cpu_seconds_over(procs: dict, camera, frames: int) -> dict[str, float]:
+    """CPU seconds each process used while the camera published ``frames`` more images."""
+    start = {n: sum(p.cpu_times()[:2]) for n, p in procs.items()}
+    sent = len(camera_stamps(camera))
+    wait_until(lambda: len(camera_stamps(camera)) >= sent + frames, 60, f"{frames} camera frames")
+    return {n: sum(p.cpu_times()[:2]) - start[n] for n, p in procs.items()}
