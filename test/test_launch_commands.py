@@ -419,7 +419,7 @@ def test_managed_nodes_follow_their_lifecycle_from_another_process(ros2_session,
     assert launch.proc.returncode == 0, out[-3000:]
     for name in NODES_UP:
         assert re.search(rf"\[{name}-\d+\]: process has finished cleanly", out), out[-3000:]
-    print(f"\nlifecycle: CPU s per 30 camera frames active/inactive: "
+    print("\nlifecycle: CPU s per 30 camera frames active/inactive: "
           + ", ".join(f"{n} {active_cpu[n]:.2f}/{inactive_cpu[n]:.3f}" for n in NODES_UP)
           + f"; first window after re-activation: {resumed[0].window_frames} frames")
 
