@@ -251,6 +251,7 @@ def test_replay_launch_runs_the_nodes_on_the_bag_clock(ros2_session, observer):
     ("model_size:=huge", r'Argument "model_size" provided value "huge" is not valid\. Valid options '
                          r"are: \['', 'micro', 'small', 'medium', 'large'\]"),
     ("num_threads:=abc", r"launch argument num_threads:=abc must be an integer"),
+    ("respawn_delay:=soon", r"launch argument respawn_delay:=soon must be a number of seconds"),
 ])
 def test_bad_launch_arguments_are_refused_with_a_clear_message(ros2_session, argument, message):
     session = ros2_session(4)

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from act_ros.launch_args import GRAPH_ARGUMENTS, NODE_ARGUMENTS, node_environment, parameter_overrides
+from act_ros.launch_args import (
+    GRAPH_ARGUMENTS,
+    NODE_ARGUMENTS,
+    graph_settings,
+    node_environment,
+    parameter_overrides,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((ROOT / "config").glob("*.yaml"))
@@ -117,6 +123,21 @@ def test_launch_files_declare_the_arguments_from_the_shared_table():
             "pose_model", "num_poses", "namespace", "debug_image"} <= names
     replay = (ROOT / "launch" / "replay.launch.py").read_text()
     assert '("use_sim_time", "true")' in replay
+
+
+def test_graph_arguments_are_typed_and_bad_values_named():
+    settings = graph_settings({"namespace": "robot", "respawn": "true", "respawn_delay": "0.5"})
+    assert (settings.namespace, settings.respawn, settings.respawn_delay, settings.autostart) == \
+        ("robot", True, 0.5, True)
+    assert settings.image_topic == "/camera/image_raw"
+    defaults = graph_settings({})
+    assert (defaults.autostart, defaults.respawn, defaults.respawn_delay) == (True, False, 2.0)
+    with pytest.raises(ValueError, match="respawn_delay:=soon must be a number of seconds"):
+        graph_settings({"respawn_delay": "soon"})
+    with pytest.raises(ValueError, match="respawn_delay:=-1 must be 0..3600 s"):
+        graph_settings({"respawn_delay": "-1"})
+    with pytest.raises(ValueError, match="autostart:=yes must be true or false"):
+        graph_settings({"autostart": "yes"})
 
 
 def test_launched_nodes_get_the_project_profile_unless_the_user_chose_one():
