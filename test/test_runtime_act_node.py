@@ -258,3 +258,22 @@ def test_the_node_restarts_while_poses_keep_coming(ros_graph, node_process):
     for run in (first, second):
         assert [len(m.actions) for m in run] == [0, 0, 1, 1, 1]
         assert [m.actions[0].window_frames for m in run[2:]] == [3, 4, 5]
+
+
+def test_a_model_that_cannot_load_fails_configure_and_the_node_stays_unconfigured(ros_context, tmp_path):
+    """Managed: the failure is the configure transition's (named), not the process's."""
+    from act_ros.ros.act_node import ActNode
+
+    missing = tmp_path / "missing.tflite"
+    node = ActNode(context=ros_context, autostart=False,
+                   parameter_overrides=[Parameter("model_path", value=str(missing))])
+    try:
+        assert node.lifecycle_state == "unconfigured" and node.recognizer is None
+        node.trigger_configure()
+        assert node.lifecycle_state == "unconfigured"
+        assert str(missing) in str(node.transition_error)
+        level, message, values = node._status()
+        assert "last transition failed" in message and values["lifecycle_state"] == "unconfigured"
+    finally:
+        node.close()
+        node.destroy_node()
