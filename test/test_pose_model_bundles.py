@@ -102,7 +102,7 @@ def test_tampered_model_inside_the_tarball_is_refused(tmp_path, tarball):
     # A tarball with the right member names but other bytes (e.g. a different npm version).
     fake = tmp_path / "fake.tgz"
     with tarfile.open(tarball) as src, tarfile.open(fake, "w:gz") as dst:
-        for name in (mb.PACKED_ASSETS, mb.LANDMARK_MEMBER.format(variant="lite")):
+        for name in (mb.PACKED_ASSETS, mb.PACKED_LOADER, mb.LANDMARK_MEMBER.format(variant="lite")):
             data = bytearray(src.extractfile(name).read())
             if name == mb.PACKED_ASSETS:
                 data[100] ^= 1

@@ -8,7 +8,7 @@ files on a package registry instead, with nothing but Python's standard library 
 1. fetch the npm tarball ``@mediapipe/pose@0.5.1675469404`` from registry.npmjs.org with
    urllib (no node/npm needed) and verify its pinned sha512 (npm's ``dist.integrity``);
 2. take ``pose_landmark_{lite,full,heavy}.tflite`` and the BlazePose detector, which is the only
-   file inside ``pose_solution_packed_assets.data`` (bytes 0..2962288, per
+   file inside ``pose_solution_packed_assets.data`` (its byte range read from the package's own
    ``pose_solution_packed_assets_loader.js``); check each input's pinned sha256;
 3. add the TFLite metadata the Tasks API needs (image input with its normalisation: detector
    mean 127.5 / std 127.5, landmarks mean 0 / std 255) with mediapipe's own metadata writer;
@@ -29,8 +29,6 @@ and refuses metadata using any later schema feature.
 from __future__ import annotations
 
 import argparse
-import base64
-import contextlib
 import gc
 import hashlib
 import io
@@ -38,11 +36,7 @@ import json
 import logging
 import os
 import sys
-import tarfile
-import tempfile
 import types
-import urllib.error
-import urllib.request
 import warnings
 import zipfile
 from pathlib import Path
@@ -50,6 +44,16 @@ from collections.abc import Iterable
 
 from act_ros.pose.variants import MEDIAPIPE_VARIANTS as VARIANTS
 from act_ros.pose.variants import check_variant
+
+from act_ros.pose.npm_assets import (
+    ModelAssetError,
+    NpmTarball,
+    atomic_write,
+    read_members,
+    read_packed_file,
+    sha256_file,
+)
+from act_ros.pose.npm_assets import fetch_tarball as fetch_npm_tarball
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +67,13 @@ TARBALL_SHA512 = (
     "DFZsNWTsSphRIZppnUCuunzBiHP2FdJXR9ehc7mMi4KG+oPaOH0Em3d6kr7Py+TSyTXC1doH88KcF28k2sBxsQ=="
 )
 TARBALL_SIZE = 40_985_403
+TARBALL = NpmTarball(NPM_PACKAGE, NPM_VERSION, TARBALL_SHA512, TARBALL_SIZE)
 
 PACKED_ASSETS = "package/pose_solution_packed_assets.data"
-# pose_solution_packed_assets_loader.js: {"filename": "pose_detection/pose_detection.tflite",
-# "start": 0, "end": 2962288} is the only entry of the packed data file.
-DETECTOR_RANGE = (0, 2_962_288)
+# Lists the packed file's byte range: {"filename": ".../pose_detection/pose_detection.tflite",
+# "start": 0, "end": 2962288} is the only entry.
+PACKED_LOADER = "package/pose_solution_packed_assets_loader.js"
+DETECTOR_NAME = "pose_detection.tflite"
 LANDMARK_MEMBER = "package/pose_landmark_{variant}.tflite"
 
 INPUT_SHA256 = {
@@ -99,7 +105,7 @@ _DETECTOR_NORM = (127.5, 127.5)  # [-1, 1]
 _LANDMARKS_NORM = (0.0, 255.0)  # [0, 1]
 
 
-class BundleError(RuntimeError):
+class BundleError(ModelAssetError):
     """A bundle cannot be built or is invalid (with the reason and what to do)."""
 
 
@@ -121,36 +127,6 @@ def _check_variant(variant: str) -> None:
     check_variant("mediapipe", variant)
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _sha512_b64(path: Path) -> str:
-    h = hashlib.sha512()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return base64.b64encode(h.digest()).decode("ascii")
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 # --- step 1: the npm tarball ----------------------------------------------------------------------
 def tarball_path(cache_dir: Path | None = None) -> Path:
     return Path(cache_dir or default_cache_dir()) / "downloads" / TARBALL_NAME
@@ -158,83 +134,35 @@ def tarball_path(cache_dir: Path | None = None) -> Path:
 
 def fetch_tarball(cache_dir: Path | None = None, *, progress: bool = True, timeout_s: float = 60.0) -> Path:
     """The verified npm tarball in the cache, downloaded with urllib when missing or corrupt."""
-    path = tarball_path(cache_dir)
-    if path.exists() and path.stat().st_size == TARBALL_SIZE and _sha512_b64(path) == TARBALL_SHA512:
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    log.info("downloading %s@%s from %s", NPM_PACKAGE, NPM_VERSION, TARBALL_URL)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    hint = (f"The pose models are built from that npm tarball once and then work offline: run "
+            f"`act-ros pose-models --ensure` on a machine with access to registry.npmjs.org, or "
+            f"copy the tarball to {tarball_path()} (or finished *.task bundles to "
+            f"{default_cache_dir()})")
     try:
-        with os.fdopen(fd, "wb") as out:
-            _download(TARBALL_URL, out, timeout_s=timeout_s, progress=progress)
-        got = _sha512_b64(Path(tmp))
-        if got != TARBALL_SHA512:
-            raise BundleError(
-                f"{TARBALL_URL}: sha512 mismatch (got {got}, expected {TARBALL_SHA512}); "
-                "the download is corrupt or was tampered with"
-            )
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-    return path
-
-
-def _download(url: str, out: io.BufferedIOBase, *, timeout_s: float, progress: bool) -> None:
-    request = urllib.request.Request(url, headers={"User-Agent": "act_ros-model-bundles"})
-    try:
-        response = urllib.request.urlopen(request, timeout=timeout_s)
-    except (urllib.error.URLError, OSError) as exc:
-        raise BundleError(
-            f"cannot download {url} ({exc}). The pose model bundles are built from that npm "
-            f"tarball once and then work offline: run `python -m act_ros.pose.model_bundles "
-            f"--ensure` on a machine with access to registry.npmjs.org, or copy the tarball to "
-            f"{tarball_path()} (or finished *.task bundles to {default_cache_dir()})"
-        ) from exc
-    total = int(response.headers.get("Content-Length") or TARBALL_SIZE)
-    bar = None
-    if progress:
-        try:
-            from tqdm import tqdm
-
-            bar = tqdm(total=total, unit="B", unit_scale=True, desc=TARBALL_NAME, leave=False)
-        except ImportError:  # tqdm is a runtime dependency, but a download must not need it
-            bar = None
-    with response:
-        for chunk in iter(lambda: response.read(1 << 16), b""):
-            out.write(chunk)
-            if bar is not None:
-                bar.update(len(chunk))
-    if bar is not None:
-        bar.close()
+        return fetch_npm_tarball(TARBALL, tarball_path(cache_dir), url=TARBALL_URL,
+                                 progress=progress, timeout_s=timeout_s, offline_hint=hint)
+    except BundleError:
+        raise
+    except ModelAssetError as exc:
+        raise BundleError(str(exc)) from exc
 
 
 # --- step 2: the raw models --------------------------------------------------------------------
 def read_raw_models(tarball: Path, variant: str) -> tuple[bytes, bytes]:
     """(detector, landmark model) bytes for ``variant`` from the tarball, sha256-verified."""
     _check_variant(variant)
-    with tarfile.open(tarball, "r:gz") as tar:
-        packed = _read_member(tar, PACKED_ASSETS)
-        landmarks = _read_member(tar, LANDMARK_MEMBER.format(variant=variant))
-    start, end = DETECTOR_RANGE
-    if len(packed) != end:
-        raise BundleError(f"{PACKED_ASSETS}: expected {end} bytes (one packed file), got {len(packed)}")
-    detector = packed[start:end]
+    member = LANDMARK_MEMBER.format(variant=variant)
+    try:
+        files = read_members(tarball, (PACKED_ASSETS, PACKED_LOADER, member))
+        detector = read_packed_file(files[PACKED_ASSETS], files[PACKED_LOADER].decode(), DETECTOR_NAME)
+    except ModelAssetError as exc:
+        raise BundleError(f"{tarball.name}: {exc}") from exc
+    landmarks = files[member]
     for name, data in (("detector", detector), (variant, landmarks)):
         got = hashlib.sha256(data).hexdigest()
         if got != INPUT_SHA256[name]:
             raise BundleError(f"{name} model in {tarball.name}: sha256 {got} != pinned {INPUT_SHA256[name]}")
     return detector, landmarks
-
-
-def _read_member(tar: tarfile.TarFile, name: str) -> bytes:
-    try:
-        f = tar.extractfile(name)
-    except KeyError:
-        f = None
-    if f is None:
-        raise BundleError(f"{name} missing from the npm tarball")
-    return f.read()
 
 
 # --- step 3: TFLite metadata ---------------------------------------------------------------------
@@ -360,7 +288,7 @@ def _read_manifest(cache_dir: Path) -> dict:
 
 
 def _write_manifest(cache_dir: Path, manifest: dict) -> None:
-    _atomic_write(cache_dir / MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+    atomic_write(cache_dir / MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
 
 
 def build_bundle(variant: str, cache_dir: Path | None = None, *, progress: bool = True) -> Path:
@@ -378,7 +306,7 @@ def build_bundle(variant: str, cache_dir: Path | None = None, *, progress: bool 
             raise BundleError(msg + ": the build is not reproducible here, please report it")
         warnings.warn(msg + " (metadata writer changed); recorded in the manifest", stacklevel=2)
     path = cache / bundle_filename(variant)
-    _atomic_write(path, data)
+    atomic_write(path, data)
     manifest = _read_manifest(cache)
     manifest[variant] = {
         "file": path.name,
