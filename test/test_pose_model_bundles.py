@@ -27,10 +27,16 @@ def tarball() -> Path:
 
 @pytest.fixture
 def cache_with_tarball(tmp_path, tarball) -> Path:
-    """An empty bundle cache that already holds the tarball (no second download)."""
+    """An empty model cache that already holds the npm tarballs (no second download): the
+    MediaPipe one, and the one `--ensure` takes the top-down detector from."""
+    from act_ros.pose import topdown_models as tm
+
     target = mb.tarball_path(tmp_path)
     target.parent.mkdir(parents=True)
     shutil.copyfile(tarball, target)
+    tm.detector_files(progress=False)  # the objectron tarball in the default cache
+    name = tm.OBJECTRON.filename
+    shutil.copyfile(mb.default_cache_dir() / "downloads" / name, target.parent / name)
     return tmp_path
 
 
@@ -89,13 +95,16 @@ def test_corrupt_bundle_is_detected_and_rebuilt(cache_with_tarball, capsys):
     assert "checksum mismatch" in capsys.readouterr().out
     mb.bundle_path("lite", cache)  # rebuilds
     assert mb.bundle_status("lite", cache) == "ok"
+    assert mb.main(["--check", "--variants", "lite", "--cache-dir", str(cache)]) == 1  # no top-down files
+    assert mb.main(["--ensure", "--variants", "lite", "--cache-dir", str(cache)]) == 0
     assert mb.main(["--check", "--variants", "lite", "--cache-dir", str(cache)]) == 0
 
 
 def test_check_reports_missing_bundles(tmp_path, capsys):
     assert mb.main(["--check", "--cache-dir", str(tmp_path)]) == 1
     statuses = [line.split()[:2] for line in capsys.readouterr().out.splitlines()]
-    assert statuses == [["lite", "missing"], ["full", "missing"], ["heavy", "missing"]]
+    assert statuses[:3] == [["lite", "missing"], ["full", "missing"], ["heavy", "missing"]]
+    assert statuses[3:] == [["topdown", "missing"]] * 5  # detector, label map, 3 landmark models
 
 
 def test_tampered_model_inside_the_tarball_is_refused(tmp_path, tarball):
