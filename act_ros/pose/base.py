@@ -144,6 +144,7 @@ def check_image(image_rgb: np.ndarray) -> np.ndarray:
 EstimatorFactory = Callable[..., PoseEstimator]
 _REGISTRY: dict[str, EstimatorFactory | str] = {
     "mediapipe": "act_ros.pose.mediapipe_backend:MediaPipePoseEstimator",
+    "topdown": "act_ros.pose.topdown_backend:TopDownPoseEstimator",
 }
 
 

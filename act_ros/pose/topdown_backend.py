@@ -1,0 +1,245 @@
+"""Top-down multi-person pose: person detector boxes -> BlazePose landmarks on each person's crop.
+
+MediaPipe's PoseLandmarker finds people with a face-keyed detector, so it misses people seen
+from behind, far away or in groups. This backend finds them with a general person detector
+(SSD-MobileNetV2, Open Images v4: :mod:`act_ros.pose.person_detector`) and runs the same BlazePose
+landmark model MediaPipe uses on each person's crop (:mod:`act_ros.pose.blazepose_landmarks`),
+both with the TFLite runtime (ai-edge-litert, XNNPACK). The landmark model's pose-presence
+probability rejects detector boxes that hold no person (a bag, a tripod).
+
+Between detections each person's crop comes from their own landmarks of the previous frame, as
+MediaPipe's tracking does, so most frames cost only the landmark model per person: the detector
+runs on the first frame, every ``detection_interval`` frames, whenever nobody is tracked, and on
+the frame after a tracked person was lost (presence below the threshold). On a detection frame,
+boxes that overlap a tracked person (IoU > ``track_iou``) are not cropped again: the tracked crop
+is better aligned. Time going backwards (a bag loop) drops the tracked crops.
+
+People: at most ``num_poses`` per image (tracked people first, then new boxes by detector
+score); up to ``2 * num_poses`` new boxes are tried per detection so that false boxes do not take
+the places of real people. Poses whose boxes overlap by more than ``duplicate_iou`` are merged
+(two crops that converged on one person), the better one kept.
+
+Output as every backend (:class:`~act_ros.pose.base.PoseDetections`): COCO-17 keypoints in
+full-image pixels with confidence = visibility x presence (MediaPipe's 33 -> COCO-17 map), box =
+the extent of the 33 landmarks inside the image, score = the mean COCO-17 confidence, as in the
+MediaPipe backend. Landmarks are not smoothed over time.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from act_ros.pose.base import PoseDetections, check_image
+from act_ros.pose.blazepose_landmarks import (
+    NUM_BODY_LANDMARKS,
+    BlazePoseLandmarker,
+    Roi,
+    roi_from_box,
+    roi_from_landmarks,
+)
+from act_ros.pose.mediapipe_backend import box_iou, duplicate_mask, landmarks_to_coco17
+from act_ros.pose.person_detector import SsdPersonDetector
+
+log = logging.getLogger(__name__)
+
+VARIANTS = ("lite", "full", "heavy")
+
+
+@dataclass
+class _Track:
+    roi: Roi
+    box: np.ndarray  # last pose's landmark box, pixels
+
+
+def _check_unit(name: str, value: float, low_open: bool = False) -> float:
+    value = float(value)
+    if not (0.0 < value <= 1.0 if low_open else 0.0 <= value <= 1.0):
+        raise ValueError(f"{name} must be in {'(0' if low_open else '[0'}, 1], got {value!r}")
+    return value
+
+
+class TopDownPoseEstimator:
+    """Person detector + BlazePose landmarks per person, as a :class:`~act_ros.pose.base.PoseEstimator`.
+
+    Args:
+        variant: landmark model, ``lite`` (fastest), ``full`` or ``heavy``.
+        num_poses: most people per image.
+        num_threads: TFLite threads of both models (None = 1).
+        min_detection_confidence: person detector score threshold.
+        min_presence_confidence: landmark model pose-presence threshold (rejects false boxes and
+            ends tracks).
+        detection_interval: run the detector at least every this many frames (1 = every frame).
+        crop_margin: side of the first crop of a person = the detector box's longer side x this.
+        track_iou: a detector box overlapping a tracked person more than this is that person.
+        model_path: a landmark .tflite of your own (default: the cached model of ``variant``).
+        detector_path, labelmap_path: a detector .tflite and its label map of your own (default:
+            the cached files, see :mod:`act_ros.pose.topdown_models`).
+    """
+
+    def __init__(
+        self,
+        variant: str = "full",
+        num_poses: int = 5,
+        num_threads: int | None = None,
+        min_detection_confidence: float = 0.3,
+        min_presence_confidence: float = 0.5,
+        detection_interval: int = 5,
+        crop_margin: float = 1.25,
+        min_keypoint_confidence: float = 0.1,
+        duplicate_iou: float = 0.6,
+        track_iou: float = 0.5,
+        model_path: str | Path | None = None,
+        detector_path: str | Path | None = None,
+        labelmap_path: str | Path | None = None,
+        cache_dir: str | Path | None = None,
+    ) -> None:
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown landmark model variant {variant!r}; choose one of "
+                             f"{', '.join(VARIANTS)}")
+        for name, value in (("num_poses", num_poses), ("detection_interval", detection_interval)):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if num_threads is not None and (not isinstance(num_threads, (int, np.integer)) or num_threads < 1):
+            raise ValueError(f"num_threads must be None or an integer >= 1, got {num_threads!r}")
+        if not 1.0 <= float(crop_margin) <= 3.0:
+            raise ValueError(f"crop_margin must be in [1, 3], got {crop_margin!r}")
+        self.min_detection_confidence = _check_unit("min_detection_confidence",
+                                                    min_detection_confidence, low_open=True)
+        if self.min_detection_confidence >= 1.0:
+            raise ValueError("min_detection_confidence must be below 1")
+        self.min_presence_confidence = _check_unit("min_presence_confidence", min_presence_confidence)
+        self.min_keypoint_confidence = _check_unit("min_keypoint_confidence", min_keypoint_confidence)
+        self.duplicate_iou = _check_unit("duplicate_iou", duplicate_iou)
+        self.track_iou = _check_unit("track_iou", track_iou)
+        self.variant = variant
+        self.num_poses = int(num_poses)
+        self.num_threads = int(num_threads or 1)
+        self.detection_interval = int(detection_interval)
+        self.crop_margin = float(crop_margin)
+
+        custom_model = model_path is not None
+        cache = Path(cache_dir) if cache_dir is not None else None
+        if detector_path is None or labelmap_path is None:
+            from act_ros.pose.topdown_models import detector_files
+
+            cached_model, cached_labels = detector_files(cache)
+            detector_path = detector_path or cached_model
+            labelmap_path = labelmap_path or cached_labels
+        if model_path is None:
+            from act_ros.pose.topdown_models import landmark_model_path
+
+            model_path = landmark_model_path(variant, cache)
+        self.detector = SsdPersonDetector(detector_path, labelmap_path, num_threads=self.num_threads,
+                                          score_threshold=self.min_detection_confidence)
+        self.landmarker = BlazePoseLandmarker(model_path, num_threads=self.num_threads)
+        self.name = f"topdown:{Path(model_path).name}" if custom_model else f"topdown-{variant}"
+        self.model_path = str(model_path)
+        self.detector_path = str(detector_path)
+
+        self._lock = threading.Lock()
+        self._tracks: list[_Track] = []
+        self._since_detection = 0
+        self._lost = False
+        self._last_ns: int | None = None
+        self._closed = False
+        # Counters (for benchmarks and diagnostics).
+        self.frames = 0
+        self.detector_runs = 0
+        self.crops = 0
+        self.resets = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget the tracked crops (the next frame runs the detector)."""
+        with self._lock:
+            self._tracks = []
+            self._lost = False
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self.detector.close()
+                self.landmarker.close()
+                self._closed = True
+
+    def __enter__(self) -> TopDownPoseEstimator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- estimation --------------------------------------------------------------------------------
+    def estimate(self, image_rgb: np.ndarray, timestamp_ns: int) -> PoseDetections:
+        image = check_image(image_rgb)
+        timestamp_ns = int(timestamp_ns)
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(f"{self.name}: estimate() after close()")
+            if self._last_ns is not None and timestamp_ns < self._last_ns:
+                self.resets += 1
+                log.info("input time went backwards by %.3f s: dropping %d tracked people",
+                         (self._last_ns - timestamp_ns) * 1e-9, len(self._tracks))
+                self._tracks = []
+            self._last_ns = timestamp_ns
+            self.frames += 1
+            landmarks = self._people(image)
+        height, width = image.shape[:2]
+        if not len(landmarks):
+            return PoseDetections.empty()
+        norm = landmarks[:, :NUM_BODY_LANDMARKS].copy()
+        norm[:, :, 0] /= width
+        norm[:, :, 1] /= height
+        keypoints, boxes, scores = landmarks_to_coco17(norm, width, height, self.min_keypoint_confidence)
+        return PoseDetections(keypoints=keypoints, boxes=boxes, scores=scores)
+
+    def _people(self, image: np.ndarray) -> np.ndarray:
+        """(N, 39, 4) image-pixel landmarks of this frame's people; updates the tracks."""
+        self._since_detection += 1
+        tracked = self._tracks[: self.num_poses]
+        rois = [t.roi for t in tracked]
+        is_track = [True] * len(rois)
+        if not tracked or self._lost or self._since_detection >= self.detection_interval:
+            self._since_detection = 0
+            self.detector_runs += 1
+            boxes, _ = self.detector.detect(image)
+            if tracked and len(boxes):
+                overlap = box_iou(np.concatenate([boxes, np.stack([t.box for t in tracked])]))
+                known = (overlap[: len(boxes), len(boxes):] > self.track_iou).any(axis=1)
+                boxes = boxes[~known]
+            room = 2 * self.num_poses - len(rois)
+            rois += [roi_from_box(b, self.crop_margin) for b in boxes[: max(0, room)]]
+            is_track += [False] * (len(rois) - len(is_track))
+
+        self._lost = False
+        people, presence = [], []
+        for roi, tracked_roi in zip(rois, is_track):
+            self.crops += 1
+            result = self.landmarker.run(image, roi)
+            if result.presence < self.min_presence_confidence:
+                self._lost |= tracked_roi
+                continue
+            people.append(result.landmarks)
+            # Tracked people rank before new boxes; presence orders each group.
+            presence.append(result.presence + (1.0 if tracked_roi else 0.0))
+        if not people:
+            self._tracks = []
+            return np.zeros((0, 39, 4), np.float32)
+        landmarks = np.stack(people)
+        order = np.argsort(-np.asarray(presence), kind="stable")
+        landmarks = landmarks[order]
+        boxes = self._landmark_boxes(landmarks, image.shape[1], image.shape[0])
+        keep = duplicate_mask(boxes, np.arange(len(landmarks), 0, -1, dtype=np.float32),
+                              self.duplicate_iou)
+        landmarks, boxes = landmarks[keep][: self.num_poses], boxes[keep][: self.num_poses]
+        self._tracks = [_Track(roi_from_landmarks(lm), box) for lm, box in zip(landmarks, boxes)]
+        return landmarks
+
+    def _landmark_boxes(self, landmarks: np.ndarray, width: int, height: int) -> np.ndarray:
+        """Boxes of the body landmarks (any confidence), clipped to the image."""
+        xy = landmarks[:, :NUM_BODY_LANDMARKS, :2]
+        boxes = np.concatenate([xy.min(axis=1), xy.max(axis=1)], axis=1)
+        return np.clip(boxes, 0, [width, height, width, height]).astype(np.float32)
