@@ -13,9 +13,12 @@ unmaintained ``filterpy``; Roboflow's ``trackers`` (SORT/ByteTrack) tracks boxes
 
 What this module adds around norfair:
 
-* a scale-aware distance: the mean distance between the keypoints a detection and a track both
-  have, divided by the person's size (square root of the keypoint-box area), so the same
-  threshold works for people near and far and at any image resolution;
+* the person's box tracked with the keypoints: its two corners are two more points (when the box
+  is valid), so people with few confident keypoints (far away, seen from behind) still match,
+  and the box's size is the person's size;
+* a scale-aware distance: the mean distance between the points a detection and a track both
+  have, divided by the person's size (square root of the box area, or of the keypoints' extent
+  without a box), so the same threshold works for people near and far and at any resolution;
 * time instead of frames: norfair counts ``update`` calls, but a pose node drops frames while
   busy, so elapsed time is converted into ticks of ``tick_s`` (norfair is stepped once per
   tick), making ``max_age_s`` and ``init_delay_s`` seconds whatever the processed frame rate;
@@ -25,7 +28,8 @@ What this module adds around norfair:
   the old timeline mean nothing on the new one. The IDs after a reset are new ones.
 
 A detection of this frame gets the ID of the track it updated, or 0 while its track is still
-young (shorter than ``init_delay_s``) or when it has no keypoint above ``keypoint_threshold``.
+young (shorter than ``init_delay_s``) or when it has neither a valid box nor a keypoint above
+``keypoint_threshold``.
 """
 from __future__ import annotations
 
@@ -75,6 +79,25 @@ def _make_distance(keypoint_threshold: float):
             return np.where(np.isnan(out), np.inf, out)  # norfair refuses NaN distances
 
     return ScaledKeypointDistance()
+
+
+def _tracked_points(detections: PoseDetections, keypoint_threshold: float
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per person: (K+2, 2) points (keypoints, then the box corners), their scores (0 = not
+    seen) and whether the box is valid (finite, sane, with an area)."""
+    kp = detections.keypoints.astype(np.float64)
+    boxes = detections.boxes.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        # NaN or absurd coordinates are garbage, not positions: such points count as missing.
+        sane = (np.abs(kp[:, :, :2]) < _MAX_COORD).all(axis=2)
+        seen = sane & (kp[:, :, 2] > keypoint_threshold)
+        box_ok = (np.abs(boxes) < _MAX_COORD).all(axis=1) & (boxes[:, 2] > boxes[:, 0]) & \
+            (boxes[:, 3] > boxes[:, 1])
+    points = np.concatenate([kp[:, :, :2], boxes.reshape(-1, 2, 2)], axis=1)
+    scores = np.concatenate([np.where(seen, kp[:, :, 2], 0.0),
+                             np.repeat(box_ok[:, None].astype(np.float64), 2, axis=1)], axis=1)
+    points = np.where(scores[:, :, None] > 0, points, 0.0)
+    return points, scores, box_ok
 
 
 class PoseTracker:
@@ -168,23 +191,20 @@ class PoseTracker:
         self._last_ns = timestamp_ns
         self._frame += 1
 
-        kp = detections.keypoints
         candidates = []
-        with np.errstate(invalid="ignore"):
-            # NaN or absurd coordinates are garbage, not positions: such points count as missing.
-            sane = (np.abs(kp[:, :, :2]) < _MAX_COORD).all(axis=2)
-            seen_all = sane & (kp[:, :, 2] > self.keypoint_threshold)
+        points_all, scores_all, box_ok = _tracked_points(detections, self.keypoint_threshold)
         for i in range(len(detections)):
-            seen = seen_all[i]
+            seen = scores_all[i] > 0
             if not seen.any():
                 continue  # nothing to track this person by: no ID
-            pts = kp[i, seen, :2].astype(np.float64)
-            extent = pts.max(axis=0) - pts.min(axis=0)
+            if box_ok[i]:
+                extent = detections.boxes[i, 2:].astype(np.float64) - detections.boxes[i, :2]
+            else:
+                pts = points_all[i, seen]
+                extent = pts.max(axis=0) - pts.min(axis=0)
             scale = max(_MIN_SCALE_PX, float(np.sqrt(max(extent[0], 1.0) * max(extent[1], 1.0))))
-            points = np.where(seen[:, None], kp[i, :, :2], 0.0).astype(np.float64)
             candidates.append(norfair.Detection(
-                points=points,
-                scores=np.where(seen, kp[i, :, 2], 0.0).astype(np.float64),
+                points=points_all[i], scores=scores_all[i],
                 data={"frame": self._frame, "index": i, "scale": scale},
             ))
 
