@@ -23,6 +23,12 @@ Output as every backend (:class:`~act_ros.pose.base.PoseDetections`): COCO-17 ke
 full-image pixels with confidence = visibility x presence (MediaPipe's 33 -> COCO-17 map), box =
 the extent of the 33 landmarks inside the image, score = the mean COCO-17 confidence, as in the
 MediaPipe backend. Landmarks are not smoothed over time.
+
+Limits (measured, see ``docs/`` and ``benchmarks/pose_recall.py``): the detector is trained on
+upright people; a person lying on the floor scores ~0.15 (below the default threshold) and an
+upright crop of them gives a wrong pose. A person the detector does not box (the backlit man in
+frames 100-180 of the bundled clip) is found only while a crop from an earlier frame follows
+them, as in MediaPipe.
 """
 from __future__ import annotations
 
