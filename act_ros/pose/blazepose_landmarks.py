@@ -154,8 +154,10 @@ class BlazePoseLandmarker:
         presence = float(it.get_tensor(self._flag_out).reshape(-1)[0])
         xy = raw[:, :2].astype(np.float64)
         if self.refine and self._heatmap_out is not None:
-            xy[:NUM_BODY_LANDMARKS] = refine_from_heatmap(
-                xy[:NUM_BODY_LANDMARKS], it.get_tensor(self._heatmap_out)[0])
+            # A view of the output buffer (no 640 kB copy), read before the next invoke.
+            heatmap = it.tensor(self._heatmap_out)()[0]
+            xy[:NUM_BODY_LANDMARKS] = refine_from_heatmap(xy[:NUM_BODY_LANDMARKS], heatmap)
+            del heatmap
         xy_image = xy @ m[:, :2].T + m[:, 2]
         out = np.empty((NUM_OUTPUT_LANDMARKS, 4), np.float32)
         out[:, :2] = xy_image

@@ -20,9 +20,9 @@ checksum of each file) and the Apache-2.0 licence text next to them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from act_ros.pose import model_bundles as mb
 from act_ros.pose.npm_assets import (
