@@ -16,20 +16,34 @@ from act_ros.pose.pipeline import PosePipeline
 from act_ros.recognizer import ActionRecognizer, RecognizerConfig
 
 
+def estimator_options(p: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``create_estimator(p["backend"], ...)`` gets from resolved pose node parameters:
+    each built-in backend its own, another backend what every backend takes."""
+    options: dict[str, Any] = {"num_poses": p["num_poses"], "model_path": p["model_path"] or None}
+    if p["backend"] == "topdown":
+        options.update(
+            variant=p["model_variant"],
+            min_detection_confidence=p["detector_threshold"],
+            min_presence_confidence=p["min_presence_confidence"],
+            detection_interval=p["detection_interval"],
+            crop_margin=p["crop_margin"],
+            num_threads=p["num_threads"])
+    elif p["backend"] == "mediapipe":
+        options.update(
+            variant=p["model_variant"],
+            min_detection_confidence=p["min_detection_confidence"],
+            min_presence_confidence=p["min_presence_confidence"],
+            min_tracking_confidence=p["min_tracking_confidence"])
+    return options
+
+
 def pose_pipeline_from_parameters(overrides: Mapping[str, Any] | None = None) -> PosePipeline:
     """The pose node's pipeline (estimator + tracker) from its parameters."""
     from act_ros.pose.base import create_estimator
     from act_ros.pose.tracking import PoseTracker
 
     p = resolve(POSE_NODE_PARAMETERS, overrides)
-    options: dict[str, Any] = {"num_poses": p["num_poses"], "model_path": p["model_path"] or None}
-    if p["backend"] == "mediapipe":  # other backends take only what every backend takes
-        options.update(
-            variant=p["model_variant"],
-            min_detection_confidence=p["min_detection_confidence"],
-            min_presence_confidence=p["min_presence_confidence"],
-            min_tracking_confidence=p["min_tracking_confidence"])
-    estimator = create_estimator(p["backend"], **options)
+    estimator = create_estimator(p["backend"], **estimator_options(p))
     return PosePipeline(estimator, PoseTracker(max_age_s=p["track_max_age"]), p["max_image_width"])
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from act_ros.model_sizes import MODEL_SIZES
-from act_ros.pose.variants import POSE_VARIANTS
+from act_ros.pose.variants import POSE_BACKENDS, POSE_VARIANTS
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,9 @@ NODE_ARGUMENTS: tuple[LaunchArgument, ...] = (
                    choices=("", *MODEL_SIZES)),
     LaunchArgument("model_path", "a .tflite AcT model of your own", "act_node", "model_path"),
     LaunchArgument("num_threads", "AcT (TFLite) CPU threads", "act_node", "num_threads", int),
+    LaunchArgument("pose_backend", "pose estimator: topdown (person detector + landmarks per "
+                   "person) or mediapipe (MediaPipe Tasks)", "pose_node", "backend",
+                   choices=("", *POSE_BACKENDS)),
     LaunchArgument("pose_model", "pose model variant", "pose_node", "model_variant",
                    choices=("", *POSE_VARIANTS)),
     LaunchArgument("num_poses", "most people per image", "pose_node", "num_poses", int),

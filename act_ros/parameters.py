@@ -42,17 +42,33 @@ class ParamSpec:
 
 
 POSE_NODE_PARAMETERS: tuple[ParamSpec, ...] = (
-    ParamSpec("backend", "mediapipe", "pose estimator backend: "
-              f"{', '.join(BACKEND_VARIANTS)} or one added with act_ros.pose.register_estimator"),
-    ParamSpec("model_variant", "full", "pose model variant of the backend, fastest to most "
+    ParamSpec("backend", "topdown", "pose estimator backend: topdown (a person detector, then "
+              "the BlazePose landmark model on each person: finds people from behind, far away "
+              "and in groups) or mediapipe (MediaPipe Tasks PoseLandmarker, whose detector needs "
+              "a face), or one added with act_ros.pose.register_estimator"),
+    ParamSpec("model_variant", "full", "landmark model variant of the backend, fastest to most "
               "accurate: " + "; ".join(f"{b}: {', '.join(v)}" for b, v in BACKEND_VARIANTS.items()),
               choices=POSE_VARIANTS),
-    ParamSpec("model_path", "", "a custom MediaPipe PoseLandmarker .task bundle ('' = the "
-              "bundle of model_variant)"),
-    ParamSpec("num_poses", 5, "most people detected per image", range=(1, 50)),
-    ParamSpec("min_detection_confidence", 0.5, "person detector threshold", range=(0.0, 1.0)),
-    ParamSpec("min_presence_confidence", 0.5, "pose presence threshold", range=(0.0, 1.0)),
-    ParamSpec("min_tracking_confidence", 0.5, "MediaPipe frame-to-frame tracking threshold",
+    ParamSpec("model_path", "", "a custom model: a BlazePose landmark .tflite (topdown) or a "
+              "MediaPipe PoseLandmarker .task bundle (mediapipe); '' = the cached model of "
+              "model_variant"),
+    ParamSpec("num_poses", 10, "most people per image (the top-down cost grows with each "
+              "person found)", range=(1, 100)),
+    ParamSpec("detector_threshold", 0.3, "topdown: person detector score threshold (false boxes "
+              "are rejected by the landmark model's presence)", range=(0.05, 0.95)),
+    ParamSpec("detection_interval", 5, "topdown: run the person detector at least every this "
+              "many frames (and whenever nobody is tracked or a tracked person was lost); in "
+              "between, each person's crop follows their last pose. 1 = every frame",
+              range=(1, 300)),
+    ParamSpec("crop_margin", 1.25, "topdown: side of a new person's crop = the detector box's "
+              "longer side x this", range=(1.0, 3.0)),
+    ParamSpec("num_threads", 1, "topdown: TFLite CPU threads of its models (mediapipe: its Tasks "
+              "API runs on one thread whatever this says)", range=(1, 64)),
+    ParamSpec("min_detection_confidence", 0.5, "mediapipe: face-keyed pose detector threshold",
+              range=(0.0, 1.0)),
+    ParamSpec("min_presence_confidence", 0.5, "pose presence threshold of the landmark model "
+              "(both backends)", range=(0.0, 1.0)),
+    ParamSpec("min_tracking_confidence", 0.5, "mediapipe: frame-to-frame tracking threshold",
               range=(0.0, 1.0)),
     ParamSpec("max_image_width", 0, "downscale wider images to this width before estimation "
               "(keypoints are still published in full-image pixels); 0 = never",

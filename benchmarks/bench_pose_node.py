@@ -32,12 +32,11 @@ MARKS = ("received", "start", "converted", "estimated", "encoded", "published")
 
 
 def estimator_options(params: dict[str, Any], variant: str) -> dict[str, Any]:
-    """The options the pose node passes to create_estimator, from the same parameters."""
-    return dict(variant=variant, num_poses=params["num_poses"],
-                min_detection_confidence=params["min_detection_confidence"],
-                min_presence_confidence=params["min_presence_confidence"],
-                min_tracking_confidence=params["min_tracking_confidence"],
-                model_path=params["model_path"] or None)
+    """The backend and options the pose node passes to create_estimator, from the same
+    parameters."""
+    from act_ros.assembly import estimator_options as node_options
+
+    return {"backend": params["backend"], **node_options({**params, "model_variant": variant})}
 
 
 def node_over_dds(frames: Sequence[np.ndarray], msgs: list[Any], warmup: int, variant: str,
@@ -51,7 +50,8 @@ def node_over_dds(frames: Sequence[np.ndarray], msgs: list[Any], warmup: int, va
 
     node = nh.node_process("pose_node", run_dir, {"model_variant": variant,
                                                   "no_input_warning": 0.0})
-    estimator = create_estimator("mediapipe", **options)
+    options = dict(options)
+    estimator = create_estimator(options.pop("backend"), **options)
     host = nh.host("bench_camera")
     reports: list[tuple[int, float]] = []  # (processed so far, mean process() ms since last)
 
@@ -193,7 +193,8 @@ def run_size(args: argparse.Namespace, run_dir: Path, size: str) -> dict[str, An
     inproc = node_in_process(msgs, args.warmup, variant)
     after = measure_estimator(frames, warmup=args.warmup, **options)
     h, w = frames[0].shape[:2]
-    return {"variant": variant, "image": f"{w}x{h}", "encoding": args.encoding,
+    return {"backend": params["backend"], "variant": variant, "image": f"{w}x{h}",
+            "encoding": args.encoding,
             "num_poses": params["num_poses"], "frames": args.frames, "warmup": args.warmup,
             "estimator_before": before, "estimator_after": after, "node_dds": dds,
             "node_timeline": executors["single"], "node_in_process": inproc,
@@ -205,7 +206,7 @@ def print_size(res: dict[str, Any]) -> None:
     dds, inproc = res["node_dds"], res["node_in_process"]
     before, after = res["estimator_before"], res["estimator_after"]
     est_ms, node_ms = dds["estimator_ms"]["mean"], dds["round_trip_ms"]["mean"]
-    print(f"### Pose node throughput vs the raw estimator (MediaPipe {res['variant']}, "
+    print(f"### Pose node throughput vs the raw estimator ({res['backend']} {res['variant']}, "
           f"{res['image']} {res['encoding']} frames of the demo clip from frame 0, "
           f"num_poses {res['num_poses']}, {res['frames']} timed frames after {res['warmup']})")
     print(f"{nh.load_text()} (at the start: {res['load'][0][0]:.2f}). Node = `python -m "
@@ -288,7 +289,7 @@ def plot(ax: Any, results: dict[str, Any]) -> str:
     ax.set_xticks(x, [r["image"] for r in res])
     ax.set_ylabel("frames/s (flow control)")
     ax.legend(fontsize=7)
-    return f"pose node vs raw estimator (MediaPipe {res[0]['variant']})"
+    return f"pose node vs raw estimator ({res[0]['backend']} {res[0]['variant']})"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

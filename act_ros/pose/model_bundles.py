@@ -42,9 +42,6 @@ import zipfile
 from pathlib import Path
 from collections.abc import Iterable
 
-from act_ros.pose.variants import MEDIAPIPE_VARIANTS as VARIANTS
-from act_ros.pose.variants import check_variant
-
 from act_ros.pose.npm_assets import (
     ModelAssetError,
     NpmTarball,
@@ -54,6 +51,8 @@ from act_ros.pose.npm_assets import (
     sha256_file,
 )
 from act_ros.pose.npm_assets import fetch_tarball as fetch_npm_tarball
+from act_ros.pose.variants import MEDIAPIPE_VARIANTS as VARIANTS
+from act_ros.pose.variants import check_variant
 
 log = logging.getLogger(__name__)
 

@@ -49,10 +49,9 @@ from act_ros.pose.blazepose_landmarks import (
 )
 from act_ros.pose.mediapipe_backend import box_iou, duplicate_mask, landmarks_to_coco17
 from act_ros.pose.person_detector import SsdPersonDetector
+from act_ros.pose.variants import check_variant
 
 log = logging.getLogger(__name__)
-
-VARIANTS = ("lite", "full", "heavy")
 
 # Pose-presence a detector box needs to become a person, per landmark model (tracked people keep
 # ``min_presence_confidence``). Measured on the 488 detector boxes (score >= 0.2) of the 45
@@ -87,6 +86,9 @@ class TopDownPoseEstimator:
             ends tracks).
         detection_interval: run the detector at least every this many frames (1 = every frame).
         crop_margin: side of the first crop of a person = the detector box's longer side x this.
+        min_pose_score: a pose whose mean COCO-17 confidence is below this is dropped (and its
+            track ends): on the labelled frames every person scored >= 0.63, while crops that
+            had drifted onto a tripod or a sign scored 0.2-0.6.
         track_iou: a detector box overlapping a tracked person more than this is that person.
         model_path: a landmark .tflite of your own (default: the cached model of ``variant``).
         detector_path, labelmap_path: a detector .tflite and its label map of your own (default:
@@ -103,6 +105,7 @@ class TopDownPoseEstimator:
         detection_interval: int = 5,
         crop_margin: float = 1.25,
         min_keypoint_confidence: float = 0.1,
+        min_pose_score: float = 0.5,
         duplicate_iou: float = 0.6,
         track_iou: float = 0.5,
         model_path: str | Path | None = None,
@@ -110,9 +113,7 @@ class TopDownPoseEstimator:
         labelmap_path: str | Path | None = None,
         cache_dir: str | Path | None = None,
     ) -> None:
-        if variant not in VARIANTS:
-            raise ValueError(f"unknown landmark model variant {variant!r}; choose one of "
-                             f"{', '.join(VARIANTS)}")
+        check_variant("topdown", variant)
         for name, value in (("num_poses", num_poses), ("detection_interval", detection_interval)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
@@ -127,6 +128,7 @@ class TopDownPoseEstimator:
         self.min_presence_confidence = _check_unit("min_presence_confidence", min_presence_confidence)
         self.acquire_presence = max(self.min_presence_confidence, ACQUIRE_PRESENCE.get(variant, 0.5))
         self.min_keypoint_confidence = _check_unit("min_keypoint_confidence", min_keypoint_confidence)
+        self.min_pose_score = _check_unit("min_pose_score", min_pose_score)
         self.duplicate_iou = _check_unit("duplicate_iou", duplicate_iou)
         self.track_iou = _check_unit("track_iou", track_iou)
         self.variant = variant
@@ -200,18 +202,10 @@ class TopDownPoseEstimator:
                 self._tracks = []
             self._last_ns = timestamp_ns
             self.frames += 1
-            landmarks = self._people(image)
-        height, width = image.shape[:2]
-        if not len(landmarks):
-            return PoseDetections.empty()
-        norm = landmarks[:, :NUM_BODY_LANDMARKS].copy()
-        norm[:, :, 0] /= width
-        norm[:, :, 1] /= height
-        keypoints, boxes, scores = landmarks_to_coco17(norm, width, height, self.min_keypoint_confidence)
-        return PoseDetections(keypoints=keypoints, boxes=boxes, scores=scores)
+            return self._people(image)
 
-    def _people(self, image: np.ndarray) -> np.ndarray:
-        """(N, 39, 4) image-pixel landmarks of this frame's people; updates the tracks."""
+    def _people(self, image: np.ndarray) -> PoseDetections:
+        """This frame's people; updates the tracked crops."""
         self._since_detection += 1
         tracked = self._tracks[: self.num_poses]
         rois = [t.roi for t in tracked]
@@ -229,7 +223,7 @@ class TopDownPoseEstimator:
             is_track += [False] * (len(rois) - len(is_track))
 
         self._lost = False
-        people, presence = [], []
+        people, rank, was_tracked = [], [], []
         for roi, tracked_roi in zip(rois, is_track):
             self.crops += 1
             result = self.landmarker.run(image, roi)
@@ -237,20 +231,30 @@ class TopDownPoseEstimator:
                 self._lost |= tracked_roi
                 continue
             people.append(result.landmarks)
+            was_tracked.append(tracked_roi)
             # Tracked people rank before new boxes; presence orders each group.
-            presence.append(result.presence + (1.0 if tracked_roi else 0.0))
+            rank.append(result.presence + (1.0 if tracked_roi else 0.0))
+        self._tracks = []
         if not people:
-            self._tracks = []
-            return np.zeros((0, 39, 4), np.float32)
-        landmarks = np.stack(people)
-        order = np.argsort(-np.asarray(presence), kind="stable")
-        landmarks = landmarks[order]
-        boxes = self._landmark_boxes(landmarks, image.shape[1], image.shape[0])
-        keep = duplicate_mask(boxes, np.arange(len(landmarks), 0, -1, dtype=np.float32),
+            return PoseDetections.empty()
+        order = np.argsort(-np.asarray(rank), kind="stable")
+        landmarks, was_tracked = np.stack(people)[order], np.asarray(was_tracked)[order]
+        height, width = image.shape[:2]
+        norm = landmarks[:, :NUM_BODY_LANDMARKS].copy()
+        norm[:, :, 0] /= width
+        norm[:, :, 1] /= height
+        keypoints, boxes, scores = landmarks_to_coco17(norm, width, height, self.min_keypoint_confidence)
+        # A crop that drifted onto an object keeps a presence but loses its keypoints.
+        plausible = scores >= self.min_pose_score
+        self._lost |= bool((~plausible & was_tracked).any())
+        landmarks, keypoints, boxes, scores = (a[plausible] for a in (landmarks, keypoints, boxes, scores))
+        crop_boxes = self._landmark_boxes(landmarks, width, height)
+        keep = duplicate_mask(crop_boxes, np.arange(len(landmarks), 0, -1, dtype=np.float32),
                               self.duplicate_iou)
-        landmarks, boxes = landmarks[keep][: self.num_poses], boxes[keep][: self.num_poses]
-        self._tracks = [_Track(roi_from_landmarks(lm), box) for lm, box in zip(landmarks, boxes)]
-        return landmarks
+        keep[np.flatnonzero(keep)[self.num_poses:]] = False
+        self._tracks = [_Track(roi_from_landmarks(lm), box)
+                        for lm, box in zip(landmarks[keep], crop_boxes[keep])]
+        return PoseDetections(keypoints=keypoints[keep], boxes=boxes[keep], scores=scores[keep])
 
     def _landmark_boxes(self, landmarks: np.ndarray, width: int, height: int) -> np.ndarray:
         """Boxes of the body landmarks (any confidence), clipped to the image."""

@@ -35,10 +35,11 @@ from act_ros.pose.npm_assets import (
     sha256_file,
 )
 from act_ros.pose.npm_assets import fetch_tarball as fetch_npm_tarball
+from act_ros.pose.variants import BACKEND_VARIANTS, check_variant
 
 log = logging.getLogger(__name__)
 
-VARIANTS = mb.VARIANTS
+VARIANTS = BACKEND_VARIANTS["topdown"]
 
 OBJECTRON = NpmTarball(
     "@mediapipe/objectron", "0.4.1675468480",
@@ -76,7 +77,7 @@ LABELMAP = ModelFile(
 
 
 def _landmark_file(variant: str) -> ModelFile:
-    mb._check_variant(variant)
+    check_variant("topdown", variant)
     return ModelFile(
         f"pose_landmark_{variant}.tflite", mb.INPUT_SHA256[variant], mb.TARBALL,
         mb.LANDMARK_MEMBER.format(variant=variant), f"BlazePose GHUM 3D landmark model ({variant})")

@@ -8,6 +8,8 @@ MEDIAPIPE_VARIANTS: tuple[str, ...] = ("lite", "full", "heavy")
 
 # backend name -> model variants it accepts (the first is not the default: see parameters).
 BACKEND_VARIANTS: dict[str, tuple[str, ...]] = {
+    # Person detector + the same BlazePose landmark models on each person's crop.
+    "topdown": MEDIAPIPE_VARIANTS,
     "mediapipe": MEDIAPIPE_VARIANTS,
 }
 POSE_BACKENDS: tuple[str, ...] = tuple(BACKEND_VARIANTS)

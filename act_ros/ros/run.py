@@ -29,7 +29,7 @@ import numpy as np
 from act_ros import environment
 from act_ros.messages import header_stamp_ns, message_to_bgr
 from act_ros.model_sizes import MODEL_SIZES
-from act_ros.pose.variants import POSE_VARIANTS
+from act_ros.pose.variants import POSE_BACKENDS, POSE_VARIANTS
 
 # rclpy and everything importing it are imported after environment.apply (see main).
 
@@ -45,6 +45,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--model-size", choices=MODEL_SIZES)
     ap.add_argument("--model-path", help="a .tflite AcT model (overrides --model-size)")
     ap.add_argument("--num-threads", type=int, help="AcT (TFLite) threads")
+    ap.add_argument("--pose-backend", choices=POSE_BACKENDS,
+                    help="pose estimator (default: the pose node's backend parameter, topdown)")
     ap.add_argument("--pose-variant", choices=POSE_VARIANTS)
     ap.add_argument("--num-poses", type=int, help="most people per frame")
     ap.add_argument("--max-frames", type=int, default=0, help="stop after this many frames")
@@ -148,7 +150,8 @@ def node_parameters(args: argparse.Namespace) -> tuple[dict, dict]:
     flags = {"model_size": args.model_size, "model_path": args.model_path,
              "num_threads": args.num_threads}
     act.update({k: v for k, v in flags.items() if v is not None})
-    pose_flags = {"model_variant": args.pose_variant, "num_poses": args.num_poses}
+    pose_flags = {"backend": args.pose_backend, "model_variant": args.pose_variant,
+                  "num_poses": args.num_poses}
     pose.update({k: v for k, v in pose_flags.items() if v is not None})
     pose["no_input_warning"] = 0.0  # the source starts when we say so
     act["no_input_warning"] = 0.0
