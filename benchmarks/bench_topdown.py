@@ -36,10 +36,12 @@ import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # runnable from a source checkout without installing
-    sys.path.insert(0, str(ROOT))
+HERE = Path(__file__).resolve().parent
+for _path in (ROOT, HERE):  # runnable from a source checkout; node_harness is a sibling module
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
-from act_ros.ros import environment  # noqa: E402  (ROS-free: safe before rclpy)
+from act_ros import environment  # noqa: E402  (ROS-free: safe before rclpy)
 
 PEOPLE = (1, 2, 5, 10)
 GRIDS = {1: (1, 1), 2: (2, 1), 5: (3, 2), 10: (5, 2)}  # columns, rows
@@ -168,41 +170,35 @@ def print_cost(res: dict[str, Any], args: argparse.Namespace) -> None:
 
 def run_node(args: argparse.Namespace) -> dict[str, Any]:
     """The pose node's process() vs its raw estimator, interleaved, per backend."""
-    environment.apply(os.environ, domain_id=int(os.environ.get("ROS_DOMAIN_ID", "0") or 0) or None)
-    import rclpy
-    from rclpy.parameter import Parameter
+    import node_harness as nh
 
     from act_ros.pose import create_estimator
-    from act_ros.ros.conversions import image_from_array
     from act_ros.ros.pose_node import PoseNode
 
+    nh.setup_environment("project", Path(tempfile.mkdtemp(prefix="act_ros_bench_topdown_")))
     frames = [_fit(f, *SIZE) for f in clip_frames(args.frames + args.warmup, start=60)]
+    step = 33_333_333
+    msgs = [nh.image_message(f, "rgb8", nh.STAMP0_NS + i * step) for i, f in enumerate(frames)]
     out: dict[str, Any] = {}
     for backend in ("mediapipe", "topdown"):
-        context = rclpy.Context()
-        rclpy.init(context=context)
-        node = PoseNode(context=context, parameter_overrides=[
-            Parameter("backend", value=backend), Parameter("no_input_warning", value=0.0)])
-        raw = create_estimator(backend, num_poses=node.params["num_poses"])
-        node_s, raw_s = [], []
+        host = nh.host("bench_topdown_node")
         try:
-            for i, rgb in enumerate(frames):
-                stamp = 1_000_000_000 + i * 33_333_333
-                msg = image_from_array(rgb, "rgb8")
-                msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp, 1_000_000_000)
-                t0 = time.perf_counter()
-                raw.estimate(rgb, stamp)
-                t1 = time.perf_counter()
-                node.process(msg)
-                t2 = time.perf_counter()
-                if i >= args.warmup:
-                    raw_s.append(t1 - t0)
-                    node_s.append(t2 - t1)
+            node = host.create(PoseNode, {"backend": backend, "no_input_warning": 0.0})
+            raw = create_estimator(backend, num_poses=node.params["num_poses"])
+            node_s, raw_s = [], []
+            try:
+                for i, (rgb, msg) in enumerate(zip(frames, msgs)):
+                    t0 = time.perf_counter()
+                    raw.estimate(rgb, nh.STAMP0_NS + i * step)
+                    t1 = time.perf_counter()
+                    node.process(msg)
+                    if i >= args.warmup:
+                        raw_s.append(t1 - t0)
+                        node_s.append(time.perf_counter() - t1)
+            finally:
+                raw.close()
         finally:
-            raw.close()
-            node.close()
-            node.destroy_node()
-            rclpy.try_shutdown(context=context)
+            host.close()
         out[backend] = {"raw_ms": float(np.mean(raw_s) * 1e3), "node_ms": float(np.mean(node_s) * 1e3)}
     return out
 

@@ -29,6 +29,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from act_ros.cache import user_cache_dir
+
 OPENCV_DOC_DIR = "./usr/share/doc/opencv-doc/examples/data/"
 OPENCV_DOC_FILES = ("vtest.avi", "basketball1.png", "basketball2.png", "messi5.jpg")
 
@@ -43,11 +45,7 @@ class FootageUnavailable(RuntimeError):
 
 
 def footage_cache_dir() -> Path:
-    env = os.environ.get("ACT_ROS_TEST_FOOTAGE_DIR")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "act_ros" / "test-footage"
+    return user_cache_dir("test-footage", "ACT_ROS_TEST_FOOTAGE_DIR")
 
 
 # --- opencv-doc ---------------------------------------------------------------------------------

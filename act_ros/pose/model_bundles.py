@@ -34,7 +34,6 @@ import hashlib
 import io
 import json
 import logging
-import os
 import sys
 import types
 import warnings
@@ -42,6 +41,7 @@ import zipfile
 from pathlib import Path
 from collections.abc import Iterable
 
+from act_ros.cache import user_cache_dir
 from act_ros.pose.npm_assets import (
     ModelAssetError,
     NpmTarball,
@@ -110,11 +110,7 @@ class BundleError(ModelAssetError):
 
 def default_cache_dir() -> Path:
     """``$ACT_ROS_MODEL_DIR``, else ``$XDG_CACHE_HOME/act_ros/pose_models`` (~/.cache default)."""
-    env = os.environ.get("ACT_ROS_MODEL_DIR")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "act_ros" / "pose_models"
+    return user_cache_dir("pose_models", "ACT_ROS_MODEL_DIR")
 
 
 def bundle_filename(variant: str) -> str:
