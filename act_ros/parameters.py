@@ -54,7 +54,7 @@ POSE_NODE_PARAMETERS: tuple[ParamSpec, ...] = (
               "model_variant"),
     ParamSpec("num_poses", 10, "most people per image (the top-down cost grows with each "
               "person found)", range=(1, 100)),
-    ParamSpec("detector_threshold", 0.3, "topdown: person detector score threshold (false boxes "
+    ParamSpec("detector_threshold", 0.25, "topdown: person detector score threshold (false boxes "
               "are rejected by the landmark model's presence)", range=(0.05, 0.95)),
     ParamSpec("detection_interval", 5, "topdown: run the person detector at least every this "
               "many frames (and whenever nobody is tracked or a tracked person was lost); in "

@@ -100,7 +100,7 @@ class TopDownPoseEstimator:
         variant: str = "full",
         num_poses: int = 5,
         num_threads: int | None = None,
-        min_detection_confidence: float = 0.3,
+        min_detection_confidence: float = 0.25,
         min_presence_confidence: float = 0.5,
         detection_interval: int = 5,
         crop_margin: float = 1.25,
