@@ -183,3 +183,29 @@ def test_bad_input_and_parameters_fail_clearly(full):
     with pytest.raises(RuntimeError, match="after close"):
         est.estimate(np.zeros((64, 64, 3), np.uint8), 0)
 
+
+
+def test_pipeline_from_parameters_and_many_people_bounded_by_max_people():
+    """The node's own assembly: the parameters reach the backend; on the street footage more
+    people are tracked than the AcT node's max_people, and the extra ones are counted."""
+    from act_ros.assembly import pose_pipeline_from_parameters, recognizer_from_parameters
+
+    pipeline = pose_pipeline_from_parameters({"model_variant": "lite", "detection_interval": 3,
+                                              "detector_threshold": 0.3, "crop_margin": 1.3})
+    recognizer = recognizer_from_parameters({"max_people": 3})
+    try:
+        est = pipeline.estimator
+        assert isinstance(est, TopDownPoseEstimator) and est.variant == "lite"
+        assert (est.detection_interval, est.min_detection_confidence, est.crop_margin) == (3, 0.3, 1.3)
+        frames = read_video_rgb(vtest_path(), start=680, count=30)
+        tracked = []
+        for i, frame in enumerate(frames):
+            stamp = 1_000_000_000 + i * 100_000_000
+            det = pipeline.process(frame, stamp)
+            tracked.append(int((det.track_ids > 0).sum()))
+            recognizer.update(stamp, det.track_ids, det.keypoints)
+    finally:
+        pipeline.close()
+    assert max(tracked) >= 6, tracked
+    assert recognizer.num_tracks == 3
+    assert recognizer.stats.counters["over_capacity_people"] >= sum(max(0, n - 3) for n in tracked) // 2
