@@ -20,7 +20,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "study": ("act_ros.training.study", "paper-style studies: attention maps, frame removal"),
     "dataset": ("act_ros.datasets.cli", "convert/inspect pose datasets (.npz, LZQ CSV, MPOSE2021)"),
     "make-bag": ("act_ros.bag.make_bag", "write a labelled ROS 2 bag from a video or pose dataset"),
-    "pose-models": ("act_ros.pose.model_bundles", "build/check the offline MediaPipe model bundles"),
+    "pose-models": ("act_ros.pose.models_cli", "build/check the offline pose models (top-down and MediaPipe)"),
 }
 
 

@@ -147,13 +147,6 @@ def print_cost(res: dict[str, Any], args: argparse.Namespace) -> None:
           f"{os.getloadavg()[0]:.2f})")
     print("Frames: grids of 1, 2, 5, 10 real crops of the bundled clip's man on the box; every "
           "backend on every frame, in turn.")
-    print("| backend | " + " | ".join(f"{n} {'person' if n == 1 else 'people'}: ms (found)"
-                                       for n in PEOPLE) + " |")
-    print("|---" * (len(PEOPLE) + 1) + "|")
-    for name, by_n in res["results"].items():
-        cells = [f"{by_n[n]['median_ms']:.1f} ({by_n[n]['people']:.1f})" for n in PEOPLE]
-        print(f"| {name} | " + " | ".join(cells) + " |")
-    print()
     print("| backend | people in view | median ms | p90 ms | people found |")
     print("|---|---|---|---|---|")
     for name, by_n in res["results"].items():

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from act_ros.pose import model_bundles as mb
+from act_ros.pose import models_cli
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +81,7 @@ def test_bundle_path_builds_once_then_reuses(cache_with_tarball):
     assert manifest["sha256"] == mb.BUNDLE_SHA256["lite"] and manifest["matches_pinned"]
     mtime = path.stat().st_mtime_ns
     assert mb.bundle_path("lite", cache) == path and path.stat().st_mtime_ns == mtime  # no rebuild
-    assert mb.main(["--ensure", "--variants", "lite", "--cache-dir", str(cache)]) == 0
+    assert models_cli.main(["--ensure", "--variants", "lite", "--cache-dir", str(cache)]) == 0
     assert path.stat().st_mtime_ns == mtime
 
 
@@ -91,17 +92,17 @@ def test_corrupt_bundle_is_detected_and_rebuilt(cache_with_tarball, capsys):
     blob[len(blob) // 2] ^= 0xFF
     path.write_bytes(bytes(blob))
     assert mb.bundle_status("lite", cache).startswith("checksum mismatch")
-    assert mb.main(["--check", "--variants", "lite", "--cache-dir", str(cache)]) == 1
+    assert models_cli.main(["--check", "--variants", "lite", "--cache-dir", str(cache)]) == 1
     assert "checksum mismatch" in capsys.readouterr().out
     mb.bundle_path("lite", cache)  # rebuilds
     assert mb.bundle_status("lite", cache) == "ok"
-    assert mb.main(["--check", "--variants", "lite", "--cache-dir", str(cache)]) == 1  # no top-down files
-    assert mb.main(["--ensure", "--variants", "lite", "--cache-dir", str(cache)]) == 0
-    assert mb.main(["--check", "--variants", "lite", "--cache-dir", str(cache)]) == 0
+    assert models_cli.main(["--check", "--variants", "lite", "--cache-dir", str(cache)]) == 1  # no top-down files
+    assert models_cli.main(["--ensure", "--variants", "lite", "--cache-dir", str(cache)]) == 0
+    assert models_cli.main(["--check", "--variants", "lite", "--cache-dir", str(cache)]) == 0
 
 
 def test_check_reports_missing_bundles(tmp_path, capsys):
-    assert mb.main(["--check", "--cache-dir", str(tmp_path)]) == 1
+    assert models_cli.main(["--check", "--cache-dir", str(tmp_path)]) == 1
     statuses = [line.split()[:2] for line in capsys.readouterr().out.splitlines()]
     assert statuses[:3] == [["lite", "missing"], ["full", "missing"], ["heavy", "missing"]]
     assert statuses[3:] == [["topdown", "missing"]] * 5  # detector, label map, 3 landmark models
@@ -129,7 +130,7 @@ def test_offline_without_tarball_fails_with_instructions(tmp_path, monkeypatch):
     with pytest.raises(mb.BundleError, match="cannot download .*--ensure"):
         mb.bundle_path("full")
     assert not any(p.suffix == ".task" for p in tmp_path.rglob("*"))
-    assert mb.main(["--ensure", "--variants", "full"]) == 1
+    assert models_cli.main(["--ensure", "--variants", "full"]) == 1
 
 
 def test_cache_dir_follows_the_environment(monkeypatch, tmp_path):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from act_ros.pose import model_bundles as mb
+from act_ros.pose import models_cli
 from act_ros.pose import topdown_models as tm
 from act_ros.pose.npm_assets import (
     ModelAssetError,
@@ -106,11 +107,11 @@ def test_offline_without_tarball_names_the_missing_file(tmp_path, monkeypatch):
 
 def test_pose_models_command_ensures_and_checks_both_kinds(cache_with_tarballs, capsys):
     cache = str(cache_with_tarballs)
-    assert mb.main(["--check", "--variants", "lite", "--cache-dir", cache]) == 1
-    assert mb.main(["--ensure", "--variants", "lite", "--cache-dir", cache]) == 0
+    assert models_cli.main(["--check", "--variants", "lite", "--cache-dir", cache]) == 1
+    assert models_cli.main(["--ensure", "--variants", "lite", "--cache-dir", cache]) == 0
     out = capsys.readouterr().out
     assert tm.DETECTOR_FILE in out and "pose_landmark_lite.tflite" in out
-    assert mb.main(["--check", "--variants", "lite", "--cache-dir", cache]) == 0
+    assert models_cli.main(["--check", "--variants", "lite", "--cache-dir", cache]) == 0
 
 
 def test_missing_or_corrupt_detector_fails_at_start_naming_the_file(tmp_path):

@@ -141,7 +141,7 @@ fi
 
 # --- 5. Pose-model bundles (MediaPipe .task files built from registry model files) -----------
 if [ -f "$ROOT/act_ros/pose/model_bundles.py" ]; then
-  "$PY" -m act_ros.pose.model_bundles --ensure
+  "$PY" -m act_ros.pose.models_cli --ensure
 fi
 
 # --- 6. The real ROS 2 launch / CLI tools, for the launch tests (--test only) ----------------
