@@ -287,12 +287,16 @@ class Child:
             raise RuntimeError(f"{' '.join(self.cmd[:4])} failed:\n{self.log_tail()}")
         return json.loads(out.strip().splitlines()[-1])
 
-    def stop(self, timeout: float = 10.0) -> int | None:
+    def stop(self, timeout: float = 30.0) -> int | None:
+        """SIGINT, then SIGKILL after ``timeout`` s (generous: on a loaded machine a node
+        finishing its last frame and writing its results took over 10 s once)."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
+                print(f"{self.proc.args[:3]}: no exit {timeout:.0f} s after SIGINT: killed",
+                      file=sys.stderr)
                 self.proc.kill()
                 self.proc.wait()
         self._log.close()

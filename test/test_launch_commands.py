@@ -177,7 +177,14 @@ def test_namespaced_launch_keeps_defaults_preset_and_arguments(ros2_session, obs
     # Arguments over everything; the preset over the code defaults; the defaults kept.
     assert (act["model_size"], act["num_threads"], pose["publish_debug_image"], pose["num_poses"]) \
         == ("small", 2, True, 2)
-    assert (act["max_people"], pose["model_variant"], pose["max_image_width"]) == (16, "lite", 640)
+    from act_ros.parameters import load_params_file
+
+    preset_pose, preset_act = load_params_file(preset)
+    overridden = {"num_poses"}  # by the num_poses argument above
+    assert preset_act and preset_pose
+    assert {k: act[k] for k in preset_act} == preset_act
+    assert {k: pose[k] for k in preset_pose if k not in overridden} == \
+        {k: v for k, v in preset_pose.items() if k not in overridden}
     assert (act["min_frames"], act["track_timeout"], pose["min_detection_confidence"],
             pose["no_input_warning"]) == (10, 2.0, 0.5, 5.0)
     assert act["use_sim_time"] is False and pose["use_sim_time"] is False
