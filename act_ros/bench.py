@@ -55,9 +55,15 @@ def _timed(fn) -> float:
 
 def random_model(size: str, window_length: int, precision: str, num_classes: int = 20) -> Path:
     """A random-weight AcT of ``size`` exported like a trained one (cached)."""
+    from act_ros.model_spec import ModelMismatchError, load_model_spec
+
     path = CACHE / f"act_{size}_T{window_length}_{precision}.tflite"
-    if path.is_file() and path.with_suffix(".json").is_file():
-        return path
+    if path.is_file():
+        try:
+            load_model_spec(path)
+            return path
+        except ModelMismatchError:
+            pass  # exported by an older act_ros (description not embedded): rebuild it
     try:
         import keras
 

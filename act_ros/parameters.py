@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from act_ros.model_sizes import MODEL_SIZES
+from act_ros.model_spec import MAX_FRAME_RATE, MAX_WINDOW_LENGTH
 from act_ros.pose.variants import BACKEND_VARIANTS, POSE_VARIANTS
 
 
@@ -92,19 +93,20 @@ POSE_NODE_PARAMETERS: tuple[ParamSpec, ...] = (
 ACT_NODE_PARAMETERS: tuple[ParamSpec, ...] = (
     ParamSpec("model_size", "micro", "AcT size of the shipped model to load (ignored when "
               "model_path is set)", choices=MODEL_SIZES),
-    ParamSpec("model_path", "", "path of a .tflite model (with its .json description next to "
-              "it); several comma-separated paths = an ensemble (scores averaged); '' = shipped "
-              "model of model_size"),
+    ParamSpec("model_path", "", "path of a .tflite model exported by act-ros export (its "
+              "description embedded); several comma-separated paths = an ensemble (scores "
+              "averaged); '' = shipped model of model_size"),
     ParamSpec("num_threads", 1, "TFLite CPU threads (AcT-micro is fastest on 1: one batched call "
               "for all people beats threading a tiny model)", range=(1, 64)),
-    ParamSpec("window_length", 0, "frames per window; 0 = the model's own length", range=(0, 300)),
+    ParamSpec("window_length", 0, "frames per window; 0 = the model's own length",
+              range=(0, MAX_WINDOW_LENGTH)),
     ParamSpec("min_frames", 10, "first prediction for a person once their window holds this "
-              "many frames (shorter windows are less reliable)", range=(1, 300)),
+              "many frames (shorter windows are less reliable)", range=(1, MAX_WINDOW_LENGTH)),
     ParamSpec("stride", 1, "re-run the model for a person every `stride` sampled frames "
               "(results are repeated in between)", range=(1, 100)),
     ParamSpec("sample_rate", 0.0, "frames per second put into the windows; 0 = the model's "
               "training frame rate (from its description), so a window spans the same time "
-              "whatever the camera rate", range=(0.0, 240.0)),
+              "whatever the camera rate", range=(0.0, MAX_FRAME_RATE)),
     ParamSpec("track_timeout", 2.0, "forget a person not seen for this many seconds (message "
               "time)", range=(0.05, 600.0)),
     # Off: consecutive windows already share all but one frame, so smoothing changed neither

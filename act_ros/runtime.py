@@ -17,6 +17,7 @@ import numpy as np
 from act_ros.model_sizes import MODEL_SIZES
 from act_ros.model_spec import ModelMismatchError, ModelSpec, load_model_spec
 from act_ros.preprocessing import NUM_FEATURES, PREPROCESSING_VERSION, pad_front
+
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 
 
@@ -56,21 +57,19 @@ class _Member:
 
     def __init__(self, path: Path, spec: ModelSpec, num_threads: int) -> None:
         interpreter_cls = load_interpreter_class()
-        # The default op resolver applies XNNPACK (6x faster than without it here).
-        self.interpreter = interpreter_cls(model_path=str(path), num_threads=int(num_threads))
-        self.interpreter.allocate_tensors()
+        try:
+            # The default op resolver applies XNNPACK (6x faster than without it here).
+            self.interpreter = interpreter_cls(model_path=str(path), num_threads=int(num_threads))
+            self.interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise ModelMismatchError(f"{path}: the TFLite runtime cannot load it: "
+                                     f"{_first_line(exc)}") from None
         inp = self.interpreter.get_input_details()
         out = self.interpreter.get_output_details()
-        if len(inp) != 1 or len(out) != 1:
-            raise ModelMismatchError(f"{path}: expected one input and one output tensor, got "
-                                     f"{len(inp)} and {len(out)}")
+        # load_model_spec checked the shapes against the description from the file itself.
         self.input_index = inp[0]["index"]
         self.output_index = out[0]["index"]
         signature = [int(d) for d in inp[0].get("shape_signature", inp[0]["shape"])]
-        if len(signature) != 3 or signature[2] != spec.num_features:
-            raise ModelMismatchError(
-                f"{path}: its input tensor has shape {signature}, its description says "
-                f"[batch, {spec.window_length}, {spec.num_features}]")
         self.dynamic_batch = signature[0] == -1 and spec.dynamic_batch
         self.dynamic_length = signature[1] == -1 and spec.dynamic_length
         self.shape = tuple(int(d) for d in inp[0]["shape"])
@@ -89,8 +88,10 @@ class _Member:
 class ActClassifier:
     """AcT inference on feature windows (from :func:`act_ros.preprocessing.pose_features`).
 
-    ``model_paths``: one .tflite file, or several (an ensemble: logits averaged). Each needs its
-    ``.json`` description; all must agree on classes, layout and window length.
+    ``model_paths``: one .tflite file, or several (an ensemble: logits averaged). Each carries
+    its description (``act_ros.model_spec``); all must agree on classes, layout and window
+    length. Loading checks each description against its graph and runs a full window once, so a
+    model that lies or breaks is refused here (ModelMismatchError), never at the first message.
     """
 
     def __init__(self, model_paths: str | Path | Sequence[str | Path], num_threads: int = 1,
@@ -119,12 +120,20 @@ class ActClassifier:
         self.window_length: int = first.window_length
         self.num_threads = int(num_threads)
         self._members = [_Member(p, s, num_threads) for p, s in zip(paths, self.specs)]
-        # Check the output width once, now, instead of failing at the first pose message.
-        probe = self.predict_logits(np.zeros((1, self.window_length, NUM_FEATURES), np.float32))
-        if probe.shape != (1, len(self.class_names)):
-            raise ModelMismatchError(
-                f"{paths[0]}: outputs {probe.shape[1:]} values, its description lists "
-                f"{len(self.class_names)} classes")
+        # Run a full window once, now, instead of failing at the first pose message: a graph
+        # that cannot take the described window fails inside the runtime with an op's error.
+        probe = np.zeros((1, self.window_length, NUM_FEATURES), np.float32)
+        for path, member, spec in zip(paths, self._members, self.specs):
+            try:
+                out = member.run(probe)
+            except (ValueError, RuntimeError) as exc:
+                raise ModelMismatchError(
+                    f"{path}: expected to classify a window of {spec.window_length} frames as "
+                    f"its description says, the TFLite runtime failed: {_first_line(exc)}") from None
+            if out.shape != (1, len(self.class_names)) or not np.isfinite(out).all():
+                raise ModelMismatchError(
+                    f"{path}: expected {len(self.class_names)} finite scores (one per class of "
+                    f"its description), found output {out.shape} on a zero window")
 
     @property
     def ensemble_size(self) -> int:
@@ -166,6 +175,11 @@ class ActClassifier:
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         """Softmax of the averaged logits: (N, t, 52) -> (N, C), rows sum to 1."""
         return softmax(self.predict_logits(features))
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return " / ".join(lines[:3]) if lines else type(exc).__name__
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

@@ -50,3 +50,69 @@ def trained_micro(seed: int = 0) -> Path:
                        "--quiet"]) == 0
     assert export.main([str(run), "-o", str(run / "act_micro.tflite")]) == 0
     return run
+
+
+# --- model files: copies of the shipped models, edited the ways issue 11 broke them ----------
+def model_copy_of(size: str, folder: Path) -> Path:
+    """A writable copy of the shipped model of ``size`` and its readable description."""
+    import shutil
+
+    from act_ros.model_spec import sidecar_path
+    from act_ros.runtime import shipped_model_path
+
+    src = shipped_model_path(size)
+    dst = Path(folder) / src.name
+    shutil.copy(src, dst)
+    shutil.copy(sidecar_path(src), sidecar_path(dst))
+    return dst
+
+
+def edit_sidecar(model: Path, **changes) -> None:
+    """Change the readable description and re-hash it (what an editor of the JSON would do)."""
+    import json
+
+    from act_ros.model_spec import file_sha256, sidecar_path
+
+    side = sidecar_path(model)
+    data = json.loads(side.read_text())
+    data.update(changes, sha256=file_sha256(model))
+    side.write_text(json.dumps(data, indent=2))
+
+
+def embed_raw(model: Path, **changes) -> None:
+    """Change the embedded description without the export's validation, and its copy to match."""
+    import json
+
+    from act_ros.model_spec import EMBEDDED_NAME
+    from act_ros.tflite_file import read_tflite, with_metadata
+
+    data = json.loads(read_tflite(model).metadata[EMBEDDED_NAME])
+    data.update(changes)
+    model.write_bytes(with_metadata(model.read_bytes(), EMBEDDED_NAME, json.dumps(data).encode()))
+    edit_sidecar(model, **changes)
+
+
+def legacy_copy(size: str, folder: Path) -> Path:
+    """The shipped model as act_ros exported it before descriptions were embedded (format 1:
+    nothing in the .tflite, the description only in the sidecar)."""
+    from act_ros.model_spec import EMBEDDED_NAME
+    from act_ros.tflite_file import with_metadata
+
+    model = model_copy_of(size, folder)
+    model.write_bytes(with_metadata(model.read_bytes(), EMBEDDED_NAME, None))
+    edit_sidecar(model, format_version=1)
+    return model
+
+
+def rename_tensors(model: Path, old: str, new: str) -> None:
+    """Rename every tensor whose name contains ``old`` (a graph exported by another tool)."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    tree = schema.ModelT.InitFromPackedBuf(bytearray(model.read_bytes()), 0)
+    for tensor in tree.subgraphs[0].tensors:
+        tensor.name = tensor.name.replace(old.encode(), new.encode())
+    builder = flatbuffers.Builder(0)
+    builder.Finish(tree.Pack(builder), file_identifier=b"TFL3")
+    model.write_bytes(bytes(builder.Output()))
+    edit_sidecar(model)

@@ -25,6 +25,7 @@ RUNTIME_DEPENDENCIES = {
     "numpy": "python3-numpy", "cv2": "python3-opencv", "yaml": "python3-yaml",
     "tqdm": "python3-tqdm", "mediapipe": "python3-mediapipe-pip",
     "ai_edge_litert": "pip:ai-edge-litert", "tflite_runtime": "pip:optional",
+    "flatbuffers": "pip:flatbuffers",
     "rosbags": "pip:rosbags", "threadpoolctl": "pip:threadpoolctl",
     "ament_index_python": "ament_index_python", "norfair": "pip:norfair", "trackers": "pip:trackers",
     "cv_bridge": "optional",  # used when present (real ROS installs), else our own conversion

@@ -12,9 +12,11 @@ pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
 from act_ros.datasets.npz import load_npz_dataset  # noqa: E402
-from act_ros.model_spec import load_model_spec  # noqa: E402
+from act_ros.model_checks import positional_embeddings, weights_precision  # noqa: E402
+from act_ros.model_spec import EMBEDDED_NAME, load_model_spec  # noqa: E402
 from act_ros.preprocessing import pose_features  # noqa: E402
 from act_ros.runtime import ActClassifier  # noqa: E402
+from act_ros.tflite_file import read_tflite  # noqa: E402
 from core_fixtures import lzq_windows, small_lzq_npz, trained_micro  # noqa: E402
 
 
@@ -45,6 +47,9 @@ def test_exported_model_description_and_parity(run):
     for case in ("full", "short", "batch1"):
         assert parity[case]["max_abs_diff"] < 1e-4
         assert parity[case]["argmax_agreement"] == 1.0
+    # The description travels inside the file; the .json beside it is the same, plus the hash.
+    embedded = json.loads(read_tflite(path).metadata[EMBEDDED_NAME])
+    assert embedded["training"]["parity"] == parity and embedded["format_version"] == 2
 
 
 def test_tflite_matches_keras_on_real_windows_of_any_length_and_batch(run):
@@ -90,6 +95,7 @@ def test_ensembles_list_of_files_and_single_file(run, tmp_path):
     assert export.main([str(run), str(other), "-o", str(tmp_path / "ens.tflite")]) == 0
     single = ActClassifier(tmp_path / "ens.tflite")
     assert single.spec.ensemble_size == 2 and single.ensemble_size == 2
+    assert len(positional_embeddings(read_tflite(tmp_path / "ens.tflite"))) == 2
     assert np.allclose(single.predict_logits(feats), (a + b) / 2, atol=1e-4)
     ka, kb = load_run(run)[0], load_run(other)[0]
     keras_mean = (ka.predict(feats, verbose=0) + kb.predict(feats, verbose=0)) / 2
@@ -104,6 +110,9 @@ def test_quantised_exports_load_and_agree(run, tmp_path, precision):
     assert export.main([str(run), "-o", str(out), "--precision", precision]) == 0
     spec = load_model_spec(out)
     assert spec.precision == precision
+    graph = read_tflite(out)
+    assert weights_precision(graph) == precision            # what the load check compares
+    assert [t.shape for t in positional_embeddings(graph)] == [(1, 31, 64)]
     assert spec.training["parity"]["full"]["argmax_agreement"] >= 0.9
     assert out.stat().st_size < (run / "act_micro.tflite").stat().st_size
 

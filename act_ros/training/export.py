@@ -1,5 +1,11 @@
 """`act-ros export`: trained Keras AcT -> TFLite (fp32 / fp16 / dynamic-range int8) with its
-JSON description, and a parity check against Keras on real inputs.
+description embedded (``act_ros.model_spec``; ``<model>.json`` is a readable copy), and a parity
+check against Keras on real inputs.
+
+``act-ros export --embed-description MODEL.tflite`` (no TensorFlow needed) upgrades a model whose
+description is only in its sidecar (format 1) to the embedded form, same weights, after checking
+the description against the graph; on a model that has one already, it rewrites the sidecar
+from the embedded description.
 
 The exported graph takes input [batch, t, 52] with both batch and t dynamic (t <= T: the
 positional embedding is sliced), so N people run in one invoke and short windows work. Several
@@ -9,6 +15,7 @@ ensemble); ``ensemble_size`` in the description says so.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import tempfile
@@ -16,10 +23,19 @@ from pathlib import Path
 
 import numpy as np
 
-from act_ros.model_spec import ModelSpec, write_model_spec
+from act_ros.model_spec import (
+    PRECISIONS,
+    SPEC_FORMAT_VERSION,
+    ModelMismatchError,
+    ModelSpec,
+    embedded_model_spec,
+    legacy_model_spec,
+    load_model_spec,
+    write_model_spec,
+    write_sidecar,
+)
 from act_ros.preprocessing import FEATURE_SPEC, NUM_FEATURES, PREPROCESSING_VERSION
-
-PRECISIONS = ("fp32", "fp16", "int8-dynamic")
+from act_ros.tflite_file import read_tflite
 # Keras vs TFLite logits, fp32 (PERF_BASELINE: 4e-6 measured). Quantised models are checked on
 # the agreement of their decisions instead.
 FP32_TOLERANCE = 1e-4
@@ -69,12 +85,12 @@ def export_models(models, output: str | Path, *, name: str, size: str,
                   class_names: tuple[str, ...], keypoint_layout: str, window_length: int,
                   precision: str = "fp32", frame_rate: float | None = None,
                   training: dict | None = None) -> ModelSpec:
-    """Write ``output`` (.tflite) and its ``.json`` description; return the description."""
+    """Write ``output`` (.tflite, its description embedded) and the readable ``.json`` copy;
+    return the description. An invalid description (class names, ranges) is refused before
+    anything is converted."""
     output = Path(output)
     if output.suffix != ".tflite":
         raise ValueError(f"output must end in .tflite, got {output}")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_bytes(convert_to_tflite(models, precision))
     spec = ModelSpec(
         name=name, size=size, class_names=tuple(class_names), keypoint_layout=keypoint_layout,
         window_length=int(window_length), num_features=NUM_FEATURES, feature_spec=FEATURE_SPEC,
@@ -82,10 +98,48 @@ def export_models(models, output: str | Path, *, name: str, size: str,
         precision=precision, sha256="", frame_rate=frame_rate, ensemble_size=len(list(models)),
         training=dict(training or {}),
     )
+    spec.validate(f"{output} (description to embed)")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(convert_to_tflite(models, precision))
     write_model_spec(output, spec)
-    from act_ros.model_spec import load_model_spec
-
     return load_model_spec(output)
+
+
+def embed_description(model: Path) -> str:
+    """``--embed-description``: embed the sidecar of a format-1 model (same weights), or rewrite
+    the sidecar of a model whose description is embedded already. The result is checked against
+    the graph and runs a full window before the model is replaced. Returns what was done."""
+    import os
+
+    from act_ros.model_checks import check_against_graph
+    from act_ros.runtime import ActClassifier
+
+    model = Path(model)
+    spec = embedded_model_spec(model)
+    embedded = spec is not None
+    if not embedded:
+        spec = legacy_model_spec(model)
+        check_against_graph(spec, read_tflite(model), str(model))
+    staged = model.with_name(f".{model.stem}.embedding.tflite")  # no sidecar beside it
+    try:
+        staged.write_bytes(model.read_bytes())
+        if not embedded:
+            write_model_spec(staged, spec, sidecar=False)
+        try:
+            ActClassifier(staged)  # a full window run
+        except ModelMismatchError as exc:
+            raise ModelMismatchError(str(exc).replace(str(staged), str(model))) from None
+        if read_tflite(staged).weights_sha256 != read_tflite(model).weights_sha256:
+            raise ModelMismatchError(f"{model}: weights changed while embedding")  # never seen
+        if not embedded:
+            os.replace(staged, model)
+    finally:
+        staged.unlink(missing_ok=True)
+    side = write_sidecar(model, spec)
+    done = "its description was embedded already" if embedded else \
+        f"embedded its description (format {SPEC_FORMAT_VERSION})"
+    return (f"{model}: {done}, weights sha256 {read_tflite(model).weights_sha256[:16]}...; "
+            f"wrote the readable copy {side}")
 
 
 def keras_logits(models, features: np.ndarray) -> np.ndarray:
@@ -132,15 +186,33 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(
         prog="act-ros export",
-        description="Export trained AcT run(s) to TFLite with a JSON description. Several runs "
-                    "give one ensemble file averaging their logits.")
-    parser.add_argument("runs", nargs="+", type=Path, help="training run folder(s) (act-ros train)")
-    parser.add_argument("-o", "--output", type=Path, required=True, help="output .tflite path")
+        description="Export trained AcT run(s) to TFLite, the description embedded in the file "
+                    "(a readable .json copy beside it). Several runs give one ensemble file "
+                    "averaging their logits.")
+    parser.add_argument("runs", nargs="*", type=Path, help="training run folder(s) (act-ros train)")
+    parser.add_argument("-o", "--output", type=Path, help="output .tflite path")
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32")
     parser.add_argument("--name", default=None, help="model name in the description")
     parser.add_argument("--skip-parity", action="store_true",
                         help="do not compare with Keras (not recommended)")
+    parser.add_argument("--embed-description", nargs="+", type=Path, metavar="MODEL.tflite",
+                        help="instead of exporting: embed the .json description of these "
+                             "models into them (models exported before descriptions were "
+                             "embedded; same weights), or rewrite the .json copy of models "
+                             "that have one. Needs no TensorFlow")
     args = parser.parse_args(argv)
+    if args.embed_description:
+        if args.runs or args.output:
+            parser.error("--embed-description takes model files only (no runs, no --output)")
+        try:
+            for model in args.embed_description:
+                print(embed_description(model))
+        except (ModelMismatchError, FileNotFoundError) as exc:
+            print(f"act-ros export: error: {exc}", file=sys.stderr)
+            return 2
+        return 0
+    if not args.runs or args.output is None:
+        parser.error("give the training run folder(s) and --output (or --embed-description)")
 
     loaded = [load_run(r) for r in args.runs]
     models = [m for m, _ in loaded]
@@ -159,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         "seeds": [i.get("seed") for i in infos],
         "test_metrics": [i.get("test_metrics") for i in infos],
     }
-    export_models(
+    spec = export_models(
         models, args.output, name=args.name or args.output.stem, size=first["size"],
         class_names=tuple(first["class_names"]), keypoint_layout=first["keypoint_layout"],
         window_length=first["window_length"], precision=args.precision,
@@ -170,11 +242,9 @@ def main(argv: list[str] | None = None) -> int:
         feats = np.load(Path(args.runs[0]) / "parity_features.npy")
         report = parity_check(models, args.output, feats, args.precision)
         print("parity vs Keras:", json.dumps(report))
-        spec_path = args.output.with_suffix(".json")
-        data = json.loads(spec_path.read_text())
-        data["training"]["parity"] = report
-        spec_path.write_text(json.dumps(data, indent=2) + "\n")
-        # The description changed, not the model: its checksum (of the .tflite) still holds.
+        # Recorded in the description: re-embedding changes the metadata, not the weights.
+        write_model_spec(args.output, dataclasses.replace(
+            spec, training={**spec.training, "parity": report}))
     return 0
 
 

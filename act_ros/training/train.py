@@ -26,6 +26,7 @@ import numpy as np
 from act_ros.datasets.npz import PoseDataset
 from act_ros.datasets.sources import DATASET_HELP, load_dataset
 from act_ros.model_sizes import MODEL_SIZES
+from act_ros.model_spec import class_name_problems
 from act_ros.training.augment import Augmentation, augment
 from act_ros.training.runs import MODEL_FILE, save_run_info
 
@@ -280,6 +281,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = "act-ros train " + " ".join(shlex.quote(a) for a in argv)
     ds = load_dataset(args.dataset, window_length=args.window_length)
+    problems = class_name_problems(list(ds.class_names))
+    if problems:  # refused now, not by the export after hours of training
+        print(f"act-ros train: {args.dataset}: its class names cannot name a model's outputs: "
+              + "; ".join(problems), file=sys.stderr)
+        return 2
     print(f"dataset: {ds.source}: {len(ds)} windows of {ds.window_length} frames, "
           f"{ds.num_classes} classes, layout {ds.keypoint_layout}")
     seeds = args.seeds or [args.seed]
