@@ -1,5 +1,6 @@
 """THE pose -> AcT feature function. Training, evaluation and the AcT node all call
-:func:`pose_features`, so the model always sees the same features.
+:func:`pad_window` then :func:`pose_features`, so the model always sees the same windows and
+the same features.
 
 Features (paper Sec. III, ``FEATURE_SPEC``): every frame's keypoints are reduced to 13 joints
 (``layouts.REDUCED_JOINT_NAMES``; a reduced joint is the mean of its non-missing source
@@ -24,10 +25,15 @@ Missing data, decided here once for everyone:
 * Every output value is clipped to [-``FEATURE_CLIP``, ``FEATURE_CLIP``]: the output is finite
   for any input.
 
-Windows shorter than the model's T: the AcT node pads a batch to its longest window by repeating
-each window's earliest frame at the front. Repeated frames have zero velocity and the first real
-frame has ``v = 0`` exactly as ``v[0] = 0``, so a padded window looks like a person who stood
-still before the window began. The exported models also accept fewer than T frames directly.
+Windows shorter than the model's T (a person who just appeared; a training clip shorter than T,
+which MPOSE2021 and the .npz format zero-fill at the END): :func:`pad_window` makes them T
+frames, one way for everyone. Trailing frames without any keypoint are padding, not
+observations, and are dropped; the rest is front-padded by repeating its earliest frame.
+Repeated frames have zero velocity and the first real frame has ``v = 0`` exactly as
+``v[0] = 0``, so a padded window looks like a person who stood still before the window began.
+Dataset features (``PoseDataset.features``, hence training and evaluation) and the AcT node
+(``recognizer``) both pad this way, always to the model's T, so a person's result does not
+depend on who else is in the batch. (The exported models also accept fewer than T frames.)
 
 Coordinates are expected in pixels (any consistent unit works: only ratios matter; the tiny
 ``MIN_SCALE`` keeps [0, 1]-normalised input scaled too, unlike the reference demo).
@@ -226,10 +232,41 @@ def flip_features(features: np.ndarray) -> np.ndarray:
     return out
 
 
+def pad_window(poses: np.ndarray, length: int) -> np.ndarray:
+    """THE window of ``length`` frames the model sees, for training data and the node alike.
+
+    poses: (..., t, K, 3). Frames after the last one with any keypoint (a zero-filled tail) are
+    dropped; the latest ``length`` of the rest are kept and, if fewer, front-padded by repeating
+    the earliest. A window without any keypoint stays all missing. Returns (..., length, K, 3)
+    of the input's dtype: a new array, or the input itself when it needs no change.
+    """
+    arr = np.asarray(poses)
+    if arr.ndim < 3 or arr.shape[-1] != 3:
+        raise ValueError(f"pad_window expects (..., t, K, 3) poses, got shape {arr.shape}")
+    if length < 1:
+        raise ValueError(f"pad_window needs length >= 1, got {length}")
+    t = arr.shape[-3]
+    shape = arr.shape[:-3] + (length,) + arr.shape[-2:]
+    if t == 0:
+        return np.zeros(shape, arr.dtype)
+    with np.errstate(invalid="ignore"):
+        present = (arr[..., 2] > 0).any(axis=-1)                    # (..., t)
+    seen = present.any(axis=-1)
+    end = np.where(seen, t - np.argmax(present[..., ::-1], axis=-1), 0)  # real frames
+    if t == length and np.all(end == t):
+        return arr  # full windows (the node's steady state, most training data)
+    src = np.clip(np.arange(length) + (end - length)[..., None], 0, t - 1)
+    out = np.take_along_axis(arr, src[..., None, None], axis=-3)
+    if not seen.all():
+        out[~seen] = 0
+    return out
+
+
 def pad_front(features: np.ndarray, length: int) -> np.ndarray:
-    """Pad (..., t, 52) features to ``length`` frames by repeating the earliest frame at the front
-    with zero velocity (what padding the poses the same way gives). Longer input keeps its last
-    ``length`` frames. Matches padding the poses, up to the window-median scale fallback."""
+    """:func:`pad_window` done on (..., t, 52) features (cheap, for augmentation and fixed-length
+    graphs): the earliest frame repeated at the front with zero velocity. Longer input keeps its
+    last ``length`` frames. Equals padding the poses wherever every frame has a torso (else up to
+    the window-median scale fallback); unlike pad_window it keeps trailing missing frames."""
     feats = np.asarray(features, dtype=np.float32)
     t = feats.shape[-2]
     if t >= length:

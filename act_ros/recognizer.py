@@ -9,9 +9,10 @@ keypoints in pixels) and returns the actions of every person whose window is rea
   sampled at the model's frame rate, a small step back in time is dropped as out-of-order, a large
   one (a bag that loops, a restarted clock) resets every window, and tracks unseen for
   ``track_timeout_s`` are forgotten;
-* batching: every ready person goes through :func:`act_ros.preprocessing.pose_features` and ONE
-  classifier call; windows shorter than the longest are padded by repeating their earliest frame
-  (see the preprocessing module for why that is consistent);
+* batching: every ready person's window is made T frames by
+  :func:`act_ros.preprocessing.pad_window` (a short window repeats its earliest frame at the
+  front: exactly what training does with short clips) and goes through
+  :func:`act_ros.preprocessing.pose_features` and ONE classifier call;
 * optional exponential smoothing of each track's class scores.
 
 Nothing is dropped silently: every rejected person or frame increments a counter in ``stats``.
@@ -25,7 +26,7 @@ from typing import Protocol
 import numpy as np
 
 from act_ros.layouts import NUM_KEYPOINTS
-from act_ros.preprocessing import pose_features
+from act_ros.preprocessing import pad_window, pose_features
 
 UNKNOWN_LABEL = "unknown"
 
@@ -243,20 +244,16 @@ class ActionRecognizer:
         track.head = (track.head + 1) % self.config.window_length
         track.count = min(track.count + 1, self.config.window_length)
 
-    def _window(self, track: _Track, length: int) -> np.ndarray:
-        """The track's frames in time order, front-padded to ``length`` with its earliest frame."""
+    def _window(self, track: _Track) -> np.ndarray:
+        """The track's window as the model sees it: its frames in time order, padded to T the
+        way training pads short clips (whatever the other people's windows)."""
         T = self.config.window_length
         order = (track.head - track.count + np.arange(track.count)) % T
-        frames = self._buffer[track.slot, order]
-        if track.count < length:
-            pad = np.repeat(frames[:1], length - track.count, axis=0)
-            frames = np.concatenate([pad, frames], axis=0)
-        return frames
+        return pad_window(self._buffer[track.slot, order], T)
 
     # --- inference ------------------------------------------------------------------------------
     def _run(self, ready: list[_Track]) -> None:
-        length = max(t.count for t in ready)
-        windows = np.stack([self._window(t, length) for t in ready])
+        windows = np.stack([self._window(t) for t in ready])
         probs = self.classifier.predict_proba(pose_features(windows))
         self.stats.inferences += 1
         alpha = self.config.smoothing

@@ -9,7 +9,7 @@ from act_ros.layouts import (
     REDUCED_JOINT_NAMES, num_keypoints, to_coco17,
 )
 from act_ros.preprocessing import (
-    FEATURE_CLIP, NUM_FEATURES, flip_features, flip_poses, pad_front, pose_features,
+    FEATURE_CLIP, NUM_FEATURES, flip_features, flip_poses, pad_front, pad_window, pose_features,
 )
 from core_fixtures import lzq_windows
 
@@ -204,3 +204,45 @@ def test_hot_path_batch_of_people(real):
     windows = real[:8, :17].astype(np.float32)
     out = pose_features(windows)
     assert out.shape == (8, 17, 52) and np.isfinite(out).all()
+
+
+def test_pad_window_holds_the_first_pose_before_a_short_clip(real):
+    clip = real[0, :12]
+    padded = pad_window(clip, 30)
+    assert padded.shape == (30, 17, 3) and padded.dtype == clip.dtype
+    assert np.array_equal(padded[-12:], clip)
+    assert np.array_equal(padded[:18], np.repeat(clip[:1], 18, axis=0))
+    # A zero-filled tail (MPOSE2021's and the .npz format's short samples) is padding, not
+    # frames: the same clip stored that way gives the same window.
+    stored = np.zeros((30, 17, 3), clip.dtype)
+    stored[:12] = clip
+    assert np.array_equal(pad_window(stored, 30), padded)
+    # Longer input keeps its latest frames; full windows come back unchanged.
+    assert np.array_equal(pad_window(real[0], 10), real[0, -10:])
+    full = real[0]
+    assert pad_window(full, 30) is full
+    assert not pad_window(np.zeros((0, 17, 3)), 30).any()
+
+
+def test_pad_window_on_a_batch_of_different_lengths(real):
+    batch = real[:3].copy()
+    batch[1, 20:] = 0           # 20 real frames
+    batch[2] = 0                # nothing at all
+    out = pad_window(batch, 30)
+    assert np.array_equal(out[0], real[0])
+    assert np.array_equal(out[1], pad_window(real[1, :20], 30))
+    assert not out[2].any()
+    with pytest.raises(ValueError, match=r"\(\.\.\., t, K, 3\)"):
+        pad_window(np.zeros((30, 17)), 30)
+
+
+def test_pad_front_on_features_is_pad_window_on_poses(real):
+    """The cheap feature-space padding (augmentation) equals padding the poses where every
+    frame has a torso."""
+    both_shoulders = (real[..., 5, 2] > 0) & (real[..., 6, 2] > 0)
+    both_hips = (real[..., 11, 2] > 0) & (real[..., 12, 2] > 0)
+    ok = np.flatnonzero((both_shoulders & both_hips).all(-1))[:4]
+    assert len(ok) >= 2
+    clips = real[ok, 18:]
+    assert np.allclose(pad_front(pose_features(clips), 30), pose_features(pad_window(clips, 30)),
+                       atol=1e-5)

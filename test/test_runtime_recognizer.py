@@ -35,7 +35,7 @@ def test_a_30fps_stream_is_resampled_to_the_model_frame_rate(classifier):
     assert out[-1][0].window_frames == 30
 
 
-def test_partial_windows_in_one_batch_are_front_padded_to_the_longest(classifier):
+def test_partial_windows_are_padded_to_T_whoever_else_is_in_the_batch(classifier):
     wave, walk = lzq_sequences()["wave"], lzq_sequences()["walk"]
     rec = ActionRecognizer(classifier, RecognizerConfig(window_length=30, min_frames=5))
     for i in range(12):  # person 1 from frame 0, person 2 from frame 5
@@ -45,15 +45,46 @@ def test_partial_windows_in_one_batch_are_front_padded_to_the_longest(classifier
     assert rec.stats.inferences == 12 - 4  # one call per frame for everyone ready
     by_id = {a.track_id: a for a in out}
     assert (by_id[1].window_frames, by_id[2].window_frames) == (12, 7)
-    # Person 2's 7 frames went in front-padded to 12 with their earliest frame, as documented.
-    padded = np.concatenate([np.repeat(walk[:1], 5, axis=0), walk[:7]])
+    # Person 2's 7 frames went in front-padded to T = 30 with their earliest frame ...
+    padded = np.concatenate([np.repeat(walk[:1], 23, axis=0), walk[:7]])
     expected = classifier.predict_proba(pose_features(padded[None]))[0]
     np.testing.assert_allclose(by_id[2].scores, expected, atol=1e-5)
-    # Alone, a short window runs at its own length (the model accepts t < T).
+    # ... exactly as when they are alone: the batch does not change anyone's result.
     alone = ActionRecognizer(classifier, RecognizerConfig(window_length=30, min_frames=5))
     short = feed(alone, walk, fps=12, frames=7)[-1][0].scores
-    np.testing.assert_allclose(short, classifier.predict_proba(pose_features(walk[None, :7]))[0],
-                               atol=1e-5)
+    np.testing.assert_allclose(short, by_id[2].scores, atol=1e-6)
+
+
+class RecordingClassifier:
+    """The real classifier, keeping the features the recognizer gives it."""
+
+    def __init__(self, classifier: ActClassifier) -> None:
+        self.inner, self.calls = classifier, []
+        self.class_names, self.window_length = classifier.class_names, classifier.window_length
+
+    def predict_proba(self, features):
+        self.calls.append(np.array(features))
+        return self.inner.predict_proba(features)
+
+
+@pytest.mark.parametrize("frames", [10, 17, 29])
+def test_a_short_clip_gives_the_training_features_in_the_node(classifier, frames):
+    """Issue 14, item 7: training zero-filled short clips at the end while the node front-padded
+    them. Now both go through preprocessing.pad_window: the node sees exactly the features a
+    short training sample (stored the MPOSE2021 way, zero-filled at the end) trains on."""
+    from act_ros.datasets.npz import PoseDataset
+
+    clip = lzq_sequences()["squat"][:frames].astype(np.float32)
+    stored = np.zeros((1, 30, 17, 3), np.float32)
+    stored[0, :frames] = clip
+    training = PoseDataset(poses=stored, labels=[0], class_names=classifier.class_names,
+                           keypoint_layout="coco17", frame_rate=12.0).features()
+    recording = RecordingClassifier(classifier)
+    rec = ActionRecognizer(recording, RecognizerConfig(window_length=30, min_frames=frames,
+                                                       frame_rate=12))
+    out = feed(rec, clip, fps=12, frames=frames)
+    assert len(recording.calls) == 1 and out[-1][0].window_frames == frames
+    np.testing.assert_array_equal(recording.calls[0], training)
 
 
 def test_a_full_window_equals_one_offline_prediction(classifier):

@@ -7,6 +7,7 @@ name           shape / dtype  meaning
 ============== ============== ==========================================================
 poses          (N, T, K, 3)   x, y in pixels, confidence; 0 confidence = missing joint;
                float32        samples shorter than T are zero-filled at the end
+                              (features() front-pads them like the AcT node)
 labels         (N,) int       class index 0..C-1
 class_names    (C,) str       class names, in label order
 keypoint_layout () str        ``act_ros.layouts`` name: coco17, body25, coco18, mediapipe33
@@ -35,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from act_ros.layouts import check_layout, num_keypoints
-from act_ros.preprocessing import pose_features
+from act_ros.preprocessing import pad_window, pose_features
 
 SPLITS = ("train", "val", "test")
 
@@ -102,9 +103,11 @@ class PoseDataset:
         return len(self.class_names)
 
     def features(self) -> np.ndarray:
-        """(N, T, 52) AcT features (computed once)."""
+        """(N, T, 52) AcT features (computed once) of the windows as the AcT node forms them:
+        zero-filled tails become front padding (preprocessing.pad_window)."""
         if self._features is None:
-            self._features = pose_features(self.poses, self.keypoint_layout)
+            windows = pad_window(self.poses, self.window_length)
+            self._features = pose_features(windows, self.keypoint_layout)
         return self._features
 
     def subset(self, index: np.ndarray) -> PoseDataset:
