@@ -35,6 +35,10 @@ def test_training_run_folder(run):
                  "parity_features.npy"):
         assert (run / name).is_file(), name
     assert len((run / "history.csv").read_text().splitlines()) == 5
+    # The default recipe, what it used, and the divergence verdict are recorded.
+    assert info["recipe"]["name"] == "stable" and info["recipe"]["clip_norm_used"] == 1.0
+    assert abs(info["recipe"]["peak_lr_used"] - 2.2e-3) < 1e-4     # micro's, whatever the steps
+    assert info["divergence"] == {"diverged": False}
 
 
 def test_exported_model_description_and_parity(run):

@@ -1,11 +1,14 @@
-"""`act-ros train`: train AcT with the paper's recipe (every value overridable).
+"""`act-ros train`: train AcT with a named recipe (every value overridable).
 
 Defaults = paper Table II + reference code: AdamW (weight decay 1e-4), batch 512, 350 epochs,
 label smoothing 0.1, dropout per size, lr = D^-0.5 * min(step^-0.5, step * warmup^-1.5) with
 warm-up over 40% of the steps then a step to 1e-4 at 80%, flip (with left/right swap) p=0.5 +
-Gaussian noise 0.03, keeping the checkpoint with the best VALIDATION accuracy, ties broken by the lower
-validation loss (test data never selects anything). Validation = a stratified random 10% of the training part (by groups when the
-dataset has them), or the dataset's own "val" split.
+Gaussian noise 0.03, keeping the checkpoint with the best VALIDATION accuracy, ties broken by the
+lower validation loss (test data never selects anything). Validation = a stratified random 10%
+of the training part (by groups when the dataset has them), or the dataset's own "val" split.
+``--recipe stable`` (default) pins the schedule's peak to its MPOSE2021 value per size and clips
+gradients, ``--recipe paper`` is the paper exactly (act_ros/training/recipes.py says why). A
+training whose curves collapse after a peak is reported loudly (act_ros/training/divergence.py).
 
 ``--seeds 0 1 2 ...`` runs the paper's protocol: one model per seed, each with its own
 validation draw, and reports test mean +- std.
@@ -28,6 +31,8 @@ from act_ros.datasets.sources import DATASET_HELP, load_dataset
 from act_ros.model_sizes import MODEL_SIZES
 from act_ros.model_spec import class_name_problems
 from act_ros.training.augment import Augmentation, augment
+from act_ros.training.divergence import check_divergence
+from act_ros.training.recipes import DEFAULT_RECIPE, RECIPES
 from act_ros.training.runs import MODEL_FILE, save_run_info
 
 PARITY_WINDOWS = 64
@@ -86,6 +91,11 @@ def make_schedule(d_model: int, total_steps: int, warmup_fraction: float, step_f
                                float(step_fraction * total_steps), float(final_lr))
 
 
+def schedule_peak(schedule) -> float:
+    """The highest learning rate ``schedule`` reaches (at the end of its warm-up)."""
+    return float(schedule(max(0.0, schedule.warmup_steps - 1.0)))
+
+
 def plot_curves(history: list[dict], path: Path, title: str) -> None:
     import matplotlib
 
@@ -142,16 +152,20 @@ def train_run(ds: PoseDataset, out_dir: Path, args: argparse.Namespace, seed: in
         raise ValueError("no validation data: the best checkpoint needs it (set --val-fraction)")
 
     size_cfg = act_size(args.size)
+    recipe = RECIPES[args.recipe]
+    peak_lr = args.peak_lr if args.peak_lr is not None else recipe.peak_lr(size_cfg.d_model)
+    clip_norm = args.clip_norm if args.clip_norm is not None else recipe.clip_norm
     x_train, y_train = train.features(), train.labels
     x_val, y_val = val.features(), val.labels
     c = ds.num_classes
     steps_per_epoch = int(np.ceil(len(x_train) / args.batch_size))
     schedule = make_schedule(size_cfg.d_model, steps_per_epoch * args.epochs,
-                             args.warmup_fraction, args.step_fraction, args.final_lr,
-                             args.peak_lr)
+                             args.warmup_fraction, args.step_fraction, args.final_lr, peak_lr)
+    peak_used = schedule_peak(schedule)
     model = build_act(args.size, c, ds.window_length)
     model.compile(
-        optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=args.weight_decay),
+        optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=args.weight_decay,
+                                         global_clipnorm=clip_norm or None),
         loss=keras.losses.CategoricalCrossentropy(from_logits=True,
                                                   label_smoothing=args.label_smoothing),
         metrics=["accuracy"], jit_compile=args.jit)
@@ -163,6 +177,7 @@ def train_run(ds: PoseDataset, out_dir: Path, args: argparse.Namespace, seed: in
     y_val_1h = np.eye(c, dtype=np.float32)[y_val]
 
     history: list[dict] = []
+    divergence = {"diverged": False}
     best = {"epoch": -1, "score": -1.0, "val_loss": np.inf}
     select = args.select_metric
     started = time.time()
@@ -191,7 +206,17 @@ def train_run(ds: PoseDataset, out_dir: Path, args: argparse.Namespace, seed: in
             model.save(out_dir / MODEL_FILE)
         bar.set_postfix(loss=f"{row['loss']:.3f}", val=f"{row['val_accuracy']:.3f}",
                         best=f"{best['score']:.3f}@{best['epoch']}")
+        if not divergence["diverged"]:
+            divergence = check_divergence(history)
+            if divergence["diverged"]:
+                tqdm.write(f"WARNING: {out_dir}: training diverged: {divergence['reason']} "
+                           f"(peak learning rate {peak_used:.2e}: try a lower --peak-lr)",
+                           file=sys.stderr)
+        if not np.isfinite(row["loss"]):
+            break  # nothing more to learn from NaN weights; the best checkpoint stays
     train_seconds = time.time() - started
+    if divergence["diverged"]:
+        divergence["at_end"] = check_divergence(history)["diverged"]
 
     with open(out_dir / "history.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(history[0]))
@@ -199,7 +224,8 @@ def train_run(ds: PoseDataset, out_dir: Path, args: argparse.Namespace, seed: in
         writer.writerows(history)
     plot_curves(history, out_dir / "curves.png",
                 f"AcT-{args.size}, seed {seed}: best validation {select} {best['score']:.3f} "
-                f"at epoch {best['epoch']}")
+                f"at epoch {best['epoch']}"
+                + (f"\nDIVERGED: {divergence['reason']}" if divergence["diverged"] else ""))
 
     best_model = keras.saving.load_model(out_dir / MODEL_FILE, compile=False)
     val_report = classification_report(y_val, best_model.predict(x_val, verbose=0),
@@ -220,9 +246,12 @@ def train_run(ds: PoseDataset, out_dir: Path, args: argparse.Namespace, seed: in
                                                  "train": len(train), "val": len(val),
                                                  "test": 0 if test is None else len(test),
                                                  "validation": val_source},
-        "recipe": {k: getattr(args, k) for k in (
-            "epochs", "batch_size", "weight_decay", "label_smoothing", "warmup_fraction",
-            "step_fraction", "final_lr", "peak_lr", "val_fraction", "select_metric", "jit")},
+        "recipe": {"name": recipe.name, "peak_lr_used": peak_used, "clip_norm_used": clip_norm,
+            **{k: getattr(args, k) for k in (
+                "epochs", "batch_size", "weight_decay", "label_smoothing", "warmup_fraction",
+                "step_fraction", "final_lr", "peak_lr", "clip_norm", "val_fraction",
+                "select_metric", "jit")}},
+        "divergence": divergence,
         "augmentation": asdict(aug), "best_epoch": best["epoch"],
         f"best_val_{select}": best["score"], "train_seconds": round(train_seconds, 1),
         "val_metrics": val_report, "test_metrics": test_report, "command": command,
@@ -248,9 +277,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup-fraction", type=float, default=0.4)
     p.add_argument("--step-fraction", type=float, default=0.8)
     p.add_argument("--final-lr", type=float, default=1e-4)
+    p.add_argument("--recipe", choices=tuple(RECIPES), default=DEFAULT_RECIPE,
+                   help="; ".join(f"{r.name}: {r.description}" for r in RECIPES.values()))
     p.add_argument("--peak-lr", type=float, default=None,
-                   help="rescale the schedule to this peak (default: the paper's D^-0.5 * "
-                        "warmup^-0.5, which is large for short trainings)")
+                   help="rescale the schedule to this peak (default: the recipe's; paper: "
+                        "D^-0.5 * warmup^-0.5, which is large for short trainings)")
+    p.add_argument("--clip-norm", type=float, default=None,
+                   help="clip the global gradient norm at this value, 0 = off (default: the "
+                        "recipe's)")
     p.add_argument("--flip-prob", type=float, default=0.5)
     p.add_argument("--noise-std", type=float, default=0.03)
     p.add_argument("--rotate-deg", type=float, default=0.0, help="random rotation +- degrees")
@@ -296,7 +330,13 @@ def main(argv: list[str] | None = None) -> int:
         infos.append(info)
         print(f"run {out}: best validation {args.select_metric} "
               f"{info[f'best_val_{args.select_metric}']:.4f} at epoch {info['best_epoch']} "
-              f"({info['train_seconds']:.0f} s)")
+              f"({info['train_seconds']:.0f} s, recipe {args.recipe}, peak learning rate "
+              f"{info['recipe']['peak_lr_used']:.2e})")
+        if info["divergence"]["diverged"]:
+            print(f"WARNING: {out}: training DIVERGED: {info['divergence']['reason']}. The "
+                  f"best-validation checkpoint (epoch {info['best_epoch']}) was kept, but do not "
+                  f"trust this run: look at curves.png and retrain with a lower --peak-lr "
+                  f"(run.json 'divergence')", file=sys.stderr)
         if info["test_metrics"]:
             print(format_report(info["test_metrics"], "test (best-validation checkpoint):"))
     tests = [i["test_metrics"] for i in infos if i["test_metrics"]]
