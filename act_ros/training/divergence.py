@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 SMOOTH_EPOCHS = 3        # rolling median over this many epochs
-ACCURACY_DROP = 0.25     # collapse: smoothed accuracy this far below its peak ...
+ACCURACY_DROP = 0.15     # collapse: smoothed accuracy this far below its peak ...
 ACCURACY_RATIO = 0.75    # ... and below this fraction of the peak
 LOSS_RETURN = 0.5        # collapse: loss back up this fraction of the way to its first value
 

@@ -12,6 +12,12 @@ warm-up is a few hundred steps and the peak several times higher: AcT-small reac
 MPOSE2021 value for the model's width, whatever the dataset size, and clips the global gradient
 norm at 1 (post-norm transformers blow up on rare huge steps). ``paper`` is the paper's recipe
 exactly (peak from the actual warm-up, no clipping), kept for reproducing it.
+
+Measured on the bundled LZQ data (`act-ros train --dataset lzq:act_ros/data/lzq_openpose_har
+--size small --epochs 60 --seed 0 --recipe R`, 2,398 training windows, 5 steps an epoch): paper
+peak 8.1e-3, test balanced accuracy 0.978; stable peak 1.6e-3, 0.988; neither collapsed there
+(one person per class is easy data). Forced to a 0.05 peak, AcT-micro collapsed to chance with
+either recipe (clipping alone does not save it) and both runs were reported as diverged.
 """
 from __future__ import annotations
 
