@@ -15,7 +15,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:Depreca
 
 from act_ros.datasets.mpose2021 import load_mpose2021  # noqa: E402
 from act_ros.layouts import BODY25, COCO17, KEYPOINT_NAMES  # noqa: E402
-from act_ros.preprocessing import pose_features  # noqa: E402
+from act_ros.preprocessing import pad_window, pose_features  # noqa: E402
 from core_fixtures import lzq_dataset  # noqa: E402
 
 MPOSE_CLASSES = ["standing", "check-watch", "cross-arms", "scratch-head", "sit-down", "get-up",
@@ -83,7 +83,11 @@ def test_mpose_cache_path_loads_raw_poses(tmp_path, monkeypatch, extractor, extr
     assert feats.shape == (len(ds), 30, 52) and np.isfinite(feats).all()
     filled = np.all(ds.poses[:, 22:] == 0, axis=(1, 2, 3))
     assert filled.sum() >= len(ds) // 8
-    assert np.all(feats[filled][:, 22:] == 0)                                   # zero-filled tail
+    # Short samples (zero-filled tails) train as the AcT node sees a short window: their 22
+    # frames at the end, the first pose held in front (issue 14: they trained on empty tails).
+    short = ds.poses[filled][:, :22]
+    assert np.array_equal(feats[filled], pose_features(pad_window(short, 30), ds.keypoint_layout))
+    assert np.any(feats[filled][:, -1] != 0, axis=-1).all()
     if extractor == "openpose":
         # BODY_25 gives the same features as the COCO-17 poses it was made from (feet absent).
         coco = lzq_dataset(30, 9).poses
