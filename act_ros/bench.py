@@ -55,9 +55,11 @@ def _timed(fn) -> float:
 
 def random_model(size: str, window_length: int, precision: str, num_classes: int = 20) -> Path:
     """A random-weight AcT of ``size`` exported like a trained one (cached)."""
-    from act_ros.model_spec import ModelMismatchError, load_model_spec
+    from act_ros.model_spec import SPEC_FORMAT_VERSION, ModelMismatchError, load_model_spec
 
-    path = CACHE / f"act_{size}_T{window_length}_{precision}.tflite"
+    # The description format is in the name: checkouts of different act_ros versions share this
+    # cache, and one must not find a model the other cannot read (a CI run failed so).
+    path = CACHE / f"act_{size}_T{window_length}_{precision}_f{SPEC_FORMAT_VERSION}.tflite"
     if path.is_file():
         try:
             load_model_spec(path)

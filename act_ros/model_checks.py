@@ -7,10 +7,24 @@ dtypes (the precision). A description that lies is refused before anything runs.
 from __future__ import annotations
 
 import re
+from typing import Protocol
 
 from act_ros.model_sizes import ACT_SIZES
-from act_ros.model_spec import ModelMismatchError, ModelSpec
 from act_ros.tflite_file import TfliteModel, TensorInfo
+
+
+class GraphClaims(Protocol):
+    """What a description says about its graph (a ModelSpec; stated here so this module, which
+    model_spec uses, does not import it back)."""
+
+    num_features: int
+    window_length: int
+    dynamic_length: bool
+    dynamic_batch: bool
+    num_classes: int
+    ensemble_size: int
+    size: str
+    precision: str
 
 # The constant of act_ros.training.model.ClassTokenPositionalEmbedding ("embedding" layer) as the
 # converter names it: act_micro_1/embedding_1/ReadVariableOp (the [CLS] token is
@@ -34,7 +48,7 @@ def weights_precision(graph: TfliteModel) -> str:
     return "fp32"
 
 
-def graph_problems(spec: ModelSpec, graph: TfliteModel) -> list[str]:
+def graph_problems(spec: GraphClaims, graph: TfliteModel) -> list[str]:
     """Every way ``spec`` contradicts ``graph`` ([] = none)."""
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
         return [f"expected one input and one output tensor, found {len(graph.inputs)} and "
@@ -76,9 +90,3 @@ def graph_problems(spec: ModelSpec, graph: TfliteModel) -> list[str]:
                         f"{found!r} (constant tensors: {dtypes})")
     return problems
 
-
-def check_against_graph(spec: ModelSpec, graph: TfliteModel, source: str) -> None:
-    problems = graph_problems(spec, graph)
-    if problems:
-        raise ModelMismatchError(f"{source}: its description does not match its graph: "
-                                 + "; ".join(problems))

@@ -27,7 +27,8 @@ from typing import Any
 
 from act_ros.layouts import LAYOUTS
 from act_ros.model_sizes import MODEL_SIZES
-from act_ros.tflite_file import TfliteFileError, read_tflite, with_metadata
+from act_ros.model_checks import graph_problems
+from act_ros.tflite_file import TfliteFileError, TfliteModel, read_tflite, with_metadata
 
 SPEC_FORMAT_VERSION = 2
 EMBEDDED_NAME = "act_ros.model_spec"   # the TFLite metadata entry holding the description
@@ -311,10 +312,16 @@ def load_model_spec(model_path: str | Path, verify_checksum: bool = True) -> Mod
     return spec
 
 
+def check_against_graph(spec: ModelSpec, graph: TfliteModel, source: str) -> None:
+    """Raise ModelMismatchError naming every way ``spec`` contradicts ``graph``."""
+    problems = graph_problems(spec, graph)
+    if problems:
+        raise ModelMismatchError(f"{source}: its description does not match its graph: "
+                                 + "; ".join(problems))
+
+
 def _embedded(model_path: Path, graph) -> tuple[ModelSpec, dict[str, Any]]:
     """The embedded description (validated, checked against the graph) and its raw JSON."""
-    from act_ros.model_checks import check_against_graph
-
     source = f"{model_path} (embedded description)"
     data = _parse_json(graph.metadata[EMBEDDED_NAME], source)
     spec = ModelSpec.from_dict(data, source)

@@ -112,7 +112,10 @@ def node_timeline(msgs: list[Any], warmup: int, variant: str, run_dir: Path,
         sent = nh.flow_controlled(host, pub, replies, msgs, node, f"pose node timeline ({executor})")
     finally:
         host.close()
-        node.stop()
+        code = node.stop()
+    if not marks_path.is_file():
+        raise RuntimeError(f"the pose node (exit {code}) wrote no timing marks; its log ends:\n"
+                           f"{node.log_tail()}")
     marks = {int(k): v for k, v in json.loads(marks_path.read_text()).items()}
     segments: dict[str, list[float]] = {k: [] for k in (
         "publish", "delivery", "handoff", "process", "back", "total")}

@@ -267,7 +267,8 @@ class Child:
         return self.proc.poll() is None
 
     def log_tail(self, lines: int = 15) -> str:
-        self._log.flush()
+        if not self._log.closed:  # read after stop() too
+            self._log.flush()
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:

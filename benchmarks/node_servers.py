@@ -106,9 +106,10 @@ def serve_pose_node(args: argparse.Namespace) -> int:
         host.create(MarkedPoseNode)
         host.spin()
     finally:
-        host.close()
+        # The marks first: a teardown error (once seen on a loaded machine) must not lose them.
         if args.marks:
             Path(args.marks).write_text(json.dumps({str(k): v for k, v in marks.items()}))
+        host.close()
     return 0
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from act_ros.model_spec import (
+    check_against_graph,
     PRECISIONS,
     SPEC_FORMAT_VERSION,
     ModelMismatchError,
@@ -111,7 +112,6 @@ def embed_description(model: Path) -> str:
     the graph and runs a full window before the model is replaced. Returns what was done."""
     import os
 
-    from act_ros.model_checks import check_against_graph
     from act_ros.runtime import ActClassifier
 
     model = Path(model)
