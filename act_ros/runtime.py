@@ -9,8 +9,10 @@ An ``ActClassifier`` is not thread-safe (TFLite interpreters are not): use one p
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -53,36 +55,61 @@ def load_interpreter_class():
 
 
 class _Member:
-    """One .tflite model: its interpreter and the input shape it is currently allocated for."""
+    """One .tflite model: interpreters allocated for the input shapes it recently ran.
+
+    Resizing an interpreter re-plans the graph (allocate_tensors): for AcT-micro and 4-5 people
+    that cost more than the inference itself, and the number of people ready changes from one
+    message to the next as people come and go. So each recent (N, t) keeps its own interpreter
+    (at most ``MAX_SHAPES``; the least recently used one is resized when a new shape comes).
+    """
+
+    MAX_SHAPES = 4
 
     def __init__(self, path: Path, spec: ModelSpec, num_threads: int) -> None:
-        interpreter_cls = load_interpreter_class()
-        try:
-            # The default op resolver applies XNNPACK (6x faster than without it here).
-            self.interpreter = interpreter_cls(model_path=str(path), num_threads=int(num_threads))
-            self.interpreter.allocate_tensors()
-        except (ValueError, RuntimeError) as exc:
-            raise ModelMismatchError(f"{path}: the TFLite runtime cannot load it: "
-                                     f"{_first_line(exc)}") from None
-        inp = self.interpreter.get_input_details()
-        out = self.interpreter.get_output_details()
+        self.path = path
+        self.num_threads = int(num_threads)
+        interpreter = self._new_interpreter()
+        inp = interpreter.get_input_details()
+        out = interpreter.get_output_details()
         # load_model_spec checked the shapes against the description from the file itself.
         self.input_index = inp[0]["index"]
         self.output_index = out[0]["index"]
         signature = [int(d) for d in inp[0].get("shape_signature", inp[0]["shape"])]
         self.dynamic_batch = signature[0] == -1 and spec.dynamic_batch
         self.dynamic_length = signature[1] == -1 and spec.dynamic_length
-        self.shape = tuple(int(d) for d in inp[0]["shape"])
+        self._by_shape: OrderedDict[tuple[int, ...], Any] = OrderedDict(
+            {tuple(int(d) for d in inp[0]["shape"]): interpreter})
+
+    def _new_interpreter(self) -> Any:
+        interpreter_cls = load_interpreter_class()
+        try:
+            # The default op resolver applies XNNPACK (6x faster than without it here).
+            interpreter = interpreter_cls(model_path=str(self.path), num_threads=self.num_threads)
+            interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise ModelMismatchError(f"{self.path}: the TFLite runtime cannot load it: "
+                                     f"{_first_line(exc)}") from None
+        return interpreter
+
+    def _interpreter_for(self, shape: tuple[int, ...]) -> Any:
+        interpreter = self._by_shape.get(shape)
+        if interpreter is not None:
+            self._by_shape.move_to_end(shape)
+            return interpreter
+        if len(self._by_shape) < self.MAX_SHAPES:
+            interpreter = self._new_interpreter()
+        else:
+            interpreter = self._by_shape.popitem(last=False)[1]
+        interpreter.resize_tensor_input(self.input_index, list(shape), strict=False)
+        interpreter.allocate_tensors()
+        self._by_shape[shape] = interpreter
+        return interpreter
 
     def run(self, x: np.ndarray) -> np.ndarray:
-        if x.shape != self.shape:
-            # Resizing re-plans the graph: only when (N, t) changes, not every call.
-            self.interpreter.resize_tensor_input(self.input_index, list(x.shape), strict=False)
-            self.interpreter.allocate_tensors()
-            self.shape = x.shape
-        self.interpreter.set_tensor(self.input_index, x)
-        self.interpreter.invoke()
-        return np.array(self.interpreter.get_tensor(self.output_index), dtype=np.float32)
+        interpreter = self._interpreter_for(tuple(x.shape))
+        interpreter.set_tensor(self.input_index, x)
+        interpreter.invoke()
+        return np.array(interpreter.get_tensor(self.output_index), dtype=np.float32)
 
 
 class ActClassifier:

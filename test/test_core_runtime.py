@@ -55,6 +55,17 @@ def test_shipped_model_recognises_held_out_real_windows(size):
     assert short.shape == (5, 7) and np.isfinite(short).all()
 
 
+def test_a_person_scores_the_same_whatever_the_batch_sizes_before():
+    """The interpreters kept per batch size (people come and go between messages): more sizes
+    than are kept, in turn, give every person the result it gets alone."""
+    ds = lzq_dataset(30, 3).part("test")
+    feats = pose_features(ds.poses[:9])
+    clf = ActClassifier(shipped_model_path("micro"))
+    alone = np.concatenate([clf.predict_proba(feats[i:i + 1]) for i in range(9)])
+    for n in [5, 4, 5, 2, 9, 3, 6, 4, 7, 5, 1, 8]:
+        assert np.allclose(clf.predict_proba(feats[:n]), alone[:n], atol=1e-5), n
+
+
 def test_runtime_does_not_import_tensorflow():
     code = ("import sys, numpy as np; from act_ros.runtime import ActClassifier, "
             "shipped_model_path; c = ActClassifier(shipped_model_path('micro')); "
