@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import warnings
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -133,3 +135,52 @@ def test_reports_json_markdown_png(tmp_path):
     # Not a blank canvas: the matrix cells and labels are drawn.
     assert image.std() > 20
     assert markdown(data) == md
+
+
+def test_metrics_agree_with_scikit_learn_on_random_labels():
+    """The runtime computes them with numpy (no scikit-learn after the README's set-up); these
+    are scikit-learn's definitions, checked here against scikit-learn itself."""
+    from sklearn.metrics import (accuracy_score, balanced_accuracy_score, confusion_matrix,
+                                 precision_recall_fscore_support)
+
+    from act_ros.bag.scoring import classification_metrics
+
+    rng = np.random.default_rng(7)
+    names = ["stand", "walk", "wave", "run", "squat"]
+    for trial in range(20):
+        n = int(rng.integers(1, 200))
+        y_true = list(rng.choice(names[:3], n))          # some classes never labelled
+        y_pred = list(rng.choice(names + ["unknown"], n))  # and labels outside the model
+        c = classification_metrics(y_true, y_pred, names)
+        labels = c["labels"]
+        p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+        assert c["accuracy"] == pytest.approx(accuracy_score(y_true, y_pred))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # classes predicted, never labelled
+            assert c["balanced_accuracy"] == pytest.approx(balanced_accuracy_score(y_true, y_pred))
+        assert c["confusion_matrix"] == confusion_matrix(y_true, y_pred, labels=labels).tolist()
+        for i, name in enumerate(labels):
+            v = c["per_class"][name]
+            assert (v["precision"], v["recall"], v["f1"], v["support"]) == pytest.approx(
+                (p[i], r[i], f[i], s[i])), (trial, name)
+
+
+def test_scoring_and_reports_need_no_scikit_learn(tmp_path):
+    """`act-ros evaluate BAG` after `make demo` (no extras) died with ModuleNotFoundError sklearn
+    (issue 11, item 10): score and write the reports with scikit-learn unimportable."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['sklearn'] = None\n"
+        "sys.path.insert(0, sys.argv[1])\n"
+        "import test_bag_scoring as t\n"
+        "from act_ros.bag.report import write_reports\n"
+        "s = t.score(t.GROUND_TRUTH, t.OUTPUTS, t.STAMPS)\n"
+        "assert abs(s['classification']['accuracy'] - 0.8) < 1e-9\n"
+        "write_reports({'bag': 'b', 'run': {}, 'score': s}, sys.argv[2])\n"
+        "assert 'sklearn' not in [m for m in sys.modules if sys.modules[m] is not None]\n")
+    done = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "report.md").is_file() and (tmp_path / "report_confusion.png").is_file()
