@@ -71,8 +71,11 @@ POSE_NODE_PARAMETERS: tuple[ParamSpec, ...] = (
               "(both backends)", range=(0.0, 1.0)),
     ParamSpec("min_tracking_confidence", 0.5, "mediapipe: frame-to-frame tracking threshold",
               range=(0.0, 1.0)),
-    ParamSpec("max_image_width", 0, "downscale wider images to this width before estimation "
-              "(keypoints are still published in full-image pixels); 0 = never",
+    # 1920: full HD passes untouched (the pose models see 224-256 px crops, more pixels only
+    # cost), anything larger is downscaled while it is decoded, which bounds the node's memory
+    # (an 8000x8000 image: see the README's reliability section).
+    ParamSpec("max_image_width", 1920, "downscale wider images to this width while decoding, "
+              "before estimation (keypoints are still published in full-image pixels); 0 = never",
               range=(0, 16384)),
     ParamSpec("track_max_age", 1.0, "seconds a person may be unseen (occluded) and keep their "
               "track ID", range=(0.0, 60.0)),
@@ -140,6 +143,28 @@ def resolve(table: tuple[ParamSpec, ...], overrides: Mapping[str, Any] | None = 
         if problem:
             raise ValueError(problem)
     return values
+
+
+def spec(table: tuple[ParamSpec, ...], name: str) -> ParamSpec:
+    """The ParamSpec called ``name`` in ``table``."""
+    return next(s for s in table if s.name == name)
+
+
+def help_text(table: tuple[ParamSpec, ...], name: str) -> str:
+    """A command-line help text from a parameter's description and default (argparse-escaped)."""
+    s = spec(table, name)
+    return f"{s.description} (default {s.default})".replace("%", "%%")
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """``name=value`` with the value read as YAML (numbers, booleans, lists stay typed), as
+    ``--pose-param`` / ``--act-param`` take them; ValueError when there is no ``=``."""
+    import yaml
+
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise ValueError(f"expected NAME=VALUE, got {text!r}")
+    return name.strip(), yaml.safe_load(value) if value.strip() else ""
 
 
 def markdown_table(table: tuple[ParamSpec, ...]) -> str:

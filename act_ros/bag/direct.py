@@ -16,7 +16,7 @@ import numpy as np
 from act_ros.bag.bag_io import BagInfo, iter_messages
 from act_ros.bag.scoring import FrameOutput, Prediction
 from act_ros.bag.types import POSE_ARRAY_TYPE
-from act_ros.messages import header_stamp_ns, message_to_rgb, pose_arrays
+from act_ros.messages import decode_rgb, header_stamp_ns, pose_arrays
 
 
 @dataclass
@@ -44,9 +44,9 @@ def iter_tracked_poses(info: BagInfo, pose_params: dict[str, Any],
     try:
         for _, msg in iter_messages(info.path, info.input_topic, info.input_type):
             stamp = header_stamp_ns(msg)
-            rgb = message_to_rgb(msg)  # as the pose node decodes it
-            detections = pipeline.process(rgb, stamp)
-            h, w = rgb.shape[:2]
+            image = decode_rgb(msg, pipeline.max_image_width)  # as the pose node decodes it
+            detections = pipeline.process(image.rgb, stamp, image.scale)
+            w, h = image.width, image.height
             centers = [((b[0] + b[2]) / 2 / w, (b[1] + b[3]) / 2 / h)
                        for b in detections.boxes.tolist()]
             yield stamp, detections.track_ids.astype(np.int64), detections.keypoints, centers

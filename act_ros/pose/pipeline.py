@@ -2,7 +2,9 @@
 
 Optional downscaling (keypoints are mapped back to full-image pixels), the estimator, then the
 tracker. The pose node and the non-ROS evaluation path both build it from the same parameters
-(`act_ros.assembly.pose_pipeline_from_parameters`), so they compute the same thing.
+(`act_ros.assembly.pose_pipeline_from_parameters`), so they compute the same thing. Both decode
+their images with `act_ros.messages.decode_rgb(msg, pipeline.max_image_width)`, which downscales
+while decoding, and pass the scale on.
 """
 from __future__ import annotations
 
@@ -12,6 +14,22 @@ import numpy as np
 from act_ros.pose.base import PoseDetections, PoseEstimator
 from act_ros.pose.tracking import PoseTracker
 
+# Below this many pixels on the short side people must nearly fill the frame to be found: it is
+# the input size of MediaPipe's person detector (224x224). Measured with MediaPipe full on the
+# bundled clip (60 frames, 2 people) downscaled: nobody at 96x54, someone in 2 of 60 frames at
+# 128x72, 10 at 192x108, 24 at 256x144, 55 at 480x270.
+SMALL_IMAGE_SIDE = 224
+
+
+def small_image_warning(width: int, height: int) -> str | None:
+    """Why the pose model will rarely find anyone in images of this size, or None."""
+    if min(width, height) >= SMALL_IMAGE_SIDE:
+        return None
+    return (f"images reach the pose model at {width}x{height}: below {SMALL_IMAGE_SIDE} px on the "
+            f"short side (its detector's input) people must nearly fill the frame to be found "
+            f"(the bundled clip at 96x54: nobody in 60 frames); use larger images or a larger "
+            f"max_image_width")
+
 
 class PosePipeline:
     def __init__(self, estimator: PoseEstimator, tracker: PoseTracker, max_image_width: int = 0) -> None:
@@ -19,9 +37,11 @@ class PosePipeline:
         self.tracker = tracker
         self.max_image_width = int(max_image_width)
 
-    def process(self, rgb: np.ndarray, stamp_ns: int) -> PoseDetections:
-        """Tracked poses of one HxWx3 uint8 RGB image, in its pixels."""
-        small, scale = self._downscale(rgb)
+    def process(self, rgb: np.ndarray, stamp_ns: int, scale: float = 1.0) -> PoseDetections:
+        """Tracked poses of one HxWx3 uint8 RGB image, in the pixels of the original image:
+        ``scale`` is ``rgb``'s size over the original's (below 1 when the decoder downscaled)."""
+        small, own = self._downscale(rgb)
+        scale *= own
         detections = self.estimator.estimate(small, stamp_ns)
         if scale != 1.0 and len(detections):
             kp = detections.keypoints.copy()
@@ -30,13 +50,18 @@ class PosePipeline:
                                         detections.track_ids)
         return self.tracker.update(detections, stamp_ns)
 
+    def estimator_size(self, width: int, height: int) -> tuple[int, int]:
+        """The size an image of ``width`` x ``height`` reaches the estimator at."""
+        if not self.max_image_width or width <= self.max_image_width:
+            return width, height
+        return self.max_image_width, max(1, round(height * self.max_image_width / width))
+
     def _downscale(self, rgb: np.ndarray) -> tuple[np.ndarray, float]:
         width = rgb.shape[1]
-        if not self.max_image_width or width <= self.max_image_width:
+        size = self.estimator_size(width, rgb.shape[0])
+        if size[0] == width:
             return rgb, 1.0
-        scale = self.max_image_width / width
-        size = (self.max_image_width, max(1, round(rgb.shape[0] * scale)))
-        return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), scale
+        return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), size[0] / width
 
     def close(self) -> None:
         self.estimator.close()

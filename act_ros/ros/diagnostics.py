@@ -60,6 +60,32 @@ class DurationStats:
             return out
 
 
+class LastError:
+    """The most recent error of a node with when it happened, for /diagnostics: ``last_error``
+    (the text, '' once it is older than ``forget_s``) and ``last_error_age_s`` (seconds since,
+    -1 = none yet), so a problem that is over does not look current (thread-safe)."""
+
+    def __init__(self, forget_s: float = 300.0) -> None:
+        self.forget_s = forget_s
+        self._text = ""
+        self._at: float | None = None
+        self._lock = threading.Lock()
+
+    def set(self, text: str, now: float | None = None) -> None:
+        with self._lock:
+            self._text, self._at = text, time.monotonic() if now is None else now
+
+    def age_s(self, now: float | None = None) -> float | None:
+        with self._lock:
+            return None if self._at is None else (time.monotonic() if now is None else now) - self._at
+
+    def values(self, now: float | None = None) -> dict[str, object]:
+        age = self.age_s(now)
+        with self._lock:
+            text = self._text if age is not None and age <= self.forget_s else ""
+        return {"last_error": text, "last_error_age_s": -1.0 if age is None else round(age, 1)}
+
+
 StatusFn = Callable[[], tuple[int, str, Mapping[str, object]]]
 
 

@@ -24,13 +24,13 @@ from act_ros.messages import GROUND_TRUTH_TOPIC
 
 
 def parse_param(text: str) -> tuple[str, Any]:
-    """``name=value`` with the value read as YAML (numbers, booleans, lists stay typed)."""
-    import yaml
+    """``name=value`` for argparse (see act_ros.parameters.parse_assignment)."""
+    from act_ros.parameters import parse_assignment
 
-    name, sep, value = text.partition("=")
-    if not sep or not name:
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
-    return name.strip(), yaml.safe_load(value) if value.strip() else ""
+    try:
+        return parse_assignment(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:

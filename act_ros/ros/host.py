@@ -179,15 +179,21 @@ class StampedMessages:
 
     clock: the arrival clock (perf_counter: durations; time.time_ns: against stamps);
     stamp_of: the key of a message (default: its header stamp);
-    keep: what to keep of a message (default: the message; a long replay keeps less).
+    keep: what to keep of a message (default: the message; a long replay keeps less);
+    accept: which stamps are ours (default: all); others are counted in ``foreign``, not kept,
+    and further messages for a stamp already kept in ``repeats``.
     """
 
     def __init__(self, clock: Callable[[], float] = time.perf_counter,
                  stamp_of: Callable[[Any], int] = header_stamp_ns,
-                 keep: Callable[[Any], Any] | None = None) -> None:
+                 keep: Callable[[Any], Any] | None = None,
+                 accept: Callable[[int], bool] | None = None) -> None:
         self._clock = clock
         self._stamp_of = stamp_of
         self._keep = keep
+        self._accept = accept
+        self.foreign = 0   # messages for stamps ``accept`` refused
+        self.repeats = 0   # messages for a stamp already kept
         self._cond = threading.Condition()  # reentrant: predicates may use the methods below
         self._messages: dict[int, Any] = {}
         self._arrivals: dict[int, float] = {}
@@ -195,11 +201,17 @@ class StampedMessages:
     def __call__(self, msg: Any) -> None:
         now = self._clock()
         stamp = self._stamp_of(msg)
+        if self._accept is not None and not self._accept(stamp):
+            with self._cond:
+                self.foreign += 1
+            return
         kept = msg if self._keep is None else self._keep(msg)
         with self._cond:
             if stamp not in self._messages:  # the first answer counts
                 self._messages[stamp] = kept
                 self._arrivals[stamp] = now
+            else:
+                self.repeats += 1
             self._cond.notify_all()
 
     def __contains__(self, stamp: int) -> bool:

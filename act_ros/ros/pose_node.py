@@ -36,14 +36,14 @@ from act_ros.messages import (
     IMAGE_TOPIC,
     POSES_TOPIC,
     ImageConversionError,
-    compressed_to_rgb,
+    decode_rgb,
     header_stamp_ns,
-    image_to_rgb,
 )
 from act_ros.msg import PersonActionArray, PersonPose2DArray
 from act_ros.assembly import pose_pipeline_from_parameters
 from act_ros.parameters import POSE_NODE_PARAMETERS
 from act_ros.pose.base import PoseDetections
+from act_ros.pose.pipeline import small_image_warning
 from act_ros.ros import diagnostics as diag
 from act_ros.ros.conversions import detections_to_msg, image_msg
 from act_ros.ros.input_watch import InputWatch
@@ -72,11 +72,12 @@ class PoseNode(ManagedNode):
         self._stopping = False
         self._last_stamp_ns: int | None = None
         self.counters = {"received": 0, "processed": 0, "dropped_busy": 0, "rejected_images": 0,
-                         "estimator_errors": 0, "lost_in_transport": 0}
+                         "estimator_errors": 0, "lost_in_transport": 0, "small_images": 0}
         self._in_rate, self._out_rate = diag.RateMeter(), diag.RateMeter()
         self._durations = diag.DurationStats()
         self._people = 0
-        self._last_error = ""
+        self._last_error = diag.LastError()
+        self._small_warning: str | None = None  # the latest image too small to find people in
         self._started = time.monotonic()
         self._last_input: float | None = None
         self._input_watch = InputWatch("image", self._qos_text())
@@ -84,7 +85,6 @@ class PoseNode(ManagedNode):
         p = self.params
         self._image_type, self._image_topic = (CompressedImage, COMPRESSED_IMAGE_TOPIC) \
             if p["use_compressed"] else (Image, IMAGE_TOPIC)
-        self._decode = compressed_to_rgb if p["use_compressed"] else image_to_rgb
         self._image_qos = qos_profile_sensor_data if p["image_qos"] == "sensor_data" else \
             QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
         if autostart:
@@ -172,8 +172,9 @@ class PoseNode(ManagedNode):
                 self.process(msg, received)
             except Exception as exc:  # one bad frame must not kill the node
                 self.counters["estimator_errors"] += 1
-                self._last_error = f"{type(exc).__name__}: {exc}"
-                self.get_logger().error(f"pose estimation failed: {self._last_error}",
+                error = f"{type(exc).__name__}: {exc}"
+                self._last_error.set(error)
+                self.get_logger().error(f"pose estimation failed: {error}",
                                         throttle_duration_sec=5.0)
 
     def process(self, msg: Image | CompressedImage,
@@ -185,23 +186,29 @@ class PoseNode(ManagedNode):
         encoded (message built), published."""
         start = time.perf_counter()
         try:
-            rgb = self._decode(msg)
+            # Downscaled while decoding (max_image_width): no full-size copy of a huge image.
+            image = decode_rgb(msg, self.params["max_image_width"])
         except ImageConversionError as exc:
             self.counters["rejected_images"] += 1
-            self._last_error = str(exc)
+            self._last_error.set(str(exc))
             self.get_logger().error(f"dropped an image on {self.topic_name}: {exc}",
                                     throttle_duration_sec=5.0)
             return None
         converted = time.perf_counter()
+        rgb = image.rgb
+        self._small_warning = small_image_warning(*self.pipeline.estimator_size(
+            rgb.shape[1], rgb.shape[0]))
+        if self._small_warning:
+            self.counters["small_images"] += 1
+            self.get_logger().warning(self._small_warning, throttle_duration_sec=30.0)
         stamp_ns = header_stamp_ns(msg)
         if self._last_stamp_ns is not None and stamp_ns < self._last_stamp_ns:
             self.get_logger().warning("image time went backwards (bag loop or clock reset): "
                                    "track IDs restart", throttle_duration_sec=5.0)
         self._last_stamp_ns = stamp_ns
-        height, width = rgb.shape[:2]
-        detections = self.pipeline.process(rgb, stamp_ns)
+        detections = self.pipeline.process(rgb, stamp_ns, image.scale)
         estimated = time.perf_counter()
-        out = detections_to_msg(detections, msg.header, width, height)
+        out = detections_to_msg(detections, msg.header, image.width, image.height)
         encoded = time.perf_counter()
         self._pub.publish(out)
         published = time.perf_counter()
@@ -214,12 +221,18 @@ class PoseNode(ManagedNode):
         if received_at is not None:
             self.last_timing["received"] = received_at
         if self._debug_pub is not None and self._debug_pub.get_subscription_count() > 0:
-            self._publish_debug(rgb, detections, msg.header)
+            self._publish_debug(rgb, detections, image.scale, msg.header)
         return out
 
-    def _publish_debug(self, rgb: np.ndarray, detections: PoseDetections, header) -> None:
+    def _publish_debug(self, rgb: np.ndarray, detections: PoseDetections, scale: float,
+                       header) -> None:
         from act_ros.drawing import draw_poses
 
+        if scale != 1.0:  # drawn on the decoded (downscaled) pixels
+            kp = detections.keypoints.copy()
+            kp[..., :2] *= scale
+            detections = PoseDetections(kp, detections.boxes * scale, detections.scores,
+                                        detections.track_ids)
         bgr = draw_poses(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), detections, self._labels)
         max_width = self.params["debug_image_max_width"]
         if bgr.shape[1] > max_width:
@@ -255,7 +268,7 @@ class PoseNode(ManagedNode):
             "processing_max_ms": max_ms,
             "people": self._people,
             **self.counters,
-            "last_error": self._last_error,
+            **self._last_error.values(),
         }
 
     idle_values = _values
@@ -269,6 +282,8 @@ class PoseNode(ManagedNode):
             return diag.WARN, "no image input yet", values
         if self.counters["estimator_errors"] and self.counters["processed"] == 0:
             return diag.ERROR, "pose estimation fails on every image", values
+        if self._small_warning:
+            return diag.WARN, self._small_warning, values
         return diag.OK, "running", values
 
 

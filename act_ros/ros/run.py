@@ -11,6 +11,12 @@ any: the source waits for a frame's /human_actions before publishing the next on
 are the media time (first frame at the start time), so the windows see the video's real frame
 rate whatever the processing speed. A camera runs in real time and the pose node drops frames
 while busy (counted in /diagnostics).
+
+The run has a ROS graph of its own (a private domain, act_ros.private_domain): another run, or a
+robot's camera on /image_raw, cannot feed it or take its results. ``--join-graph`` runs on the
+environment's ROS_DOMAIN_ID instead, so other programs see the topics (and can disturb them:
+the summary then says so, see act_ros.integrity). SIGINT, SIGTERM and SIGHUP stop it the same
+way: summary printed, video finished; exit codes in act_ros.exit_codes.
 """
 from __future__ import annotations
 
@@ -26,38 +32,85 @@ from typing import Any
 import cv2
 import numpy as np
 
-from act_ros import environment
+from act_ros import environment, exit_codes
+from act_ros.interrupts import GracefulStop, Interrupted
 from act_ros.messages import header_stamp_ns, message_to_bgr
 from act_ros.model_sizes import MODEL_SIZES
+from act_ros.parameters import (
+    ACT_NODE_PARAMETERS,
+    POSE_NODE_PARAMETERS,
+    help_text,
+    parse_assignment,
+)
 from act_ros.pose.variants import POSE_BACKENDS, POSE_VARIANTS
 
 # rclpy and everything importing it are imported after environment.apply (see main).
 
 
+def _assignment(text: str) -> tuple[str, Any]:
+    try:
+        return parse_assignment(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    from act_ros.runtime import SHIPPED_SIZES
+    from act_ros.video import CODECS, INSTALL_H264
+
+    unshipped = [s for s in MODEL_SIZES if s not in SHIPPED_SIZES]
     ap = argparse.ArgumentParser(prog="act-ros run", description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog="exit codes: " + "; ".join(
+                                     f"{code} {text}" for code, text in exit_codes.TABLE))
     ap.add_argument("--source", required=True,
                     help="a video file, a camera index (0, 1, ...) or a ROS 2 bag with images")
     ap.add_argument("--output", type=Path, help="write the annotated video here (.mp4)")
+    ap.add_argument("--video-codec", choices=CODECS, default="auto",
+                    help=f"codec of --output: h264 plays everywhere (needs PyAV: {INSTALL_H264}), "
+                         f"mp4v is OpenCV's; auto = h264 when available (default)")
     ap.add_argument("--params-file", type=Path, default=None,
                     help="ROS parameter YAML for pose_node / act_node (default: config/act_ros.yaml)")
-    ap.add_argument("--model-size", choices=MODEL_SIZES)
+    ap.add_argument("--model-size", choices=MODEL_SIZES, metavar="{" + ",".join(MODEL_SIZES) + "}",
+                    help=f"AcT size of the shipped model: shipped are {', '.join(SHIPPED_SIZES)}"
+                         + (f"; {', '.join(unshipped)} are not shipped (train one, then "
+                            f"--model-path)" if unshipped else "")
+                         + " (default micro)")
     ap.add_argument("--model-path", help="a .tflite AcT model (overrides --model-size)")
     ap.add_argument("--num-threads", type=int, help="AcT (TFLite) threads")
     ap.add_argument("--pose-backend", choices=POSE_BACKENDS,
-                    help="pose estimator (default: the pose node's backend parameter, topdown)")
-    ap.add_argument("--pose-variant", choices=POSE_VARIANTS)
+                    help=help_text(POSE_NODE_PARAMETERS, "backend"))
+    ap.add_argument("--pose-variant", choices=POSE_VARIANTS,
+                    help=help_text(POSE_NODE_PARAMETERS, "model_variant"))
     ap.add_argument("--num-poses", type=int, help="most people per frame")
+    ap.add_argument("--unknown-threshold", type=float,
+                    help=help_text(ACT_NODE_PARAMETERS, "unknown_threshold"))
+    ap.add_argument("--smoothing", type=float, help=help_text(ACT_NODE_PARAMETERS, "smoothing"))
+    ap.add_argument("--debug-image", action="store_true",
+                    help="publish pose_node/debug_image (skeletons, IDs, labels); to view it "
+                         "with other programs, add --join-graph")
+    ap.add_argument("--pose-param", action="append", type=_assignment, default=[],
+                    metavar="NAME=VALUE", help="any pose node parameter (repeatable)")
+    ap.add_argument("--act-param", action="append", type=_assignment, default=[],
+                    metavar="NAME=VALUE", help="any AcT node parameter (repeatable)")
     ap.add_argument("--max-frames", type=int, default=0, help="stop after this many frames")
     ap.add_argument("--image-topic", default="", help="for a bag: the image topic to play "
                     "(default: the first Image/CompressedImage topic)")
+    ap.add_argument("--join-graph", action="store_true",
+                    help="run on the ROS graph of ROS_DOMAIN_ID (default 0) so that other programs "
+                         "see the topics; default: a private graph no other program can feed")
     ap.add_argument("--discovery-range", default="LOCALHOST",
                     choices=("LOCALHOST", "SUBNET", "SYSTEM_DEFAULT"),
                     help="ROS_AUTOMATIC_DISCOVERY_RANGE for this process (default LOCALHOST: "
                          "other machines cannot see the topics)")
     ap.add_argument("--quiet", action="store_true", help="no per-person action lines")
     return ap.parse_args(argv)
+
+
+def _refuse(message: str) -> SystemExit:
+    """Print why the input is refused; the SystemExit to raise (exit code BAD_INPUT)."""
+    print(f"act-ros run: {message}", file=sys.stderr)
+    return SystemExit(exit_codes.BAD_INPUT)
 
 
 # --- frame sources ------------------------------------------------------------------------------
@@ -82,7 +135,7 @@ def open_source(spec: str, image_topic: str = "") -> Source:
     if spec.isdigit():
         cap = cv2.VideoCapture(int(spec))
         if not cap.isOpened():
-            raise SystemExit(f"act-ros run: cannot open camera {spec}")
+            raise _refuse(f"cannot open camera {spec}")
         fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
 
         def camera() -> Iterator[Frame]:
@@ -97,12 +150,12 @@ def open_source(spec: str, image_topic: str = "") -> Source:
         return Source(f"camera {spec}", fps, None, True, camera())
     path = Path(spec)
     if not path.exists():
-        raise SystemExit(f"act-ros run: no such file or bag: {path}")
+        raise _refuse(f"no such file or bag: {path}")
     if path.is_dir() or path.suffix in (".mcap", ".db3"):
         return _bag_source(path, image_topic, start_ns)
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
-        raise SystemExit(f"act-ros run: cannot read video {path}")
+        raise _refuse(f"cannot read video {path}")
     fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
     total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
 
@@ -125,10 +178,10 @@ def _bag_source(path: Path, image_topic: str, start_ns: int) -> Source:
     try:
         info = inspect_bag(path, input_topic=image_topic or None, require_ground_truth=False)
     except BagError as exc:
-        raise SystemExit(f"act-ros run: {exc}") from None
+        raise _refuse(str(exc)) from None
     if info.is_pose_bag:
-        raise SystemExit(f"act-ros run: {path} holds pose arrays, not images; replay it with "
-                         f"`act-ros evaluate {path}` (AcT node only)")
+        raise _refuse(f"{path} holds pose arrays, not images; replay it with "
+                      f"`act-ros evaluate {path}` (AcT node only)")
     fps = (info.n_frames - 1) / info.duration_s if info.duration_s > 0 else 30.0
 
     def bag() -> Iterator[Frame]:
@@ -148,21 +201,48 @@ def node_parameters(args: argparse.Namespace) -> tuple[dict, dict]:
 
     pose, act = load_params_file(args.params_file or default_params_file())
     flags = {"model_size": args.model_size, "model_path": args.model_path,
-             "num_threads": args.num_threads}
+             "num_threads": args.num_threads, "unknown_threshold": args.unknown_threshold,
+             "smoothing": args.smoothing}
+    act.update(dict(args.act_param))
     act.update({k: v for k, v in flags.items() if v is not None})
     pose_flags = {"backend": args.pose_backend, "model_variant": args.pose_variant,
-                  "num_poses": args.num_poses}
+                  "num_poses": args.num_poses,
+                  "publish_debug_image": True if args.debug_image else None}
+    pose.update(dict(args.pose_param))
     pose.update({k: v for k, v in pose_flags.items() if v is not None})
     pose["no_input_warning"] = 0.0  # the source starts when we say so
     act["no_input_warning"] = 0.0
     return pose, act
 
 
-def apply_network_rule(discovery_range: str) -> None:
-    """Loopback only unless asked otherwise, before rclpy starts (the network rule)."""
-    environment.apply(force_localhost=discovery_range == "LOCALHOST")
-    if discovery_range != "LOCALHOST":
-        os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = discovery_range
+def check_parameters(pose: dict, act: dict) -> None:
+    """Unknown or out-of-range parameters are refused before anything starts (a ROS node would
+    ignore an override it does not declare)."""
+    from act_ros.parameters import resolve
+
+    for name, table, values in (("pose node", POSE_NODE_PARAMETERS, pose),
+                                ("AcT node", ACT_NODE_PARAMETERS, act)):
+        try:
+            resolve(table, values)
+        except ValueError as exc:
+            raise _refuse(f"{name}: {exc}") from None
+
+
+def choose_graph(args: argparse.Namespace) -> str:
+    """The network rule and the ROS domain, before rclpy starts; a line saying which graph."""
+    from act_ros import private_domain
+
+    environment.apply(force_localhost=args.discovery_range == "LOCALHOST")
+    if args.discovery_range != "LOCALHOST":
+        os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = args.discovery_range
+    if args.join_graph:
+        return (f"ROS graph: domain {os.environ.get('ROS_DOMAIN_ID', '0')} (--join-graph: "
+                f"shared with other programs)")
+    try:
+        domain = private_domain.use_private_domain()
+    except private_domain.NoPrivateDomain as exc:
+        raise _refuse(str(exc)) from None
+    return f"ROS graph: private (domain {domain}; --join-graph to share ROS_DOMAIN_ID's)"
 
 
 @dataclass
@@ -174,8 +254,10 @@ class Graph:
     act_node: Any
     driver: Any                 # this program's node
     images: Any                 # publisher on image_raw
-    poses: Any                  # StampedMessages of human_poses
-    actions: Any                # StampedMessages of human_actions
+    poses: Any                  # StampedMessages of human_poses (our stamps only)
+    actions: Any                # StampedMessages of human_actions (our stamps only)
+    sent: set = field(default_factory=set)  # stamps published and not yet collected
+    published: int = 0
 
     def connected(self) -> bool:
         from act_ros.messages import ACTIONS_TOPIC
@@ -191,7 +273,23 @@ class Graph:
 
         header = Header(frame_id="camera")
         set_stamp(header, frame.stamp_ns)
+        self.sent.add(frame.stamp_ns)
         self.images.publish(image_msg(frame.bgr, "bgr8", header))
+        self.published += 1
+
+    def collect(self, stamp: int) -> tuple[Any, Any]:
+        """(pose message, actions message) of a frame, removed from the buffers."""
+        self.sent.discard(stamp)
+        return self.poses.pop(stamp), self.actions.pop(stamp)
+
+    def traffic(self) -> Any:
+        from act_ros.integrity import TrafficCheck
+
+        return TrafficCheck(
+            sent=self.published, received=int(self.pose_node.counters["received"]),
+            answered=self.published - len(self.sent),
+            foreign_results=self.actions.foreign + self.poses.foreign,
+            repeated_results=self.actions.repeats)
 
 
 def start_graph(pose_params: dict, act_params: dict, live: bool) -> Graph:
@@ -217,11 +315,14 @@ def start_graph(pose_params: dict, act_params: dict, live: bool) -> Graph:
     reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
     images = driver.create_publisher(Image, IMAGE_TOPIC, QoSProfile(
         depth=1 if live else 5, reliability=ReliabilityPolicy.RELIABLE))
-    poses, actions = StampedMessages(), StampedMessages()
+    sent: set[int] = set()
+    # Results for stamps this run did not send are counted, never used (act_ros.integrity).
+    poses = StampedMessages(accept=sent.__contains__)
+    actions = StampedMessages(accept=sent.__contains__)
     driver.create_subscription(PersonPose2DArray, POSES_TOPIC, poses, reliable)
     driver.create_subscription(PersonActionArray, ACTIONS_TOPIC, actions, reliable)
     host.start()
-    return Graph(host, pose_node, act_node, driver, images, poses, actions)
+    return Graph(host, pose_node, act_node, driver, images, poses, actions, sent)
 
 
 class ActionLog:
@@ -243,34 +344,35 @@ class ActionLog:
 class AnnotatedVideo:
     """The frames with skeletons, IDs and labels, written as they come (opened at the first)."""
 
-    def __init__(self, path: Path, fps: float) -> None:
+    def __init__(self, path: Path, fps: float, codec: str = "auto") -> None:
         self.path = path
         self.fps = fps
+        self.codec = codec
         self.writer = None
 
     def write(self, bgr: np.ndarray, pose_msg: Any, action_msg: Any) -> None:
         from act_ros.drawing import draw_poses
         from act_ros.messages import pose_detections
+        from act_ros.video import VideoWriter
 
         if self.writer is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            h, w = bgr.shape[:2]
-            self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"),
-                                          self.fps, (w, h))
-            if not self.writer.isOpened():
-                raise SystemExit(f"act-ros run: cannot write {self.path}")
-        if pose_msg is None:
+            try:
+                self.writer = VideoWriter(self.path, self.fps, (bgr.shape[1], bgr.shape[0]),
+                                          self.codec)
+            except (OSError, ValueError) as exc:
+                raise _refuse(str(exc)) from None
+        if pose_msg is None or action_msg is None:
             self.writer.write(bgr)
             return
         labels = {a.track_id: (a.label, a.confidence) for a in action_msg.actions}
         self.writer.write(draw_poses(bgr, pose_detections(pose_msg), labels))
 
-    def close(self) -> bool:
-        """True when a video was written."""
+    def close(self) -> str | None:
+        """The codec used when a video was written, else None."""
         if self.writer is None:
-            return False
-        self.writer.release()
-        return True
+            return None
+        self.writer.close()
+        return self.writer.codec
 
 
 @dataclass
@@ -280,11 +382,31 @@ class Summary:
     people: int = 0             # tracks that got an action
     counters: dict = field(default_factory=dict)
     video: Path | None = None
+    video_codec: str = ""
+    stopped_by: str = ""        # the signal that stopped the run, if one did
+    unanswered_frame: int | None = None  # the frame that got no result in time
+    traffic: Any = None         # act_ros.integrity.TrafficCheck
+    frame_size: tuple[int, int] | None = None
+
+    def exit_code(self, stop: GracefulStop) -> int:
+        if stop.exit_code is not None:
+            return stop.exit_code
+        if self.traffic is not None and self.traffic.problems():
+            return exit_codes.FOREIGN_TRAFFIC
+        if self.unanswered_frame is not None:
+            return exit_codes.INCOMPLETE
+        return exit_codes.OK
 
 
-def play(source: Source, graph: Graph, args: argparse.Namespace) -> Summary:
+# Frames kept for a camera run until their results arrive (the pose node drops while busy, so
+# most never get one): a bound on memory, ~1 s at 30 fps.
+LIVE_FRAMES_KEPT = 32
+
+
+def play(source: Source, graph: Graph, args: argparse.Namespace, stop: GracefulStop) -> Summary:
     """Every frame of ``source`` through the nodes. Files and bags: each frame's result awaited
-    before the next, printed and drawn; a camera: real time (the pose node drops while busy)."""
+    before the next, printed and drawn; a camera: real time (the pose node drops while busy),
+    results printed and drawn as they come."""
     from tqdm import tqdm
 
     summary = Summary()
@@ -292,39 +414,63 @@ def play(source: Source, graph: Graph, args: argparse.Namespace) -> Summary:
                                                          args.max_frames)
     progress = tqdm(total=total, unit="frame", desc="act-ros run", dynamic_ncols=True, disable=None)
     log = ActionLog(source.fps, None if args.quiet else progress.write)
-    video = AnnotatedVideo(args.output, source.fps) if args.output else None
-    classifier = graph.act_node.classifier
-    print(f"act-ros run: {source.name} at {source.fps:.1f} fps; model '{classifier.spec.name}' "
-          f"classes: {', '.join(classifier.class_names)}", file=sys.stderr)
+    video = AnnotatedVideo(args.output, source.fps, args.video_codec) if args.output else None
+    recent: dict[int, Frame] = {}  # camera: frames awaiting their result
     start = time.monotonic()
     try:
-        _wait(graph.connected, 30, "the nodes to connect")
-        for frame in source.frames:
-            if args.max_frames and frame.index >= args.max_frames:
-                break
-            graph.publish(frame)
-            if not source.live:
-                if graph.actions.wait(frame.stamp_ns, timeout=60.0) is None:
-                    print(f"act-ros run: no result for frame {frame.index} within 60 s; "
-                          f"stopping", file=sys.stderr)
+        with stop.interruptible():
+            _wait(graph.connected, 30, "the nodes to connect")
+            for frame in source.frames:
+                if args.max_frames and frame.index >= args.max_frames:
                     break
-                action_msg = graph.actions.pop(frame.stamp_ns)
-                pose_msg = graph.poses.pop(frame.stamp_ns)
-                log.update(frame.index, action_msg)
-                if video is not None:
-                    video.write(frame.bgr, pose_msg, action_msg)
-            summary.frames += 1
-            progress.update(1)
-    except KeyboardInterrupt:
-        pass
+                summary.frame_size = summary.frame_size or (frame.bgr.shape[1], frame.bgr.shape[0])
+                graph.publish(frame)
+                if source.live:
+                    recent[frame.stamp_ns] = frame
+                    _collect_live(graph, recent, log, video)
+                else:
+                    if graph.actions.wait(frame.stamp_ns, timeout=60.0) is None:
+                        summary.unanswered_frame = frame.index
+                        print(f"act-ros run: no result for frame {frame.index} within 60 s; "
+                              f"stopping", file=sys.stderr)
+                        break
+                    pose_msg, action_msg = graph.collect(frame.stamp_ns)
+                    log.update(frame.index, action_msg)
+                    if video is not None:
+                        video.write(frame.bgr, pose_msg, action_msg)
+                summary.frames += 1
+                progress.update(1)
+    except Interrupted as exc:
+        summary.stopped_by = str(exc)
     finally:
+        # Not interruptible: a signal now is remembered, the video is finished first.
         progress.close()
-        if video is not None and video.close():
-            summary.video = video.path
+        if video is not None:
+            codec = video.close()
+            if codec:
+                summary.video, summary.video_codec = video.path, codec
         summary.seconds = time.monotonic() - start
     summary.people = len(log.current)
     summary.counters = dict(graph.pose_node.counters)
+    summary.traffic = graph.traffic()
     return summary
+
+
+def _collect_live(graph: Graph, recent: dict[int, Frame], log: ActionLog,
+                  video: AnnotatedVideo | None) -> None:
+    """Camera: print and draw the results that came back; forget frames that will get none."""
+    for stamp in sorted(s for s in recent if s in graph.actions):
+        frame = recent.pop(stamp)
+        pose_msg, action_msg = graph.collect(stamp)
+        log.update(frame.index, action_msg)
+        if video is not None:
+            video.write(frame.bgr, pose_msg, action_msg)
+    while len(recent) > LIVE_FRAMES_KEPT:
+        oldest = min(recent)
+        frame = recent.pop(oldest)
+        graph.sent.discard(oldest)
+        if video is not None:  # dropped while the estimator was busy: written as it is
+            video.write(frame.bgr, None, None)
 
 
 def print_summary(summary: Summary) -> None:
@@ -332,30 +478,76 @@ def print_summary(summary: Summary) -> None:
     print(f"act-ros run: {summary.frames} frames in {summary.seconds:.1f} s ({fps:.1f} fps), "
           f"{summary.people} people with actions; pose node: {summary.counters}", file=sys.stderr)
     if summary.video is not None:
-        print(f"act-ros run: annotated video written to {summary.video}", file=sys.stderr)
+        print(f"act-ros run: annotated video written to {summary.video} ({summary.video_codec})",
+              file=sys.stderr)
+    if summary.stopped_by:
+        print(f"act-ros run: stopped by {summary.stopped_by} after {summary.frames} frames; the "
+              f"outputs cover those frames", file=sys.stderr)
+    small = summary.frame_size and _too_small(summary.frame_size)
+    if small and not summary.people:
+        print(f"act-ros run: WARNING: {small}", file=sys.stderr)
+    traffic = summary.traffic
+    for problem in traffic.problems() if traffic else []:
+        print(f"act-ros run: WARNING: {problem}. Run without --join-graph for a private graph.",
+              file=sys.stderr)
+    for warning in traffic.warnings() if traffic else []:
+        print(f"act-ros run: note: {warning}", file=sys.stderr)
+
+
+def _too_small(size: tuple[int, int]) -> str | None:
+    from act_ros.pose.pipeline import small_image_warning
+
+    return small_image_warning(*size)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    apply_network_rule(args.discovery_range)
-    source = open_source(args.source, args.image_topic)
-    pose_params, act_params = node_parameters(args)
+    with GracefulStop("act-ros run") as stop:
+        try:
+            with stop.interruptible():
+                source = open_source(args.source, args.image_topic)
+                pose_params, act_params = node_parameters(args)
+                check_parameters(pose_params, act_params)
+                graph_line = choose_graph(args)
+                graph = _start(pose_params, act_params, source.live)
+        except Interrupted as exc:
+            print(f"act-ros run: stopped by {exc} before the first frame", file=sys.stderr)
+            return stop.exit_code
+        except SystemExit as exc:
+            return int(exc.code or 0)
+        classifier = graph.act_node.classifier
+        print(f"act-ros run: {source.name} at {source.fps:.1f} fps; model '{classifier.spec.name}' "
+              f"classes: {', '.join(classifier.class_names)}; {graph_line}", file=sys.stderr)
+        with graph.host:  # torn down once, however the run ends
+            try:
+                summary = play(source, graph, args, stop)
+            except SystemExit as exc:  # the video could not be opened
+                return int(exc.code or 0)
+        print_summary(summary)
+        return summary.exit_code(stop)
+
+
+def _start(pose_params: dict, act_params: dict, live: bool) -> Graph:
+    from act_ros.model_spec import ModelMismatchError
+
     try:
-        graph = start_graph(pose_params, act_params, live=source.live)
+        return start_graph(pose_params, act_params, live=live)
+    except KeyboardInterrupt:
+        raise
+    except (ModelMismatchError, FileNotFoundError, ValueError) as exc:
+        print(f"act-ros run: cannot start: {type(exc).__name__}: {exc}", file=sys.stderr)
+        raise SystemExit(exit_codes.BAD_INPUT) from None
     except Exception as exc:
         print(f"act-ros run: cannot start: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
-    with graph.host:  # torn down once, however the run ends
-        summary = play(source, graph, args)
-    print_summary(summary)
-    return 0
+        raise SystemExit(exit_codes.ERROR) from None
 
 
 def _wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
     from act_ros.ros.host import wait_until
 
     if not wait_until(predicate, timeout):
-        raise SystemExit(f"act-ros run: timed out waiting for {what}")
+        print(f"act-ros run: timed out waiting for {what}", file=sys.stderr)
+        raise SystemExit(exit_codes.INCOMPLETE)
 
 
 if __name__ == "__main__":
