@@ -136,3 +136,112 @@ def test_stamps():
     for header in (RclpyHeader(), bag_images.header(0, "")):
         set_stamp(header, 12_000_000_345)
         assert (header.stamp.sec, header.stamp.nanosec) == (12, 345)
+
+
+# --- bounded cost under hostile input (issue 11, items 4-6) ----------------------------------------
+def _huge_bgr8(width: int, height: int, pad: int = 0) -> RclpyImage:
+    rows = np.empty((height, width * 3 + pad), np.uint8)
+    rows[:, : width * 3] = np.tile(np.arange(width * 3, dtype=np.uint8) % 251, (height, 1))
+    return RclpyImage(height=height, width=width, encoding="bgr8", step=width * 3 + pad,
+                      data=rows.reshape(-1))
+
+
+def test_a_huge_image_is_downscaled_while_decoding_without_a_full_size_copy():
+    import tracemalloc
+
+    from act_ros.messages import decode_rgb
+
+    msg = _huge_bgr8(8000, 6000, pad=16)  # 144 MB of pixels, rows padded
+    tracemalloc.start()
+    try:
+        image = decode_rgb(msg, 1920)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert image.rgb.shape == (1440, 1920, 3) and (image.width, image.height) == (8000, 6000)
+    assert image.scale == pytest.approx(1920 / 8000)
+    # The output (8 MB) and small change: never a full-size (144 MB) copy.
+    assert peak < 16 * 2**20, f"{peak / 2**20:.0f} MB"
+    # The same pixels as converting the full image and then resizing it.
+    full = image_to_rgb(msg)
+    np.testing.assert_array_equal(image.rgb, cv2.resize(full, (1920, 1440),
+                                                        interpolation=cv2.INTER_AREA))
+
+
+@pytest.mark.parametrize("encoding", ["yuv422", "yuv422_yuy2", "mono8", "rgba8"])
+def test_every_encoding_downscales_while_decoding_like_decoding_then_resizing(encoding):
+    from act_ros.messages import decode_rgb
+
+    channels = ENCODINGS[encoding].channels
+    base = cv2.resize(RNG.integers(0, 256, (12, 16, 4), np.uint8), (800, 600))
+    pixels = base[..., :channels] if channels > 1 else base[..., 0]
+    msg = both_images(np.ascontiguousarray(pixels), encoding, pad=8)[0]
+    small = decode_rgb(msg, 200)
+    assert small.rgb.shape == (150, 200, 3) and (small.width, small.height) == (800, 600)
+    expected = cv2.resize(image_to_rgb(msg), (200, 150), interpolation=cv2.INTER_AREA)
+    # 4:2:2 is converted on every k-th pixel pair first: close, not equal.
+    tolerance = 12 if channels == 2 else 0
+    assert np.abs(small.rgb.astype(int) - expected).mean() <= tolerance
+
+
+def test_absurd_sizes_are_refused_before_decoding():
+    from act_ros.messages import MAX_IMAGE_PIXELS, decode_rgb
+
+    claim = RclpyImage(height=20000, width=20000, encoding="bgr8", step=60000, data=b"\0" * 12)
+    with pytest.raises(ImageConversionError, match="400 megapixels exceeds the 100 MP limit"):
+        decode_rgb(claim)
+    # A decompression bomb: a PNG header announcing 30000x30000 (900 MP) in a few bytes.
+    ihdr = (30000).to_bytes(4, "big") * 2 + bytes([8, 2, 0, 0, 0])
+    bomb = b"\x89PNG\r\n\x1a\n" + (13).to_bytes(4, "big") + b"IHDR" + ihdr + b"\0" * 64
+    with pytest.raises(ImageConversionError, match="900 megapixels exceeds"):
+        decode_rgb(RclpyCompressedImage(format="png", data=bomb))
+    assert MAX_IMAGE_PIXELS == 100_000_000
+
+
+def test_compressed_sizes_are_read_from_the_header_and_jpeg_decodes_reduced():
+    from act_ros.messages import compressed_size, decode_rgb
+
+    bgr = cv2.resize(RNG.integers(0, 256, (9, 16, 3), np.uint8), (1600, 900))
+    for fmt in ("jpeg", "png"):
+        fields = compressed_fields(bgr, fmt)
+        assert compressed_size(fields["data"]) == (1600, 900)
+        msg = RclpyCompressedImage(format=fields["format"], data=fields["data"].tobytes())
+        small = decode_rgb(msg, 400)
+        assert small.rgb.shape == (225, 400, 3) and (small.width, small.height) == (1600, 900)
+        full = cv2.resize(message_to_rgb(msg), (400, 225), interpolation=cv2.INTER_AREA)
+        assert np.abs(small.rgb.astype(int) - full).mean() < 4  # jpeg: decoded at 1/4 scale
+    assert compressed_size(b"not an image at all, really not") is None
+
+
+def test_packed_422_with_an_odd_width_is_refused_with_the_reason():
+    for encoding in ("yuv422", "yuyv"):
+        msg = both_images(np.zeros((4, 5, 2), np.uint8), encoding)[0]
+        with pytest.raises(ImageConversionError, match="width must be even"):
+            image_to_rgb(msg)
+
+
+def test_pose_arrays_are_read_from_the_bytes_with_a_cap():
+    from rclpy.serialization import serialize_message
+
+    from act_ros.messages import read_pose_array, read_pose_array_cdr
+    from act_ros.msg import PersonPose2DArray
+    from node_fixtures import pose_array_msg
+
+    seq = lzq_sequences()["walk"]
+    msg = pose_array_msg(12_000_000_345, [7, 3, 9], seq[:3], frame_id="cam_é")
+    msg.keypoint_layout = "coco17"
+    raw = serialize_message(msg)
+    for cap in (None, 2):
+        from_bytes, from_object = read_pose_array_cdr(raw, cap), read_pose_array(msg, cap)
+        for got in (from_bytes, from_object):
+            assert (got.stamp_ns, got.frame_id, got.keypoint_layout) == (12_000_000_345, "cam_é",
+                                                                          "coco17")
+            assert got.people_in_message == 3 and got.people_unread == (3 - (cap or 3))
+            assert got.track_ids.tolist() == [7, 3, 9][:cap]
+        np.testing.assert_array_equal(from_bytes.keypoints, from_object.keypoints)
+    from act_ros.messages import PoseMessageError
+
+    with pytest.raises(PoseMessageError, match="truncated pose message: 3 people announced"):
+        read_pose_array_cdr(raw[:-10])
+    assert read_pose_array_cdr(b"\x00\x07\x00\x00" + raw[4:]) is None  # XCDR2: not read here
+    assert isinstance(msg, PersonPose2DArray)

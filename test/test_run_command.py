@@ -41,4 +41,4 @@ def test_run_refuses_a_missing_source_and_a_missing_model(tmp_path):
     assert done.returncode != 0 and "no such file or bag" in done.stderr
     done = act_ros_run("--source", str(CLIP), "--model-path", str(tmp_path / "m.tflite"),
                        "--max-frames", "1")
-    assert done.returncode == 1 and "cannot start" in done.stderr and "m.tflite" in done.stderr
+    assert done.returncode == 2 and "cannot start" in done.stderr and "m.tflite" in done.stderr

@@ -68,6 +68,13 @@ class ActHarness:
         assert mine, "no act_node status on /diagnostics"
         return {kv.key: kv.value for kv in mine[-1].values}[key]
 
+    def diagnostic_status(self) -> tuple[int, str]:
+        """(level, message) of the node's next /diagnostics report."""
+        n = len(self.diagnostics.messages)
+        reports = self.diagnostics.wait_for(n + 2, 10, "two diagnostics reports")[n + 1:]
+        mine = [s for m in reports for s in m.status if s.name.endswith("act_node")][-1]
+        return mine.level[0] if isinstance(mine.level, bytes) else mine.level, mine.message
+
 
 def walk_through(harness: ActHarness, sequences: dict[int, np.ndarray], frames: int,
                  start_ns: int = T0, offset: int = 0) -> list[PersonActionArray]:
@@ -135,6 +142,9 @@ def test_wrong_keypoint_layout_is_rejected_and_the_node_keeps_going(act):
     got = act.send_silently_dropped(wrong, good)
     assert [stamp_ns_of(m) for m in got] == [T0 + 11 * PERIOD_NS]
     assert int(act.diagnostic_value("rejected_messages")) == 1
+    # The reason, and when it happened (issue 11, item 6).
+    assert "keypoint_layout 'body25'" in act.diagnostic_value("last_error")
+    assert 0.0 <= float(act.diagnostic_value("last_error_age_s")) < 60.0
 
 
 def test_duplicate_ids_in_one_frame_keep_the_first(act):
@@ -162,6 +172,44 @@ def test_five_hundred_people_are_bounded_by_max_people(ros_graph):
     assert later.actions == [] and act.node.recognizer.num_tracks == 1
 
 
+def _serialized_crowd(stamp_ns: int, people: int) -> bytes:
+    """A serialized PersonPose2DArray of ``people`` distinct people, built from the bytes of a
+    one-person message (rclpy would take seconds to build 50,000 people as objects)."""
+    from rclpy.serialization import serialize_message
+
+    from act_ros.messages import PERSON_CDR_SIZE
+
+    one = serialize_message(pose_array_msg(stamp_ns, [1], lzq_sequences()["stand"][:1]))
+    head, person = one[: len(one) - 4 - PERSON_CDR_SIZE], one[len(one) - PERSON_CDR_SIZE:]
+    crowd = np.frombuffer(person * people, np.uint8).reshape(people, PERSON_CDR_SIZE).copy()
+    crowd[:, :4] = np.arange(1, people + 1, dtype="<u4").view(np.uint8).reshape(people, 4)
+    return head + people.to_bytes(4, "little") + crowd.tobytes()
+
+
+def test_fifty_thousand_people_are_dropped_before_they_are_read(act):
+    """Issue 11, item 5: 50,000 people in one message blocked the node for 3.8 s and took it to
+    437 MB: every person was converted before max_people applied. Now only the first
+    4 x max_people are read from the message's bytes; the rest is counted and dropped."""
+    import tracemalloc
+
+    raw = _serialized_crowd(T0, 50_000)  # 11 MB on the wire
+    n = len(act.actions.messages)
+    tracemalloc.start()
+    try:
+        act.pub.publish(raw)
+        msg = act.actions.wait_for(n + 1, 60, "the crowd's action message")[n]
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # Python objects for every person (the old path) took ~230 MB; the bytes themselves 11 MB.
+    assert peak < 40 * 2**20, f"{peak / 2**20:.0f} MB traced while handling the message"
+    assert stamp_ns_of(msg) == T0 and msg.actions == []  # no window is ready after one frame
+    assert act.node.recognizer.num_tracks == 64  # max_people
+    assert int(act.diagnostic_value("over_capacity_people")) == 50_000 - 64
+    nxt = act.send(pose_array_msg(T0 + PERIOD_NS, [1], lzq_sequences()["stand"][1:2]))
+    assert stamp_ns_of(nxt) == T0 + PERIOD_NS
+
+
 def test_out_of_order_repeated_stamps_and_time_jumps(act):
     seq = lzq_sequences()["wave"]
     walk_through(act, {1: seq}, 15)
@@ -182,7 +230,8 @@ def test_out_of_order_repeated_stamps_and_time_jumps(act):
 
 
 def test_a_stream_that_stops_and_restarts_starts_fresh_windows(ros_graph):
-    act = ActHarness(ros_graph, min_frames=5, track_timeout=1.0)
+    # (no_input_warning: the status below must not turn to "no pose input" while it is read)
+    act = ActHarness(ros_graph, min_frames=5, track_timeout=1.0, no_input_warning=60.0)
     seq = lzq_sequences()["walk"]
     out = walk_through(act, {1: seq}, 8)
     assert out[-1].actions[0].window_frames == 8
@@ -191,6 +240,8 @@ def test_a_stream_that_stops_and_restarts_starts_fresh_windows(ros_graph):
     assert [len(m.actions) for m in out] == [0, 0, 0, 0, 1, 1]
     assert out[-1].actions[0].window_frames == 6
     assert int(act.diagnostic_value("tracks_forgotten")) == 1
+    # People leaving is normal: not reported as dropped input (issue 11, item 12).
+    assert act.diagnostic_status() == (0, "running")
 
 
 def test_nan_free_output_for_people_with_no_keypoints_at_all(act):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from diagnostic_msgs.msg import DiagnosticArray
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image
@@ -108,27 +108,62 @@ def test_mono8_and_step_padding_are_converted(ros_graph):
     assert len(pose.send(msg).people) >= 1
 
 
-@pytest.mark.parametrize("case", ["unknown_encoding", "mono16", "zero_size", "truncated",
-                                  "step_too_small"])
+def _absurd_size_msg() -> Image:
+    """A header claiming 20000x20000 (400 MP) over a few bytes: refused by its size, first."""
+    msg = image_msg(np.zeros((2, 2, 3), np.uint8), "bgr8", T0)
+    msg.width = msg.height = 20000
+    msg.step = 60000
+    return msg
+
+
+# case -> (the image, a word of the reason it must be refused for)
+BAD_IMAGES = {
+    "unknown_encoding": (lambda bgr: image_msg(bgr, "bayer_grbg8", T0), "unknown image encoding"),
+    "mono16": (lambda bgr: image_msg(np.zeros((48, 64), np.uint16), "mono16", T0), "16-bit"),
+    "zero_size": (lambda bgr: image_msg(np.zeros((0, 0, 3), np.uint8), "rgb8", T0), "empty"),
+    "truncated": (lambda bgr: image_msg(bgr, "bgr8", T0, data=bgr.tobytes()[: bgr.size // 2]),
+                  "truncated"),
+    "step_too_small": (lambda bgr: image_msg(bgr, "bgr8", T0, step=bgr.shape[1]), "step"),
+    # issue 11, item 6: was an OpenCV assert counted under estimator_errors
+    "yuv422_odd_width": (lambda bgr: image_msg(np.zeros((48, 65, 2), np.uint8), "yuv422", T0),
+                         "width must be even"),
+    # issue 11, item 4: absurd sizes are refused before anything is allocated for them
+    "absurd_size": (lambda bgr: _absurd_size_msg(), "megapixels exceeds the 100 MP limit"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_IMAGES))
 def test_bad_images_are_rejected_and_the_next_one_works(ros_graph, case):
     pose = PoseHarness(ros_graph)
     bgr = cv2.imread(str(basketball_path()))
-    bad = {
-        "unknown_encoding": lambda: image_msg(bgr, "bayer_grbg8", T0),
-        "mono16": lambda: image_msg(np.zeros((48, 64), np.uint16), "mono16", T0),
-        "zero_size": lambda: image_msg(np.zeros((0, 0, 3), np.uint8), "rgb8", T0),
-        "truncated": lambda: image_msg(bgr, "bgr8", T0, data=bgr.tobytes()[: bgr.size // 2]),
-        "step_too_small": lambda: image_msg(bgr, "bgr8", T0, step=bgr.shape[1]),
-    }[case]()
-    pose.pub.publish(bad)
+    build, reason = BAD_IMAGES[case]
+    pose.pub.publish(build(bgr))
     pose.wait_processed(1)
     assert pose.node.counters["rejected_images"] == 1 and pose.poses.messages == []
+    assert pose.node.counters["estimator_errors"] == 0
     good = pose.send(image_msg(bgr, "bgr8", T0 + 10**9))
     assert stamp_ns_of(good) == T0 + 10**9 and len(good.people) >= 1
     status = [s for m in pose.diagnostics.wait_for(len(pose.diagnostics.messages) + 1, 5)
               for s in m.status if s.name.endswith("pose_node")][-1]
     values = {kv.key: kv.value for kv in status.values}
-    assert values["rejected_images"] == "1" and values["last_error"]
+    assert values["rejected_images"] == "1" and reason in values["last_error"], values
+    # When it happened, so an old error does not look current (item 6).
+    assert 0.0 <= float(values["last_error_age_s"]) < 60.0
+
+
+def test_images_too_small_for_the_pose_model_are_flagged(ros_graph, demo_frames):
+    """A 64x64 video ran "fine" with 0 people and no word (issue 11, item 7)."""
+    pose = PoseHarness(ros_graph)
+    tiny = cv2.resize(demo_frames[0], (64, 64), interpolation=cv2.INTER_AREA)
+    msg = pose.send(image_msg(tiny, "bgr8", T0))
+    assert msg.people == [] and pose.node.counters["small_images"] == 1
+    status = [s for m in pose.diagnostics.wait_for(len(pose.diagnostics.messages) + 1, 5)
+              for s in m.status if s.name.endswith("pose_node")][-1]
+    assert status.level == DiagnosticStatus.WARN
+    assert "64x64" in status.message and "224 px" in status.message
+    # A normal image does not warn.
+    pose.send(image_msg(demo_frames[1], "bgr8", T0 + 10**8))
+    assert pose.node.counters["small_images"] == 1
 
 
 def test_compressed_images(ros_graph):
@@ -229,3 +264,29 @@ def test_a_publisher_the_subscription_cannot_match_is_named_in_diagnostics(ros_g
     assert "1 of 1 publisher(s) on this topic do not match this subscription" in pose_status()
     assert "RELIABLE" in pose_status()
     assert node.counters["received"] == 0
+
+
+# The pose node's own memory for an 8000x8000 bgr8 image (192 MB on the wire), beyond the message
+# itself: the README's reliability section states these bounds.
+HUGE_IMAGE_PEAK_MB = 60
+HUGE_IMAGE_AFTER_MB = 40
+
+
+def test_a_huge_image_costs_bounded_memory_and_leaves_nothing_behind():
+    """Issue 11, item 4: one 8000x8000 image took the node from 363 MB to a 1,460 MB peak, and it
+    stayed at ~550 MB. Now it is downscaled while decoding (max_image_width 1920): no copy of the
+    full size is made, and the estimator never sees more than 1920 px."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    probe = Path(__file__).with_name("memory_probe.py")
+    done = subprocess.run([sys.executable, str(probe), "8000", "8000"], capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    m = json.loads(done.stdout.strip().splitlines()[-1])
+    assert m["message_mb"] > 150  # the message really was resident
+    assert m["counters"]["processed"] == 5 and m["counters"]["rejected_images"] == 0
+    assert m["peak_over_message_mb"] < HUGE_IMAGE_PEAK_MB, m
+    assert m["after_over_before_mb"] < HUGE_IMAGE_AFTER_MB, m

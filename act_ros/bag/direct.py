@@ -23,6 +23,7 @@ from act_ros.messages import decode_rgb, header_stamp_ns, pose_arrays
 class DirectResult:
     outputs: dict[int, FrameOutput]
     wall_time_s: float
+    interrupted: bool = False  # stopped by a signal: the frames so far
 
     @property
     def throughput_fps(self) -> float | None:
@@ -66,16 +67,20 @@ def evaluate_direct(info: BagInfo, *, pose_params: dict[str, Any] | None = None,
     outputs: dict[int, FrameOutput] = {}
     start = time.monotonic()
     frames = iter_tracked_poses(info, pose_params or {})
-    for stamp, ids, kp, centers in tqdm(frames, total=info.n_frames, desc="direct", unit="frame",
-                               disable=not progress):
-        actions = recognizer.update(stamp, ids, kp)
-        outputs[stamp] = FrameOutput(
-            predictions=[Prediction(int(a.track_id), str(a.label), float(a.confidence),
-                                    int(a.window_frames), recognizer.config.window_length)
-                         for a in actions],
-            class_names=class_names,
-            latency_s=None,
-            pose_track_ids=[int(t) for t in ids] if centers is not None else None,
-            pose_centers=centers,
-        )
+    try:
+        for stamp, ids, kp, centers in tqdm(frames, total=info.n_frames, desc="direct",
+                                            unit="frame", disable=not progress):
+            actions = recognizer.update(stamp, ids, kp)
+            outputs[stamp] = FrameOutput(
+                predictions=[Prediction(int(a.track_id), str(a.label), float(a.confidence),
+                                        int(a.window_frames), recognizer.config.window_length)
+                             for a in actions],
+                class_names=class_names,
+                latency_s=None,
+                pose_track_ids=[int(t) for t in ids] if centers is not None else None,
+                pose_centers=centers,
+            )
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP (act_ros.interrupts): score what ran
+        frames.close()
+        return DirectResult(outputs, time.monotonic() - start, interrupted=True)
     return DirectResult(outputs, time.monotonic() - start)

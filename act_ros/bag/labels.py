@@ -28,6 +28,11 @@ from pathlib import Path
 import numpy as np
 
 
+# What to do when labels name classes the model lacks (make-bag takes the default model's).
+CLASSES_HINT = ("Fix the labels, or give the classes of the model you will evaluate: "
+                "--model MODEL.tflite (its description) or --classes name1,name2,...")
+
+
 class LabelsError(ValueError):
     """A labels file that cannot be used (bad CSV, unknown label, overlapping ranges...)."""
 
@@ -84,7 +89,7 @@ class Labels:
             where = ", ".join(f"'{label}' (line {line})" for label, line in unknown)
             raise LabelsError(
                 f"{self.source}: unknown label name(s) {where}; the model's classes are: "
-                + ", ".join(class_names)
+                + ", ".join(class_names) + f". {CLASSES_HINT}"
             )
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from act_ros.bag.bag_io import BagError, open_writer
 from act_ros.bag.images import compressed_msg, header, image_msg
-from act_ros.bag.labels import Labels, LabelsError, load_labels
+from act_ros.bag.labels import CLASSES_HINT, Labels, LabelsError, load_labels
 from act_ros.bag.pose_datasets import PoseSequence, load_sequences
 from act_ros.bag.types import (
     ACTION_ARRAY_TYPE,
@@ -225,7 +225,8 @@ def write_pose_bag(sequences: Sequence[PoseSequence], output: str | Path, class_
             raise ValueError(f"sequence {i}: keypoints contain NaN or inf")
         bad = sorted(set(seq.labels) - known)
         if bad:
-            raise LabelsError(f"sequence {i}: unknown label name(s) {bad}; classes: {list(class_names)}")
+            raise LabelsError(f"sequence {i}: unknown label name(s) {bad}; classes: "
+                              f"{list(class_names)}. {CLASSES_HINT}")
     t0 = int(time.time() * 1e9) if start_time_ns is None else int(start_time_ns)
     period = 1e9 / fps
     width, height = image_size
@@ -260,7 +261,41 @@ def write_pose_bag(sequences: Sequence[PoseSequence], output: str | Path, class_
 
 
 # --- CLI ---------------------------------------------------------------------------------------
-VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg"}
+POSE_DATASET_SUFFIXES = {".csv", ".npz"}
+# Raw image bags larger than this get a warning with the compressed alternative.
+RAW_BAG_WARNING_BYTES = 256 * 2**20
+
+
+def is_video(path: Path) -> bool:
+    """Anything OpenCV can read a frame of (mp4, mkv, gif, an image sequence...), as
+    `act-ros run --source` takes it; pose datasets (.csv, .npz) never."""
+    if path.suffix.lower() in POSE_DATASET_SUFFIXES:
+        return False
+    cap = cv2.VideoCapture(str(path))
+    try:
+        return cap.isOpened() and cap.read()[0]
+    finally:
+        cap.release()
+
+
+def raw_size_warning(video: Path, width: int | None, max_frames: int | None) -> str | None:
+    """A warning when the raw-image bag of ``video`` will be large, with what to do instead."""
+    cap = cv2.VideoCapture(str(video))
+    try:
+        w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    finally:
+        cap.release()
+    if width and w:
+        w, h = width, round(h * width / w)
+    frames = min(frames, max_frames) if max_frames else frames
+    size = w * h * 3 * frames
+    if size <= RAW_BAG_WARNING_BYTES:
+        return None
+    return (f"raw images: this bag will take ~{size / 2**20:,.0f} MB ({frames} frames of {w}x{h}; "
+            f"the video is {video.stat().st_size / 2**20:,.1f} MB). --compressed jpeg writes "
+            f"about a tenth of that (the pose node then decodes JPEG, as with a compressed "
+            f"camera topic), --width 640 a fraction of it")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -268,7 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="act-ros make-bag",
         description="Write a labelled ROS 2 bag (MCAP or sqlite3) from a video and a labels CSV, "
                     "or from a pose dataset file (pose arrays, to evaluate the AcT node alone).")
-    p.add_argument("source", help="video file, or pose dataset (.csv LZQ export or .npz)")
+    p.add_argument("source", help="a video (any file OpenCV reads: mp4, mkv, avi, gif, ...), or "
+                                  "a pose dataset (.csv LZQ export or .npz)")
     p.add_argument("-o", "--output", required=True, help="bag folder to create (must not exist)")
     p.add_argument("--labels", help="labels CSV (start,end,label[,track_id]); required for a video")
     p.add_argument("--storage", choices=("mcap", "sqlite3"), default="mcap")
@@ -277,7 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--classes", help="comma-separated class names of the model to evaluate")
     p.add_argument("--model", help="model (.tflite with its .json description) whose classes to use")
     p.add_argument("--compressed", choices=COMPRESSED_FORMATS,
-                   help="write sensor_msgs/CompressedImage on image_raw/compressed")
+                   help="write sensor_msgs/CompressedImage on image_raw/compressed (about a tenth "
+                        "of the raw size; default: raw sensor_msgs/Image, the pixels exactly as "
+                        "decoded, which a camera driver's image_raw carries)")
     p.add_argument("--encoding", choices=WRITABLE_ENCODINGS, default="bgr8", help="raw image encoding")
     p.add_argument("--jpeg-quality", type=int, default=90)
     p.add_argument("--width", type=int, help="resize frames to this width (keeps aspect ratio)")
@@ -303,9 +341,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not source.is_file():
             raise FileNotFoundError(f"no such file: {source}")
-        if source.suffix.lower() in VIDEO_SUFFIXES:
+        if source.suffix.lower() not in POSE_DATASET_SUFFIXES and not is_video(source):
+            raise ValueError(f"{source} is neither a video OpenCV can read nor a pose dataset "
+                             f"(.csv LZQ export, .npz)")
+        if source.suffix.lower() not in POSE_DATASET_SUFFIXES:
             if not args.labels:
                 raise LabelsError("a video needs --labels LABELS.csv")
+            warning = None if args.compressed else raw_size_warning(source, args.width,
+                                                                    args.max_frames)
+            if warning:
+                print(f"act-ros make-bag: warning: {warning}", file=sys.stderr)
             fps = cv2.VideoCapture(str(source)).get(cv2.CAP_PROP_FPS) or None
             labels = load_labels(args.labels, fps=fps)
             names = resolve_class_names(args.classes, args.model, labels)

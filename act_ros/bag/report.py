@@ -55,6 +55,90 @@ def plot_confusion_matrix(classification: dict, path: str | Path, title: str = "
     return path
 
 
+def plot_confidence(confidence: dict, path: str | Path, title: str = "") -> Path:
+    """Histograms of the confidence of right and wrong predictions, with the share of each kept
+    above every threshold: the picture to choose ``unknown_threshold`` from."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    hist = confidence["histogram"]
+    edges = np.asarray(hist["bin_edges"])
+    centers, width = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    ax.bar(centers, hist["right"], width * 0.9, color="tab:green", alpha=0.7,
+           label=f"right ({confidence['right']})")
+    ax.bar(centers, hist["wrong"], width * 0.9, color="tab:red", alpha=0.6,
+           label=f"wrong ({confidence['wrong']})")
+    ax.set_xlabel("confidence of the predicted class")
+    ax.set_ylabel("(person, frame) pairs")
+    ax.set_xlim(0, 1)
+    ax.legend()
+    rows = confidence["thresholds"]
+    t = [r["threshold"] for r in rows]
+    for key, color, label in (("right_kept", "tab:green", "right predictions kept"),
+                              ("wrong_rejected", "tab:red", "wrong ones turned 'unknown'")):
+        values = [r[key] for r in rows]
+        if any(v is not None for v in values):
+            ax2.plot(t, [np.nan if v is None else v * 100 for v in values], "o-", color=color,
+                     label=label)
+    ax2.set_xlabel("unknown_threshold")
+    ax2.set_ylabel("%")
+    ax2.set_ylim(-2, 102)
+    ax2.legend()
+    ax2.grid(alpha=0.3)
+    fig.suptitle(title or "confidence of right and wrong predictions", fontsize=10)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def _integrity_lines(report: dict) -> list[str]:
+    integrity = report.get("integrity") or {}
+    problems, warnings = integrity.get("problems") or [], integrity.get("warnings") or []
+    lines = []
+    if problems:
+        lines += ["## WARNING: results the bag did not cause", "",
+                  "The scores below are not trustworthy: another program took part in this run.",
+                  "", *[f"- **{p}**" for p in problems], ""]
+    if warnings:
+        lines += ["Notes on the run:", "", *[f"- {w}" for w in warnings], ""]
+    return lines
+
+
+def _confidence_lines(report: dict) -> list[str]:
+    conf = report["score"].get("confidence")
+    if not conf or not conf["right"] + conf["wrong"]:
+        return []
+
+    def q(quantiles: dict | None) -> str:
+        if not quantiles:
+            return "n/a"
+        return f"{quantiles['p50']:.2f} ({quantiles['p10']:.2f}-{quantiles['p90']:.2f})"
+
+    lines = ["## Confidence (to choose `unknown_threshold`)", "",
+             "Median (10th-90th percentile) confidence of the predicted class:", "",
+             "| predicted | right | confidence when right | wrong | confidence when wrong |",
+             "| --- | --- | --- | --- | --- |",
+             f"| all | {conf['right']} | {q(conf['right_quantiles'])} | {conf['wrong']} | "
+             f"{q(conf['wrong_quantiles'])} |"]
+    for name, v in conf["per_predicted_class"].items():
+        lines.append(f"| {name} | {v['right']} | {q(v['right_quantiles'])} | {v['wrong']} | "
+                     f"{q(v['wrong_quantiles'])} |")
+    lines += ["", "| unknown_threshold | right predictions kept | wrong ones turned 'unknown' |",
+              "| --- | --- | --- |"]
+    for r in conf["thresholds"]:
+        lines.append(f"| {r['threshold']:.2f} | {_fmt(r['right_kept'], pct=True)} | "
+                     f"{_fmt(r['wrong_rejected'], pct=True)} |")
+    lines.append("")
+    if report.get("confidence_png"):
+        lines += [f"![confidence]({Path(report['confidence_png']).name})", ""]
+    return lines
+
+
 def write_json(report: dict, path: str | Path) -> Path:
     path = Path(path)
     path.write_text(json.dumps(report, indent=2, sort_keys=False) + "\n")
@@ -68,7 +152,7 @@ def markdown(report: dict) -> str:
     lat = report["score"]["latency"]
     trk = report["score"]["tracks"]
     run = report.get("run", {})
-    lines = [f"# Evaluation of `{report.get('bag', '?')}`", ""]
+    lines = [f"# Evaluation of `{report.get('bag', '?')}`", "", *_integrity_lines(report)]
     lines += [
         f"- mode: {run.get('mode', 'n/a')}, pacing: {run.get('pacing', 'n/a')}, "
         f"sim time: {run.get('use_sim_time', False)}, stamps: {run.get('stamps', 'n/a')}",
@@ -76,7 +160,7 @@ def markdown(report: dict) -> str:
         f"{cov['frames']} frames, {report.get('bag_duration_s', 0):.2f} s of recording",
         f"- replay took {_fmt(run.get('wall_time_s'), 2)} s; throughput "
         f"{_fmt(run.get('throughput_fps'), 1)} frames/s",
-        *(["- **interrupted**: the scores cover only the frames replayed before Ctrl-C"]
+        *(["- **interrupted**: the scores cover only the frames replayed before the signal (Ctrl-C, SIGTERM, SIGHUP)"]
           if run.get("interrupted") else []),
         "",
         "## Scores",
@@ -101,6 +185,7 @@ def markdown(report: dict) -> str:
         lines.append("")
     if report.get("confusion_matrix_png"):
         lines += [f"![confusion matrix]({Path(report['confusion_matrix_png']).name})", ""]
+    lines += _confidence_lines(report)
     lines += [
         "## Timing and frames",
         "",
@@ -144,7 +229,13 @@ def write_reports(report: dict, out_dir: str | Path, stem: str = "report") -> di
     png = plot_confusion_matrix(report["score"]["classification"], out / f"{stem}_confusion.png",
                                 title=Path(str(report.get("bag", ""))).name)
     report["confusion_matrix_png"] = str(png)
+    paths = {"png": png}
+    confidence = report["score"].get("confidence")
+    if confidence and confidence["right"] + confidence["wrong"]:
+        paths["confidence_png"] = plot_confidence(
+            confidence, out / f"{stem}_confidence.png", title=Path(str(report.get("bag", ""))).name)
+        report["confidence_png"] = str(paths["confidence_png"])
     js = write_json(report, out / f"{stem}.json")
     md = out / f"{stem}.md"
     md.write_text(markdown(report))
-    return {"json": js, "markdown": md, "png": png}
+    return {"json": js, "markdown": md, **paths}

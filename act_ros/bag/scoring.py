@@ -47,6 +47,7 @@ class Matches:
     y_pred: list[str]
     stamps: list[int]
     track_ids: list[int]
+    confidences: list[float]
     labelled_frames: int
     frames_without_result: int       # labelled frames whose result message never arrived
     missed_tracks: int               # (frame, GT track) pairs with no prediction for that track
@@ -60,6 +61,7 @@ def match(ground_truth: Iterable[GroundTruthFrame], outputs: Mapping[int, FrameO
     y_pred: list[str] = []
     stamps: list[int] = []
     tracks: list[int] = []
+    confidences: list[float] = []
     labelled = no_result = missed = no_pred = 0
     for gt in ground_truth:
         if not gt.actions:
@@ -81,11 +83,13 @@ def match(ground_truth: Iterable[GroundTruthFrame], outputs: Mapping[int, FrameO
             y_pred.append(p.label)
             stamps.append(gt.stamp_ns)
             tracks.append(p.track_id)
+            confidences.append(float(p.confidence))
             seen.add(p.track_id)
         missed += sum(1 for t in gt.actions if t != 0 and t not in seen)
         if not seen:
             no_pred += 1
-    return Matches(y_true, y_pred, stamps, tracks, labelled, no_result, missed, no_pred)
+    return Matches(y_true, y_pred, stamps, tracks, confidences, labelled, no_result, missed,
+                   no_pred)
 
 
 def classification_metrics(y_true: Sequence[str], y_pred: Sequence[str],
@@ -126,6 +130,50 @@ def classification_metrics(y_true: Sequence[str], y_pred: Sequence[str],
             for i, name in enumerate(labels)
         },
         "confusion_matrix": cm.tolist(),
+    }
+
+
+CONFIDENCE_QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+CONFIDENCE_THRESHOLDS = tuple(round(0.3 + 0.05 * i, 2) for i in range(14))  # 0.30 .. 0.95
+CONFIDENCE_BINS = 20  # histogram bins over [0, 1]
+
+
+def _quantiles(values: np.ndarray) -> dict[str, float] | None:
+    if values.size == 0:
+        return None
+    return {f"p{round(q * 100)}": float(v)
+            for q, v in zip(CONFIDENCE_QUANTILES, np.quantile(values, CONFIDENCE_QUANTILES))}
+
+
+def confidence_stats(y_true: Sequence[str], y_pred: Sequence[str],
+                     confidences: Sequence[float]) -> dict:
+    """How confident right and wrong predictions were, to choose ``unknown_threshold``: quantiles
+    overall and per predicted class (the threshold applies to the predicted class's score), a
+    histogram, and per threshold the share of right predictions kept and of wrong ones turned
+    into 'unknown'."""
+    conf = np.asarray(confidences, np.float64)
+    right = np.asarray(y_true, object) == np.asarray(y_pred, object)
+    pred = np.asarray(y_pred, object)
+    bins = np.linspace(0.0, 1.0, CONFIDENCE_BINS + 1)
+    per_class = {}
+    for name in sorted(set(y_pred)):
+        mine = pred == name
+        per_class[name] = {"right": int((mine & right).sum()), "wrong": int((mine & ~right).sum()),
+                           "right_quantiles": _quantiles(conf[mine & right]),
+                           "wrong_quantiles": _quantiles(conf[mine & ~right])}
+    n_right, n_wrong = int(right.sum()), int((~right).sum())
+    return {
+        "right": n_right, "wrong": n_wrong,
+        "right_quantiles": _quantiles(conf[right]), "wrong_quantiles": _quantiles(conf[~right]),
+        "per_predicted_class": per_class,
+        "histogram": {"bin_edges": bins.round(3).tolist(),
+                      "right": np.histogram(conf[right], bins)[0].tolist(),
+                      "wrong": np.histogram(conf[~right], bins)[0].tolist()},
+        "thresholds": [
+            {"threshold": t,
+             "right_kept": float((conf[right] >= t).mean()) if n_right else None,
+             "wrong_rejected": float((conf[~right] < t).mean()) if n_wrong else None}
+            for t in CONFIDENCE_THRESHOLDS],
     }
 
 
@@ -205,6 +253,7 @@ def score(ground_truth: Sequence[GroundTruthFrame], outputs: Mapping[int, FrameO
     unexpected = sorted(set(outputs) - stamps)
     return {
         "classification": classification_metrics(m.y_true, m.y_pred, class_names),
+        "confidence": confidence_stats(m.y_true, m.y_pred, m.confidences),
         "coverage": {
             "frames": len(frame_stamps),
             "frames_with_result": len(stamps & set(outputs)),
@@ -220,7 +269,7 @@ def score(ground_truth: Sequence[GroundTruthFrame], outputs: Mapping[int, FrameO
         "tracks": track_stats(ground_truth, outputs),
         "track_summary": track_summary(outputs, min(frame_stamps) if len(frame_stamps) else 0),
         "pairs": [
-            {"stamp_ns": s, "track_id": t, "true": yt, "pred": yp}
-            for s, t, yt, yp in zip(m.stamps, m.track_ids, m.y_true, m.y_pred)
+            {"stamp_ns": s, "track_id": t, "true": yt, "pred": yp, "confidence": round(c, 4)}
+            for s, t, yt, yp, c in zip(m.stamps, m.track_ids, m.y_true, m.y_pred, m.confidences)
         ],
     }

@@ -7,6 +7,11 @@ Modes: ``--in-process`` (default) starts the pose and AcT nodes in this process;
 ``--external-player`` only listens while someone else plays the bag (``ros2 bag play``);
 ``--direct`` runs the same pipeline without ROS (pose estimator -> recognizer) for comparison.
 Writes ``report.json``, ``report.md`` and ``report_confusion.png`` to ``--output-dir``.
+
+``--in-process`` runs on a private ROS domain (act_ros.private_domain) unless ``--join-graph``:
+nothing else on the machine can feed the nodes. Whatever the mode, the report says loudly when
+results arrived that the bag did not cause (act_ros.integrity), and the exit code says so.
+SIGINT, SIGTERM and SIGHUP end the replay the same way: the report covers the frames so far.
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from act_ros import exit_codes
 from act_ros.bag.bag_io import BagError, BagInfo, inspect_bag
 from act_ros.bag.report import write_reports
 from act_ros.bag.scoring import score
@@ -61,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stamps", choices=("original", "wall"), default="original",
                    help="keep the recorded header stamps, or rewrite them to the wall clock at publish")
     p.add_argument("--namespace", default="", help="namespace of the nodes' topics")
+    p.add_argument("--join-graph", action="store_true",
+                   help="--in-process: run the nodes on the ROS graph of ROS_DOMAIN_ID (others "
+                        "can see and disturb them); default: a private graph")
     p.add_argument("--input-topic", help="bag topic to replay (default: the image or pose topic)")
     p.add_argument("--ground-truth-topic", default=GROUND_TRUTH_TOPIC)
     p.add_argument("--params-file",
@@ -77,15 +86,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frame-timeout", type=float, default=10.0)
     p.add_argument("-o", "--output-dir", help="where the reports go (default: ./eval_<bag name>)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.epilog = "exit codes: " + "; ".join(f"{code} {text}" for code, text in exit_codes.TABLE)
     return p
 
 
 def build_report(info: BagInfo, outputs: dict, run: dict, diagnostics: dict | None = None,
-                 min_window_frames: int = 0) -> dict:
-    """The report dict (JSON-ready) from the bag, the collected outputs and run facts."""
+                 min_window_frames: int = 0, traffic: Any = None) -> dict:
+    """The report dict (JSON-ready) from the bag, the collected outputs and run facts;
+    ``traffic``: an act_ros.integrity.TrafficCheck (people and tracks are filled in here)."""
     result = score(info.ground_truth, outputs, info.frame_stamps, min_window_frames=min_window_frames)
     people = info.custom_data.get("act_ros.ground_truth_people")
     result["tracks"]["ground_truth_people"] = int(people) if people and people.isdigit() else None
+    if traffic is not None:
+        frames = [o.pose_track_ids for o in outputs.values() if o.pose_track_ids is not None]
+        traffic.people = result["tracks"]["ground_truth_people"]
+        traffic.most_people = max((len(ids) for ids in frames), default=None)
+        traffic.tracks = result["tracks"]["predicted_tracks_in_poses"]
     return {
         "bag": str(info.path),
         "storage": info.storage,
@@ -96,6 +112,7 @@ def build_report(info: BagInfo, outputs: dict, run: dict, diagnostics: dict | No
         "ground_truth_class_names": info.class_names,
         "run": run,
         "diagnostics": diagnostics or {},
+        "integrity": traffic.as_dict() if traffic is not None else None,
         "score": result,
     }
 
@@ -119,61 +136,92 @@ def _print_summary(report: dict, paths: dict) -> None:
           f"replay {run.get('wall_time_s', 0):.1f} s")
     for kind, path in paths.items():
         print(f"{kind}: {path}")
+    integrity = report.get("integrity") or {}
+    for problem in integrity.get("problems", []):
+        print(f"act-ros evaluate: WARNING: results the bag did not cause: {problem}. The scores "
+              f"are not trustworthy (in-process without --join-graph runs on a private graph).",
+              file=sys.stderr)
+    for warning in integrity.get("warnings", []):
+        print(f"act-ros evaluate: note: {warning}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
+    from act_ros.interrupts import GracefulStop
+
     args = build_parser().parse_args(argv)
+    with GracefulStop("act-ros evaluate") as stop:
+        return _main(args, stop)
+
+
+def _main(args: argparse.Namespace, stop: Any) -> int:
+    from act_ros.interrupts import Interrupted
+
     mode = args.mode or "in-process"
     try:
         info = inspect_bag(args.bag, input_topic=args.input_topic,
                            ground_truth_topic=args.ground_truth_topic)
     except BagError as exc:
         print(f"act-ros evaluate: error: {exc}", file=sys.stderr)
-        return 2
+        return exit_codes.BAD_INPUT
     try:
         params = node_params(args.params_file, dict(args.pose_param), dict(args.act_param))
         _check_params(params["pose"], params["act"])
     except ValueError as exc:
         print(f"act-ros evaluate: error: {exc}", file=sys.stderr)
-        return 2
+        return exit_codes.BAD_INPUT
     out_dir = Path(args.output_dir or f"eval_{info.path.name.removesuffix(info.path.suffix) or 'bag'}")
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     try:
-        if mode == "direct":
-            from act_ros.bag.direct import evaluate_direct
-
-            direct = evaluate_direct(info, pose_params=params["pose"], act_params=params["act"],
-                                     progress=not args.quiet)
-            run = {"mode": "direct (no ROS)", "pacing": "sequential", "use_sim_time": False,
-                   "stamps": "original", "wall_time_s": direct.wall_time_s,
-                   "throughput_fps": direct.throughput_fps, "frames_published": info.n_frames,
-                   "node_params": params, "started_at": started}
-            report = build_report(info, direct.outputs, run, {}, args.min_window_frames)
-        else:
-            report = _replay(info, args, mode, started, params)
+        with stop.interruptible():  # the replay and the direct loop end cleanly at a signal
+            if mode == "direct":
+                report = _direct(info, args, started, params)
+            else:
+                report = _replay(info, args, mode, started, params)
+    except Interrupted as exc:  # before the first frame (models loading, nodes connecting)
+        print(f"act-ros evaluate: stopped by {exc} before the first frame; no report",
+              file=sys.stderr)
+        return stop.exit_code
     except (BagError, FileNotFoundError) as exc:
         print(f"act-ros evaluate: error: {exc}", file=sys.stderr)
-        return 2
+        return exit_codes.BAD_INPUT
     except Exception as exc:
         from act_ros.model_spec import ModelMismatchError
 
         # A node refusing a parameter value (rclpy checks the declared ranges).
         if isinstance(exc, ModelMismatchError) or type(exc).__module__ == "rclpy.exceptions":
             print(f"act-ros evaluate: error: {exc}", file=sys.stderr)
-            return 2
+            return exit_codes.BAD_INPUT
+        from act_ros.private_domain import NoPrivateDomain
         from act_ros.ros.replay import ReplayError
 
+        if isinstance(exc, NoPrivateDomain):
+            print(f"act-ros evaluate: error: {exc}", file=sys.stderr)
+            return exit_codes.BAD_INPUT
         if isinstance(exc, ReplayError):
             print(f"act-ros evaluate: error: {exc}", file=sys.stderr)
-            return 3
+            return exit_codes.INCOMPLETE
         raise
     paths = write_reports(report, out_dir)
     _print_summary(report, paths)
-    if report["run"].get("interrupted"):
-        print("act-ros evaluate: interrupted: the report covers the frames replayed so far",
-              file=sys.stderr)
-        return 130
-    return 0
+    if stop.exit_code is not None:
+        print(f"act-ros evaluate: stopped by {stop.name}: the report covers the frames replayed "
+              f"so far", file=sys.stderr)
+        return stop.exit_code
+    if (report.get("integrity") or {}).get("problems"):
+        return exit_codes.FOREIGN_TRAFFIC
+    return exit_codes.OK
+
+
+def _direct(info: BagInfo, args: argparse.Namespace, started: str, params: dict[str, Any]) -> dict:
+    from act_ros.bag.direct import evaluate_direct
+
+    direct = evaluate_direct(info, pose_params=params["pose"], act_params=params["act"],
+                             progress=not args.quiet)
+    run = {"mode": "direct (no ROS)", "pacing": "sequential", "use_sim_time": False,
+           "stamps": "original", "wall_time_s": direct.wall_time_s,
+           "throughput_fps": direct.throughput_fps, "frames_published": len(direct.outputs),
+           "interrupted": direct.interrupted, "node_params": params, "started_at": started}
+    return build_report(info, direct.outputs, run, {}, args.min_window_frames)
 
 
 def node_params(params_file: str | None, pose_flags: dict[str, Any],
@@ -213,6 +261,12 @@ def _replay(info: BagInfo, args: argparse.Namespace, mode: str, started: str,
     from act_ros import environment
 
     environment.apply(os.environ)
+    graph = f"domain {os.environ.get('ROS_DOMAIN_ID', '0')} (shared)"
+    if mode == "in-process" and not args.join_graph:
+        from act_ros.private_domain import use_private_domain
+
+        graph = f"domain {use_private_domain()} (private)"
+    from act_ros.integrity import TrafficCheck
     from act_ros.ros.replay import ReplayOptions, run_replay
 
     options = ReplayOptions(
@@ -238,9 +292,16 @@ def _replay(info: BagInfo, args: argparse.Namespace, mode: str, started: str,
         "first_frame_resends": result.first_frame_resends,
         "interrupted": result.interrupted,
         "node_params": params if mode == "in-process" else {},
+        "ros_graph": graph,
         "started_at": started,
     }
-    return build_report(info, result.outputs, run, result.diagnostics, args.min_window_frames)
+    traffic = TrafficCheck(
+        sent=result.frames_published + result.first_frame_resends,
+        received=result.inputs_received, answered=len(result.outputs),
+        foreign_results=result.foreign_results, repeated_results=result.repeated_results,
+        expected_repeats=result.first_frame_resends)
+    return build_report(info, result.outputs, run, result.diagnostics, args.min_window_frames,
+                        traffic)
 
 
 if __name__ == "__main__":

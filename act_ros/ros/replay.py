@@ -84,6 +84,9 @@ class ReplayResult:
     pacing: str = ""
     interrupted: bool = False  # Ctrl-C: the results so far, scored as they are
     first_frame_resends: int = 0  # the first frame sent again before any result came back
+    foreign_results: int = 0   # results (actions, poses) for stamps this replay never sent
+    repeated_results: int = 0  # further results for a stamp already answered
+    inputs_received: int | None = None  # input messages the in-process nodes counted
 
     @property
     def throughput_fps(self) -> float | None:
@@ -129,9 +132,11 @@ class Replayer:
         self.info = info
         self.options = options
         self.node = host.node("act_ros_bag_replay", options.namespace)
-        self.actions = StampedMessages(clock=time.time_ns, keep=_predictions)
-        self.poses = StampedMessages(keep=_tracks)
         self._sent_wall: dict[int, int] = {}     # published stamp -> wall ns at publish
+        # Results for stamps this replay never sent are counted (act_ros.integrity), not kept.
+        self._bag_stamps = frozenset(info.frame_stamps)
+        self.actions = StampedMessages(clock=time.time_ns, keep=_predictions, accept=self._ours)
+        self.poses = StampedMessages(keep=_tracks, accept=self._ours)
         self._to_original: dict[int, int] = {}   # published stamp -> bag stamp ("wall")
         self._in_flight: list[int] = []          # published stamps awaiting their result
         self._first_raw: bytes | None = None       # the first frame, resent until answered
@@ -201,6 +206,12 @@ class Replayer:
             self._diag_cond.notify_all()
 
     # --- results ------------------------------------------------------------------------------
+    def _ours(self, stamp: int) -> bool:
+        """A stamp this replay sent (an external player: a stamp of the bag)."""
+        if self.options.external_player:
+            return stamp in self._bag_stamps
+        return stamp in self._sent_wall
+
     def _original(self, stamp: int) -> int | None:
         """The bag stamp of a result's stamp (None: not one of ours)."""
         if self.options.stamps == "wall" and not self.options.external_player:
@@ -233,7 +244,9 @@ class Replayer:
         with self._diag_cond:
             diagnostics = dict(self.diagnostics)
         return ReplayResult(outputs, published, timed_out, wall_time_s, first_wall, last,
-                            diagnostics, self.pacing(), interrupted, self.first_frame_resends)
+                            diagnostics, self.pacing(), interrupted, self.first_frame_resends,
+                            foreign_results=self.actions.foreign + self.poses.foreign,
+                            repeated_results=self.actions.repeats)
 
     # --- graph waits ----------------------------------------------------------------------------
     def wait_connected(self) -> None:
@@ -451,12 +464,27 @@ def run_replay(info: BagInfo, options: ReplayOptions, *, in_process: bool,
     NodeHost. Otherwise connect to nodes someone else started.
     """
     with NodeHost(context=context) as host:
+        nodes = []
         if in_process:
             params = node_params or {}
             for name, factory in (node_factories or default_node_factories(info)):
                 kwargs = {"namespace": options.namespace} if options.namespace else {}
-                host.create(factory, {**params.get(name, {}), "use_sim_time": options.use_sim_time},
-                            **kwargs)
+                nodes.append(host.create(
+                    factory, {**params.get(name, {}), "use_sim_time": options.use_sim_time},
+                    **kwargs))
         replayer = Replayer(host, info, options)
         host.start()
-        return replayer.run()
+        result = replayer.run()
+        if nodes:
+            result.inputs_received = inputs_received(nodes[0])
+        return result
+
+
+def inputs_received(node: Any) -> int | None:
+    """Input messages the first node of the chain took in: the pose node's images, or the AcT
+    node's pose messages (None for a node that does not count them)."""
+    counters = getattr(node, "counters", None)
+    if isinstance(counters, dict) and "received" in counters:
+        return int(counters["received"])
+    received = getattr(node, "received", None)
+    return int(received) if isinstance(received, int) else None

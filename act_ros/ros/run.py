@@ -257,7 +257,8 @@ class Graph:
     poses: Any                  # StampedMessages of human_poses (our stamps only)
     actions: Any                # StampedMessages of human_actions (our stamps only)
     sent: set = field(default_factory=set)  # stamps published and not yet collected
-    published: int = 0
+    published: int = 0          # frames published (resends included)
+    resent: int = 0             # of which sent again (no result in time)
 
     def connected(self) -> bool:
         from act_ros.messages import ACTIONS_TOPIC
@@ -287,9 +288,9 @@ class Graph:
 
         return TrafficCheck(
             sent=self.published, received=int(self.pose_node.counters["received"]),
-            answered=self.published - len(self.sent),
+            answered=self.published - self.resent - len(self.sent),
             foreign_results=self.actions.foreign + self.poses.foreign,
-            repeated_results=self.actions.repeats)
+            repeated_results=self.actions.repeats, expected_repeats=self.resent)
 
 
 def start_graph(pose_params: dict, act_params: dict, live: bool) -> Graph:
@@ -429,10 +430,10 @@ def play(source: Source, graph: Graph, args: argparse.Namespace, stop: GracefulS
                     recent[frame.stamp_ns] = frame
                     _collect_live(graph, recent, log, video)
                 else:
-                    if graph.actions.wait(frame.stamp_ns, timeout=60.0) is None:
+                    if not _await_result(graph, frame):
                         summary.unanswered_frame = frame.index
-                        print(f"act-ros run: no result for frame {frame.index} within 60 s; "
-                              f"stopping", file=sys.stderr)
+                        print(f"act-ros run: no result for frame {frame.index} within "
+                              f"{FRAME_TIMEOUT_S:.0f} s; stopping", file=sys.stderr)
                         break
                     pose_msg, action_msg = graph.collect(frame.stamp_ns)
                     log.update(frame.index, action_msg)
@@ -454,6 +455,23 @@ def play(source: Source, graph: Graph, args: argparse.Namespace, stop: GracefulS
     summary.counters = dict(graph.pose_node.counters)
     summary.traffic = graph.traffic()
     return summary
+
+
+# A file's frame is sent again when no result came within FRAME_RESEND_S (on a shared graph
+# another publisher's image can replace it in the pose node's one-slot mailbox), and given up
+# after FRAME_TIMEOUT_S (the first frame waits for the models to load).
+FRAME_RESEND_S, FRAME_TIMEOUT_S = 5.0, 60.0
+
+
+def _await_result(graph: Graph, frame: Frame) -> bool:
+    deadline = time.monotonic() + FRAME_TIMEOUT_S
+    while graph.actions.wait(frame.stamp_ns, timeout=min(
+            FRAME_RESEND_S, max(0.0, deadline - time.monotonic()))) is None:
+        if time.monotonic() >= deadline:
+            return False
+        graph.publish(frame)
+        graph.resent += 1
+    return True
 
 
 def _collect_live(graph: Graph, recent: dict[int, Frame], log: ActionLog,
