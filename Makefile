@@ -10,11 +10,12 @@ PYTEST_ARGS ?=
 
 .PHONY: setup setup-dev demo lint test bench clean
 
+# --video: H.264 annotated videos (PyAV), which browsers and previews play; not on the robot.
 setup:
-	tools/setup_venv.sh
+	tools/setup_venv.sh --video
 
 setup-dev:
-	tools/setup_venv.sh --train --eval --test
+	tools/setup_venv.sh --train --eval --test --video
 
 demo: setup
 	$(VENV)/bin/act-ros run --source $(DEMO_VIDEO) --output $(DEMO_OUT)

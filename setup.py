@@ -33,6 +33,7 @@ setup(
         "train": requirements("train"),
         "eval": requirements("eval"),
         "test": requirements("test"),
+        "video": requirements("video"),
     },
     entry_points={"console_scripts": ["act-ros = act_ros.cli:main"]},
 )

@@ -173,6 +173,11 @@ def test_make_bag_cli_errors(tmp_path, capsys):
          "overlapping ranges"),
         ([video, "--labels", str(unknown), "-o", str(tmp_path / "c"), "--classes", CLASSES],
          "unknown label name(s) 'moonwalk' (line 2)"),
+        # ... and how to fix it (issue 11, item 15): the model's classes, or --classes
+        ([video, "--labels", str(unknown), "-o", str(tmp_path / "c2")],
+         "--model MODEL.tflite (its description) or --classes name1,name2"),
+        ([str(write_text(tmp_path / "notes.txt", "hello")), "-o", str(tmp_path / "e")],
+         "is neither a video OpenCV can read nor a pose dataset (.csv LZQ export, .npz)"),
         ([str(tmp_path / "missing.mp4"), "-o", str(tmp_path / "d")], "no such file"),
     ]
     for argv, message in cases:
@@ -184,3 +189,31 @@ def test_make_bag_cli_errors(tmp_path, capsys):
     assert make_bag_main([video, "--labels", str(ok), "-o", str(tmp_path / "exists"), "--classes",
                           CLASSES, "--quiet"]) == 2
     assert "exists already" in capsys.readouterr().err
+
+
+def test_every_video_opencv_reads_makes_a_bag_gif_included(tmp_path):
+    """`act-ros make-bag clip.gif` said "unknown pose dataset format" while `act-ros run --source
+    clip.gif` worked (issue 11, item 15)."""
+    from PIL import Image as PILImage
+
+    cap = cv2.VideoCapture(str(demo_video()))
+    frames = [PILImage.fromarray(cv2.cvtColor(cv2.resize(cap.read()[1], (160, 90)),
+                                              cv2.COLOR_BGR2RGB)) for _ in range(8)]
+    gif = tmp_path / "clip.gif"
+    frames[0].save(gif, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    labels = write_text(tmp_path / "l.csv", "start,end,label\n0,0.8,walk\n")
+    assert make_bag_main([str(gif), "--labels", str(labels), "-o", str(tmp_path / "bag"),
+                          "--classes", CLASSES, "--quiet"]) == 0
+    info = inspect_bag(tmp_path / "bag")
+    assert info.n_frames == 8 and info.input_type == "sensor_msgs/msg/Image"
+    assert info.duration_s == pytest.approx(0.7, abs=1e-6)  # the GIF's 100 ms frames
+
+
+def test_large_raw_bags_are_announced_with_the_compressed_alternative():
+    from act_ros.bag.make_bag import raw_size_warning
+
+    # The bundled clip at full size: 230 frames of 1768x994, 1.2 GB raw for a 2 MB video.
+    warning = raw_size_warning(demo_video(), None, None)
+    assert warning and "~1,156 MB (230 frames of 1768x994" in warning
+    assert "--compressed jpeg" in warning
+    assert raw_size_warning(demo_video(), 640, None) is None  # 159 MB: no warning

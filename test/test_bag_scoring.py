@@ -184,3 +184,32 @@ def test_scoring_and_reports_need_no_scikit_learn(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert (tmp_path / "report.md").is_file() and (tmp_path / "report_confusion.png").is_file()
+
+
+def test_the_report_keeps_confidences_to_choose_unknown_threshold(tmp_path):
+    """Issue 11, item 15: which confidences the right and the wrong predictions had."""
+    gt = [_gt(i, {0: "walk"}) for i in range(1, 6)]
+    outputs = {i: FrameOutput([Prediction(1, label, confidence, 30)], CLASSES)
+               for i, (label, confidence) in enumerate(
+                   [("walk", 0.9), ("walk", 0.8), ("walk", 0.7), ("stand", 0.4), ("wave", 0.6)], 1)}
+    s = score(gt, outputs, list(range(1, 6)))
+    c = s["confidence"]
+    assert (c["right"], c["wrong"]) == (3, 2)
+    assert c["right_quantiles"]["p50"] == pytest.approx(0.8)
+    assert c["wrong_quantiles"]["p50"] == pytest.approx(0.5)
+    assert c["per_predicted_class"]["walk"]["right"] == 3
+    assert c["per_predicted_class"]["stand"] == {"right": 0, "wrong": 1, "right_quantiles": None,
+                                                 "wrong_quantiles": pytest.approx(
+                                                     {f"p{q}": 0.4 for q in (10, 25, 50, 75, 90)})}
+    at = {r["threshold"]: r for r in c["thresholds"]}
+    assert at[0.5] == {"threshold": 0.5, "right_kept": 1.0, "wrong_rejected": 0.5}
+    assert at[0.75] == {"threshold": 0.75, "right_kept": pytest.approx(2 / 3), "wrong_rejected": 1.0}
+    assert sum(c["histogram"]["right"]) == 3 and sum(c["histogram"]["wrong"]) == 2
+    assert [p["confidence"] for p in s["pairs"]] == [0.9, 0.8, 0.7, 0.4, 0.6]
+    paths = write_reports({"bag": "b", "run": {}, "score": s}, tmp_path)
+    md = paths["markdown"].read_text()
+    assert "## Confidence (to choose `unknown_threshold`)" in md
+    assert "| all | 3 | 0.80 (0.72-0.88) | 2 | 0.50 (0.42-0.58) |" in md
+    assert "| 0.50 | 100.0 % | 50.0 % |" in md
+    picture = cv2.imread(str(paths["confidence_png"]))
+    assert picture is not None and picture.std() > 20

@@ -161,3 +161,24 @@ def test_every_bundle_runs_in_mediapipe(variant):
     assert (det.keypoints[0, :, 2] > 0.5).sum() >= 12
     assert os.path.basename(est.model_path) == f"pose_landmarker_{variant}.task"
     assert np.isfinite(det.keypoints).all()
+
+
+@pytest.mark.slow
+def test_a_fresh_machine_downloads_the_npm_package_and_builds_a_bundle(tmp_path):
+    """The path `make demo` takes on a new machine, from an empty cache: the tarball really is
+    downloaded from the npm registry and the bundle built (issue 11, item 13: the developers'
+    machines all had the cache, so this path went untested)."""
+    import subprocess
+    import sys
+
+    cache = tmp_path / "empty_model_dir"
+    env = {**os.environ, "ACT_ROS_MODEL_DIR": str(cache)}
+    done = subprocess.run([sys.executable, "-m", "act_ros.cli", "pose-models", "--ensure",
+                           "--variants", "lite"], capture_output=True, text=True, timeout=600,
+                          env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"lite   ok         {cache / 'pose_landmarker_lite.task'}" in done.stdout
+    assert "downloading @mediapipe/pose@" in done.stderr  # not taken from another cache
+    bundle = cache / mb.bundle_filename("lite")
+    assert hashlib.sha256(bundle.read_bytes()).hexdigest() == mb.BUNDLE_SHA256["lite"]
+    assert mb.tarball_path(cache).is_file()

@@ -5,7 +5,7 @@
 # mode, and the pose-model bundles. Safe to re-run: every step is skipped when its inputs are
 # unchanged since the last successful run.
 #
-#   tools/setup_venv.sh [--train] [--eval] [--test]
+#   tools/setup_venv.sh [--train] [--eval] [--test] [--video]
 #
 # --test also installs the real ROS 2 launch / command-line tools (`ros2 launch`, `ros2 param`,
 # ...) from ../shared/ros2_launch when that folder exists, for the launch tests only (they are
@@ -24,7 +24,8 @@ for arg in "$@"; do
     --train) EXTRAS+=(train) ;;
     --test) EXTRAS+=(test); WITH_LAUNCH_TOOLS=1 ;;
     --eval) EXTRAS+=(eval) ;;
-    *) echo "usage: $0 [--train] [--eval] [--test]" >&2; exit 2 ;;
+    --video) EXTRAS+=(video) ;;
+    *) echo "usage: $0 [--train] [--eval] [--test] [--video]" >&2; exit 2 ;;
   esac
 done
 
