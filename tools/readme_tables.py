@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Writes the README's parameter and launch-argument tables from the code's own tables
-(`act_ros.parameters`, `act_ros.launch_args`), between `<!-- generated:NAME -->` markers.
+"""Writes the README's parameter, launch-argument and exit-code tables from the code's own tables
+(`act_ros.parameters`, `act_ros.launch_args`, `act_ros.exit_codes`), between
+`<!-- generated:NAME -->` markers.
 
     tools/readme_tables.py          # rewrite README.md
     tools/readme_tables.py --check  # exit 1 when README.md is out of date (a test runs this)
@@ -14,6 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from act_ros import exit_codes  # noqa: E402
 from act_ros.launch_args import GRAPH_ARGUMENTS, NODE_ARGUMENTS  # noqa: E402
 from act_ros.parameters import ACT_NODE_PARAMETERS, POSE_NODE_PARAMETERS, markdown_table  # noqa: E402
 
@@ -27,7 +29,14 @@ def launch_table() -> str:
     return "\n".join(rows)
 
 
+def exit_code_table() -> str:
+    rows = ["| exit code | meaning |", "|---|---|"]
+    rows += [f"| {code} | {text} |" for code, text in exit_codes.TABLE]
+    return "\n".join(rows)
+
+
 TABLES = {
+    "exit-codes": exit_code_table,
     "launch-arguments": launch_table,
     "pose-node-parameters": lambda: markdown_table(POSE_NODE_PARAMETERS),
     "act-node-parameters": lambda: markdown_table(ACT_NODE_PARAMETERS),
