@@ -145,6 +145,17 @@ def resolve(table: tuple[ParamSpec, ...], overrides: Mapping[str, Any] | None = 
     return values
 
 
+def check_node_parameters(pose: Mapping[str, Any], act: Mapping[str, Any]) -> None:
+    """Refuse unknown or out-of-range overrides of either node before anything starts (a ROS
+    node would silently ignore an override it does not declare): ValueError naming the node."""
+    for name, table, values in (("pose node", POSE_NODE_PARAMETERS, pose),
+                                ("AcT node", ACT_NODE_PARAMETERS, act)):
+        try:
+            resolve(table, values)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from None
+
+
 def spec(table: tuple[ParamSpec, ...], name: str) -> ParamSpec:
     """The ParamSpec called ``name`` in ``table``."""
     return next(s for s in table if s.name == name)

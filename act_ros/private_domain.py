@@ -17,7 +17,8 @@ Chosen so that concurrent runs cannot collide, across processes and users:
 * skipped when a DDS participant of any program already uses it (its discovery or unicast port
   is bound: the port probe sees programs that take no lock).
 
-Call before rclpy starts (the domain is read from ROS_DOMAIN_ID when a context is initialised).
+The domain is given to the run's rclpy context (``NodeHost(domain_id=...)``), not written to
+ROS_DOMAIN_ID.
 """
 from __future__ import annotations
 
@@ -26,7 +27,6 @@ import fcntl
 import os
 import socket
 import tempfile
-from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,11 +130,10 @@ def reserve(domains: range = PRIVATE_DOMAINS, folder: Path | None = None) -> Dom
 _LEASES: list[DomainLease] = []  # kept for the life of the process
 
 
-def use_private_domain(env: MutableMapping[str, str] | None = None) -> int:
-    """Reserve a private domain for this process and set ROS_DOMAIN_ID in ``env`` (default
-    ``os.environ``) to it; returns the domain. Before rclpy starts."""
-    env = os.environ if env is None else env
+def private_domain() -> int:
+    """Reserve a private domain for the rest of this process and return it; pass it to the rclpy
+    context (``rclpy.init(domain_id=...)``: the environment is left as it is, so a caller in the
+    same process, e.g. a test, keeps its own ROS_DOMAIN_ID)."""
     lease = reserve()
     _LEASES.append(lease)
-    env["ROS_DOMAIN_ID"] = str(lease.domain)
     return lease.domain

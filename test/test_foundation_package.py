@@ -29,6 +29,7 @@ RUNTIME_DEPENDENCIES = {
     "rosbags": "pip:rosbags", "threadpoolctl": "pip:threadpoolctl",
     "ament_index_python": "ament_index_python", "norfair": "pip:norfair", "trackers": "pip:trackers",
     "cv_bridge": "optional",  # used when present (real ROS installs), else our own conversion
+    "av": "optional",  # H.264 videos when present (requirements/video.txt), else OpenCV's mp4v
 }
 TOOL_DEPENDENCIES = {
     "tensorflow": "train", "keras": "train", "sklearn": "train", "matplotlib": "train",

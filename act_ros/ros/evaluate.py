@@ -155,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(args: argparse.Namespace, stop: Any) -> int:
     from act_ros.interrupts import Interrupted
+    from act_ros.parameters import check_node_parameters
 
     mode = args.mode or "in-process"
     try:
@@ -165,7 +166,7 @@ def _main(args: argparse.Namespace, stop: Any) -> int:
         return exit_codes.BAD_INPUT
     try:
         params = node_params(args.params_file, dict(args.pose_param), dict(args.act_param))
-        _check_params(params["pose"], params["act"])
+        check_node_parameters(params["pose"], params["act"])
     except ValueError as exc:
         print(f"act-ros evaluate: error: {exc}", file=sys.stderr)
         return exit_codes.BAD_INPUT
@@ -241,19 +242,6 @@ def node_params(params_file: str | None, pose_flags: dict[str, Any],
     return {"pose": pose, "act": act, "params_file": str(path) if path else "none"}
 
 
-def _check_params(pose: dict[str, Any], act: dict[str, Any]) -> None:
-    """Unknown or out-of-range node parameters fail here, before anything starts (a ROS node
-    would silently ignore an override it does not declare)."""
-    from act_ros.parameters import ACT_NODE_PARAMETERS, POSE_NODE_PARAMETERS, resolve
-
-    for name, table, values in (("pose node", POSE_NODE_PARAMETERS, pose),
-                                ("AcT node", ACT_NODE_PARAMETERS, act)):
-        try:
-            resolve(table, values)
-        except ValueError as exc:
-            raise ValueError(f"{name}: {exc}") from None
-
-
 def _replay(info: BagInfo, args: argparse.Namespace, mode: str, started: str,
             params: dict[str, Any]) -> dict:
     # Before rclpy starts: the network rule (discovery stays on this machine) and the project's
@@ -261,11 +249,12 @@ def _replay(info: BagInfo, args: argparse.Namespace, mode: str, started: str,
     from act_ros import environment
 
     environment.apply(os.environ)
-    graph = f"domain {os.environ.get('ROS_DOMAIN_ID', '0')} (shared)"
+    graph, domain = f"domain {os.environ.get('ROS_DOMAIN_ID', '0')} (shared)", None
     if mode == "in-process" and not args.join_graph:
-        from act_ros.private_domain import use_private_domain
+        from act_ros.private_domain import private_domain
 
-        graph = f"domain {use_private_domain()} (private)"
+        domain = private_domain()
+        graph = f"domain {domain} (private)"
     from act_ros.integrity import TrafficCheck
     from act_ros.ros.replay import ReplayOptions, run_replay
 
@@ -277,7 +266,8 @@ def _replay(info: BagInfo, args: argparse.Namespace, mode: str, started: str,
     if info.input_type.endswith("CompressedImage"):
         params["pose"]["use_compressed"] = True
     result = run_replay(info, options, in_process=mode == "in-process",
-                        node_params={"pose": params["pose"], "act": params["act"]})
+                        node_params={"pose": params["pose"], "act": params["act"]},
+                        domain_id=domain)
     run = {
         "mode": mode,
         "pacing": result.pacing,

@@ -48,6 +48,7 @@ class NodeHost:
     context: borrow an initialised context (not shut down here); default: a new one, initialised
     with ``args`` (``--ros-args ...`` are honoured) and shut down by :meth:`close`;
     ``signal_handlers`` installs rclpy's SIGINT/SIGTERM handlers (programs, not libraries);
+    ``domain_id``: the new context's ROS domain (default: ROS_DOMAIN_ID);
     ``executor_class`` only for the benchmarks' executor comparison.
     Spin it with :meth:`start` (a background thread), :meth:`spin` (this thread, until Ctrl-C or
     shutdown) or :meth:`spin_until` (this thread, until a condition: nothing else competes for
@@ -55,12 +56,14 @@ class NodeHost:
     """
 
     def __init__(self, *, context: Context | None = None, args: Sequence[str] | None = None,
-                 signal_handlers: bool = False, executor_class: type = EXECUTOR) -> None:
+                 signal_handlers: bool = False, executor_class: type = EXECUTOR,
+                 domain_id: int | None = None) -> None:
         self._own_context = context is None
         if context is None:
             context = Context()
             # A program (ros2 run) lets rclpy handle SIGINT/SIGTERM: a clean teardown on both.
             rclpy.init(args=list(args) if args is not None else None, context=context,
+                       domain_id=domain_id,
                        signal_handler_options=SignalHandlerOptions.ALL if signal_handlers
                        else SignalHandlerOptions.NO)
         self.context = context

@@ -456,14 +456,15 @@ def default_node_factories(info: BagInfo) -> list[tuple[str, NodeFactory]]:
 def run_replay(info: BagInfo, options: ReplayOptions, *, in_process: bool,
                node_params: dict[str, dict[str, Any]] | None = None,
                node_factories: Sequence[tuple[str, NodeFactory]] | None = None,
-               context: Any = None) -> ReplayResult:
+               context: Any = None, domain_id: int | None = None) -> ReplayResult:
     """Replay ``info``'s bag and collect the results.
 
     in_process: start the nodes here (``node_factories``, default the real PoseNode/ActNode,
     each with ``node_params[name]`` as parameter overrides plus ``use_sim_time``) on one
-    NodeHost. Otherwise connect to nodes someone else started.
+    NodeHost. Otherwise connect to nodes someone else started. ``domain_id``: the ROS domain of
+    a new context (a private one, act_ros.private_domain; default ROS_DOMAIN_ID's).
     """
-    with NodeHost(context=context) as host:
+    with NodeHost(context=context, domain_id=domain_id) as host:
         nodes = []
         if in_process:
             params = node_params or {}

@@ -43,6 +43,14 @@ from act_ros.parameters import (
     parse_assignment,
 )
 from act_ros.pose.variants import POSE_BACKENDS, POSE_VARIANTS
+from act_ros.ros.run_output import (
+    ActionLog,
+    AnnotatedVideo,
+    LiveWriter,
+    Summary,
+    print_summary,
+    refuse,
+)
 
 # rclpy and everything importing it are imported after environment.apply (see main).
 
@@ -107,12 +115,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
-def _refuse(message: str) -> SystemExit:
-    """Print why the input is refused; the SystemExit to raise (exit code BAD_INPUT)."""
-    print(f"act-ros run: {message}", file=sys.stderr)
-    return SystemExit(exit_codes.BAD_INPUT)
-
-
 # --- frame sources ------------------------------------------------------------------------------
 @dataclass
 class Frame:
@@ -135,7 +137,7 @@ def open_source(spec: str, image_topic: str = "") -> Source:
     if spec.isdigit():
         cap = cv2.VideoCapture(int(spec))
         if not cap.isOpened():
-            raise _refuse(f"cannot open camera {spec}")
+            raise refuse(f"cannot open camera {spec}")
         fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
 
         def camera() -> Iterator[Frame]:
@@ -150,12 +152,12 @@ def open_source(spec: str, image_topic: str = "") -> Source:
         return Source(f"camera {spec}", fps, None, True, camera())
     path = Path(spec)
     if not path.exists():
-        raise _refuse(f"no such file or bag: {path}")
+        raise refuse(f"no such file or bag: {path}")
     if path.is_dir() or path.suffix in (".mcap", ".db3"):
         return _bag_source(path, image_topic, start_ns)
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
-        raise _refuse(f"cannot read video {path}")
+        raise refuse(f"cannot read video {path}")
     fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
     total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
 
@@ -178,9 +180,9 @@ def _bag_source(path: Path, image_topic: str, start_ns: int) -> Source:
     try:
         info = inspect_bag(path, input_topic=image_topic or None, require_ground_truth=False)
     except BagError as exc:
-        raise _refuse(str(exc)) from None
+        raise refuse(str(exc)) from None
     if info.is_pose_bag:
-        raise _refuse(f"{path} holds pose arrays, not images; replay it with "
+        raise refuse(f"{path} holds pose arrays, not images; replay it with "
                       f"`act-ros evaluate {path}` (AcT node only)")
     fps = (info.n_frames - 1) / info.duration_s if info.duration_s > 0 else 30.0
 
@@ -216,33 +218,31 @@ def node_parameters(args: argparse.Namespace) -> tuple[dict, dict]:
 
 
 def check_parameters(pose: dict, act: dict) -> None:
-    """Unknown or out-of-range parameters are refused before anything starts (a ROS node would
-    ignore an override it does not declare)."""
-    from act_ros.parameters import resolve
+    """Unknown or out-of-range parameters are refused before anything starts."""
+    from act_ros.parameters import check_node_parameters
 
-    for name, table, values in (("pose node", POSE_NODE_PARAMETERS, pose),
-                                ("AcT node", ACT_NODE_PARAMETERS, act)):
-        try:
-            resolve(table, values)
-        except ValueError as exc:
-            raise _refuse(f"{name}: {exc}") from None
+    try:
+        check_node_parameters(pose, act)
+    except ValueError as exc:
+        raise refuse(str(exc)) from None
 
 
-def choose_graph(args: argparse.Namespace) -> str:
-    """The network rule and the ROS domain, before rclpy starts; a line saying which graph."""
+def choose_graph(args: argparse.Namespace) -> tuple[int | None, str]:
+    """The network rule, and the ROS domain (None: ROS_DOMAIN_ID's) with a line saying which
+    graph; before rclpy starts."""
     from act_ros import private_domain
 
     environment.apply(force_localhost=args.discovery_range == "LOCALHOST")
     if args.discovery_range != "LOCALHOST":
         os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = args.discovery_range
     if args.join_graph:
-        return (f"ROS graph: domain {os.environ.get('ROS_DOMAIN_ID', '0')} (--join-graph: "
-                f"shared with other programs)")
+        return None, (f"ROS graph: domain {os.environ.get('ROS_DOMAIN_ID', '0')} (--join-graph: "
+                      f"shared with other programs)")
     try:
-        domain = private_domain.use_private_domain()
+        domain = private_domain.private_domain()
     except private_domain.NoPrivateDomain as exc:
-        raise _refuse(str(exc)) from None
-    return f"ROS graph: private (domain {domain}; --join-graph to share ROS_DOMAIN_ID's)"
+        raise refuse(str(exc)) from None
+    return domain, f"ROS graph: private (domain {domain}; --join-graph to share ROS_DOMAIN_ID's)"
 
 
 @dataclass
@@ -293,9 +293,11 @@ class Graph:
             repeated_results=self.actions.repeats, expected_repeats=self.resent)
 
 
-def start_graph(pose_params: dict, act_params: dict, live: bool) -> Graph:
-    """The pose node, the AcT node and this program's node on one host, spinning. Raises what
-    a node raised when it could not start (after tearing down what had started)."""
+def start_graph(pose_params: dict, act_params: dict, live: bool,
+                domain_id: int | None = None) -> Graph:
+    """The pose node, the AcT node and this program's node on one host (on ``domain_id``, default
+    ROS_DOMAIN_ID's), spinning. Raises what a node raised when it could not start (after tearing
+    down what had started)."""
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import Image
 
@@ -305,7 +307,7 @@ def start_graph(pose_params: dict, act_params: dict, live: bool) -> Graph:
     from act_ros.ros.host import NodeHost, StampedMessages
     from act_ros.ros.pose_node import PoseNode
 
-    host = NodeHost()
+    host = NodeHost(domain_id=domain_id)
     try:
         pose_node = host.create(PoseNode, pose_params)
         act_node = host.create(ActNode, act_params)
@@ -326,84 +328,6 @@ def start_graph(pose_params: dict, act_params: dict, live: bool) -> Graph:
     return Graph(host, pose_node, act_node, driver, images, poses, actions, sent)
 
 
-class ActionLog:
-    """Prints each person's action when it changes (stdout: the command's output)."""
-
-    def __init__(self, fps: float, write: Callable[[str], None] | None) -> None:
-        self.fps = fps
-        self.write = write
-        self.current: dict[int, str] = {}
-
-    def update(self, frame_index: int, msg: Any) -> None:
-        for a in msg.actions:
-            if self.current.get(a.track_id) != a.label and self.write is not None:
-                self.write(f"[{frame_index / self.fps:6.2f} s] person {a.track_id}: {a.label} "
-                           f"({a.confidence:.2f})")
-            self.current[a.track_id] = a.label
-
-
-class AnnotatedVideo:
-    """The frames with skeletons, IDs and labels, written as they come (opened at the first)."""
-
-    def __init__(self, path: Path, fps: float, codec: str = "auto") -> None:
-        self.path = path
-        self.fps = fps
-        self.codec = codec
-        self.writer = None
-
-    def write(self, bgr: np.ndarray, pose_msg: Any, action_msg: Any) -> None:
-        from act_ros.drawing import draw_poses
-        from act_ros.messages import pose_detections
-        from act_ros.video import VideoWriter
-
-        if self.writer is None:
-            try:
-                self.writer = VideoWriter(self.path, self.fps, (bgr.shape[1], bgr.shape[0]),
-                                          self.codec)
-            except (OSError, ValueError) as exc:
-                raise _refuse(str(exc)) from None
-        if pose_msg is None or action_msg is None:
-            self.writer.write(bgr)
-            return
-        labels = {a.track_id: (a.label, a.confidence) for a in action_msg.actions}
-        self.writer.write(draw_poses(bgr, pose_detections(pose_msg), labels))
-
-    def close(self) -> str | None:
-        """The codec used when a video was written, else None."""
-        if self.writer is None:
-            return None
-        self.writer.close()
-        return self.writer.codec
-
-
-@dataclass
-class Summary:
-    frames: int = 0
-    seconds: float = 0.0
-    people: int = 0             # tracks that got an action
-    counters: dict = field(default_factory=dict)
-    video: Path | None = None
-    video_codec: str = ""
-    stopped_by: str = ""        # the signal that stopped the run, if one did
-    unanswered_frame: int | None = None  # the frame that got no result in time
-    traffic: Any = None         # act_ros.integrity.TrafficCheck
-    frame_size: tuple[int, int] | None = None
-
-    def exit_code(self, stop: GracefulStop) -> int:
-        if stop.exit_code is not None:
-            return stop.exit_code
-        if self.traffic is not None and self.traffic.problems():
-            return exit_codes.FOREIGN_TRAFFIC
-        if self.unanswered_frame is not None:
-            return exit_codes.INCOMPLETE
-        return exit_codes.OK
-
-
-# Frames kept for a camera run until their results arrive (the pose node drops while busy, so
-# most never get one): a bound on memory, ~1 s at 30 fps.
-LIVE_FRAMES_KEPT = 32
-
-
 def play(source: Source, graph: Graph, args: argparse.Namespace, stop: GracefulStop) -> Summary:
     """Every frame of ``source`` through the nodes. Files and bags: each frame's result awaited
     before the next, printed and drawn; a camera: real time (the pose node drops while busy),
@@ -416,7 +340,7 @@ def play(source: Source, graph: Graph, args: argparse.Namespace, stop: GracefulS
     progress = tqdm(total=total, unit="frame", desc="act-ros run", dynamic_ncols=True, disable=None)
     log = ActionLog(source.fps, None if args.quiet else progress.write)
     video = AnnotatedVideo(args.output, source.fps, args.video_codec) if args.output else None
-    recent: dict[int, Frame] = {}  # camera: frames awaiting their result
+    live = LiveWriter(graph, log, video) if source.live else None
     start = time.monotonic()
     try:
         with stop.interruptible():
@@ -426,9 +350,8 @@ def play(source: Source, graph: Graph, args: argparse.Namespace, stop: GracefulS
                     break
                 summary.frame_size = summary.frame_size or (frame.bgr.shape[1], frame.bgr.shape[0])
                 graph.publish(frame)
-                if source.live:
-                    recent[frame.stamp_ns] = frame
-                    _collect_live(graph, recent, log, video)
+                if live is not None:
+                    live.add(frame)
                 else:
                     if not _await_result(graph, frame):
                         summary.unanswered_frame = frame.index
@@ -441,11 +364,15 @@ def play(source: Source, graph: Graph, args: argparse.Namespace, stop: GracefulS
                         video.write(frame.bgr, pose_msg, action_msg)
                 summary.frames += 1
                 progress.update(1)
+            if live is not None:
+                live.finish()
     except Interrupted as exc:
         summary.stopped_by = str(exc)
     finally:
         # Not interruptible: a signal now is remembered, the video is finished first.
         progress.close()
+        if live is not None:
+            live.finish(wait_s=0.0)  # frames captured before a signal still go in
         if video is not None:
             codec = video.close()
             if codec:
@@ -474,50 +401,6 @@ def _await_result(graph: Graph, frame: Frame) -> bool:
     return True
 
 
-def _collect_live(graph: Graph, recent: dict[int, Frame], log: ActionLog,
-                  video: AnnotatedVideo | None) -> None:
-    """Camera: print and draw the results that came back; forget frames that will get none."""
-    for stamp in sorted(s for s in recent if s in graph.actions):
-        frame = recent.pop(stamp)
-        pose_msg, action_msg = graph.collect(stamp)
-        log.update(frame.index, action_msg)
-        if video is not None:
-            video.write(frame.bgr, pose_msg, action_msg)
-    while len(recent) > LIVE_FRAMES_KEPT:
-        oldest = min(recent)
-        frame = recent.pop(oldest)
-        graph.sent.discard(oldest)
-        if video is not None:  # dropped while the estimator was busy: written as it is
-            video.write(frame.bgr, None, None)
-
-
-def print_summary(summary: Summary) -> None:
-    fps = summary.frames / max(summary.seconds, 1e-9)
-    print(f"act-ros run: {summary.frames} frames in {summary.seconds:.1f} s ({fps:.1f} fps), "
-          f"{summary.people} people with actions; pose node: {summary.counters}", file=sys.stderr)
-    if summary.video is not None:
-        print(f"act-ros run: annotated video written to {summary.video} ({summary.video_codec})",
-              file=sys.stderr)
-    if summary.stopped_by:
-        print(f"act-ros run: stopped by {summary.stopped_by} after {summary.frames} frames; the "
-              f"outputs cover those frames", file=sys.stderr)
-    small = summary.frame_size and _too_small(summary.frame_size)
-    if small and not summary.people:
-        print(f"act-ros run: WARNING: {small}", file=sys.stderr)
-    traffic = summary.traffic
-    for problem in traffic.problems() if traffic else []:
-        print(f"act-ros run: WARNING: {problem}. Run without --join-graph for a private graph.",
-              file=sys.stderr)
-    for warning in traffic.warnings() if traffic else []:
-        print(f"act-ros run: note: {warning}", file=sys.stderr)
-
-
-def _too_small(size: tuple[int, int]) -> str | None:
-    from act_ros.pose.pipeline import small_image_warning
-
-    return small_image_warning(*size)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     with GracefulStop("act-ros run") as stop:
@@ -526,8 +409,8 @@ def main(argv: list[str] | None = None) -> int:
                 source = open_source(args.source, args.image_topic)
                 pose_params, act_params = node_parameters(args)
                 check_parameters(pose_params, act_params)
-                graph_line = choose_graph(args)
-                graph = _start(pose_params, act_params, source.live)
+                domain, graph_line = choose_graph(args)
+                graph = _start(pose_params, act_params, source.live, domain)
         except Interrupted as exc:
             print(f"act-ros run: stopped by {exc} before the first frame", file=sys.stderr)
             return stop.exit_code
@@ -545,11 +428,11 @@ def main(argv: list[str] | None = None) -> int:
         return summary.exit_code(stop)
 
 
-def _start(pose_params: dict, act_params: dict, live: bool) -> Graph:
+def _start(pose_params: dict, act_params: dict, live: bool, domain_id: int | None) -> Graph:
     from act_ros.model_spec import ModelMismatchError
 
     try:
-        return start_graph(pose_params, act_params, live=live)
+        return start_graph(pose_params, act_params, live=live, domain_id=domain_id)
     except KeyboardInterrupt:
         raise
     except (ModelMismatchError, FileNotFoundError, ValueError) as exc:
