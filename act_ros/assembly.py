@@ -13,6 +13,7 @@ from typing import Any
 from act_ros.layouts import COCO17
 from act_ros.parameters import ACT_NODE_PARAMETERS, POSE_NODE_PARAMETERS, resolve
 from act_ros.pose.pipeline import PosePipeline
+from act_ros.pose.variants import SMALL_IMAGE_SIDE
 from act_ros.recognizer import ActionRecognizer, RecognizerConfig
 
 
@@ -44,7 +45,8 @@ def pose_pipeline_from_parameters(overrides: Mapping[str, Any] | None = None) ->
 
     p = resolve(POSE_NODE_PARAMETERS, overrides)
     estimator = create_estimator(p["backend"], **estimator_options(p))
-    return PosePipeline(estimator, PoseTracker(max_age_s=p["track_max_age"]), p["max_image_width"])
+    return PosePipeline(estimator, PoseTracker(max_age_s=p["track_max_age"]), p["max_image_width"],
+                        SMALL_IMAGE_SIDE.get(p["backend"], 0))
 
 
 def recognizer_config(p: Mapping[str, Any], window_length: int, frame_rate: float) -> RecognizerConfig:

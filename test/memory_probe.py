@@ -1,5 +1,5 @@
 """Memory of one pose node handling one huge image, measured in its own process (a child of the
-test): ``python memory_probe.py WIDTH HEIGHT`` prints JSON with resident sizes in MB.
+test): ``python memory_probe.py WIDTH HEIGHT [BACKEND]`` prints JSON with resident sizes in MB.
 
 The node runs in-process and its ``process`` is called directly, so the numbers are the node's
 own work on the image (decoding, downscaling, the estimator), not DDS's buffers. Peak memory is
@@ -39,7 +39,7 @@ def _image(width: int, height: int, stamp_s: int, fill: np.ndarray | None = None
     return msg
 
 
-def main(width: int, height: int) -> dict:
+def main(width: int, height: int, backend: str | None = None) -> dict:
     from act_ros import environment
 
     environment.apply()
@@ -56,7 +56,10 @@ def main(width: int, height: int) -> dict:
     rclpy_context = rclpy.Context()
     rclpy.init(context=rclpy_context)
     with NodeHost(context=rclpy_context) as host:
-        node = host.create(PoseNode, {"no_input_warning": 0.0, "model_variant": "lite"})
+        params = {"no_input_warning": 0.0, "model_variant": "lite"}
+        if backend:
+            params["backend"] = backend
+        node = host.create(PoseNode, params)
         for i in range(3):  # warm up on the clip's own size
             node.process(_image(frame.shape[1], frame.shape[0], i + 1, frame))
         gc.collect()
@@ -81,4 +84,4 @@ def main(width: int, height: int) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(int(sys.argv[1]), int(sys.argv[2]))))
+    print(json.dumps(main(int(sys.argv[1]), int(sys.argv[2]), *sys.argv[3:4])))

@@ -14,28 +14,27 @@ import numpy as np
 from act_ros.pose.base import PoseDetections, PoseEstimator
 from act_ros.pose.tracking import PoseTracker
 
-# Below this many pixels on the short side people must nearly fill the frame to be found: it is
-# the input size of MediaPipe's person detector (224x224). Measured with MediaPipe full on the
-# bundled clip (60 frames, 2 people) downscaled: nobody at 96x54, someone in 2 of 60 frames at
-# 128x72, 10 at 192x108, 24 at 256x144, 55 at 480x270.
-SMALL_IMAGE_SIDE = 224
-
-
-def small_image_warning(width: int, height: int) -> str | None:
-    """Why the pose model will rarely find anyone in images of this size, or None."""
-    if min(width, height) >= SMALL_IMAGE_SIDE:
-        return None
-    return (f"images reach the pose model at {width}x{height}: below {SMALL_IMAGE_SIDE} px on the "
-            f"short side (its detector's input) people must nearly fill the frame to be found "
-            f"(the bundled clip at 96x54: nobody in 60 frames); use larger images or a larger "
-            f"max_image_width")
-
-
 class PosePipeline:
-    def __init__(self, estimator: PoseEstimator, tracker: PoseTracker, max_image_width: int = 0) -> None:
+    """``small_image_side``: below this short side (pixels reaching the estimator) people are
+    rarely found (pose.variants.SMALL_IMAGE_SIDE; 0 = no warning)."""
+
+    def __init__(self, estimator: PoseEstimator, tracker: PoseTracker, max_image_width: int = 0,
+                 small_image_side: int = 0) -> None:
         self.estimator = estimator
         self.tracker = tracker
         self.max_image_width = int(max_image_width)
+        self.small_image_side = int(small_image_side)
+
+    def small_image_warning(self, width: int, height: int) -> str | None:
+        """Why the estimator will rarely find anyone in images of this size (as decoded), or
+        None."""
+        width, height = self.estimator_size(width, height)
+        if min(width, height) >= self.small_image_side:
+            return None
+        return (f"images reach the pose model at {width}x{height}: below {self.small_image_side} "
+                f"px on the short side this backend finds people only when they nearly fill the "
+                f"frame (the bundled clip at 64x36: nobody in 60 frames); use larger images or a "
+                f"larger max_image_width")
 
     def process(self, rgb: np.ndarray, stamp_ns: int, scale: float = 1.0) -> PoseDetections:
         """Tracked poses of one HxWx3 uint8 RGB image, in the pixels of the original image:

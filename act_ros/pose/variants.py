@@ -17,6 +17,16 @@ POSE_BACKENDS: tuple[str, ...] = tuple(BACKEND_VARIANTS)
 POSE_VARIANTS: tuple[str, ...] = tuple(dict.fromkeys(v for vs in BACKEND_VARIANTS.values() for v in vs))
 
 
+# Below this many pixels on the short side of the image the estimator sees, a backend finds people
+# only when they nearly fill the frame: the pose node and `act-ros run` warn. Measured on the
+# bundled clip (60 frames, 2 people standing at about 0.4 of the image height), downscaled:
+# topdown (the detector's boxes are upscaled to the landmark model's 256 px crops): nobody at
+# 80x45, someone in 47 of 60 frames at 88x49 and 58 at 96x54, but squeezed to 96x96 only 12;
+# mediapipe (its face-keyed detector reads a 224x224 input): nobody at 96x54, 2 frames at
+# 128x72, 24 at 256x144, 55 at 480x270.
+SMALL_IMAGE_SIDE: dict[str, int] = {"topdown": 96, "mediapipe": 224}
+
+
 def check_variant(backend: str, variant: str) -> str:
     """``variant`` if ``backend`` offers it, else ValueError naming the choices."""
     variants = BACKEND_VARIANTS.get(backend)

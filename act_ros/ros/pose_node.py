@@ -43,7 +43,6 @@ from act_ros.msg import PersonActionArray, PersonPose2DArray
 from act_ros.assembly import pose_pipeline_from_parameters
 from act_ros.parameters import POSE_NODE_PARAMETERS
 from act_ros.pose.base import PoseDetections
-from act_ros.pose.pipeline import small_image_warning
 from act_ros.ros import diagnostics as diag
 from act_ros.ros.conversions import detections_to_msg, image_msg
 from act_ros.ros.input_watch import InputWatch
@@ -196,8 +195,7 @@ class PoseNode(ManagedNode):
             return None
         converted = time.perf_counter()
         rgb = image.rgb
-        self._small_warning = small_image_warning(*self.pipeline.estimator_size(
-            rgb.shape[1], rgb.shape[0]))
+        self._small_warning = self.pipeline.small_image_warning(rgb.shape[1], rgb.shape[0])
         if self._small_warning:
             self.counters["small_images"] += 1
             self.get_logger().warning(self._small_warning, throttle_duration_sec=30.0)

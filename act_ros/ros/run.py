@@ -348,7 +348,9 @@ def play(source: Source, graph: Graph, args: argparse.Namespace, stop: GracefulS
             for frame in source.frames:
                 if args.max_frames and frame.index >= args.max_frames:
                     break
-                summary.frame_size = summary.frame_size or (frame.bgr.shape[1], frame.bgr.shape[0])
+                if frame.index == 0:
+                    summary.small_warning = graph.pose_node.pipeline.small_image_warning(
+                        frame.bgr.shape[1], frame.bgr.shape[0])
                 graph.publish(frame)
                 if live is not None:
                     live.add(frame)

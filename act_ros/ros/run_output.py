@@ -81,7 +81,7 @@ class Summary:
     stopped_by: str = ""        # the signal that stopped the run, if one did
     unanswered_frame: int | None = None  # the frame that got no result in time
     traffic: Any = None         # act_ros.integrity.TrafficCheck
-    frame_size: tuple[int, int] | None = None
+    small_warning: str | None = None  # images too small for the pose model (pipeline says)
 
     def exit_code(self, stop: GracefulStop) -> int:
         if stop.exit_code is not None:
@@ -144,18 +144,11 @@ def print_summary(summary: Summary) -> None:
     if summary.stopped_by:
         print(f"act-ros run: stopped by {summary.stopped_by} after {summary.frames} frames; the "
               f"outputs cover those frames", file=sys.stderr)
-    small = summary.frame_size and _too_small(summary.frame_size)
-    if small and not summary.people:
-        print(f"act-ros run: WARNING: {small}", file=sys.stderr)
+    if summary.small_warning and not summary.people:
+        print(f"act-ros run: WARNING: {summary.small_warning}", file=sys.stderr)
     traffic = summary.traffic
     for problem in traffic.problems() if traffic else []:
         print(f"act-ros run: WARNING: {problem}. Run without --join-graph for a private graph.",
               file=sys.stderr)
     for warning in traffic.warnings() if traffic else []:
         print(f"act-ros run: note: {warning}", file=sys.stderr)
-
-
-def _too_small(size: tuple[int, int]) -> str | None:
-    from act_ros.pose.pipeline import small_image_warning
-
-    return small_image_warning(*size)
