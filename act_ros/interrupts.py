@@ -84,6 +84,21 @@ class GracefulStop:
         finally:
             self._armed = False
 
+    @contextmanager
+    def shielded(self) -> Iterator[None]:
+        """Inside an interruptible block, a step that must complete (a frame written to the video
+        and counted): a signal during it is raised as :class:`Interrupted` when it ends."""
+        armed, self._armed = self._armed, False
+        try:
+            yield
+        except BaseException:
+            self._armed = armed
+            raise
+        self._armed = armed
+        if armed and self.signum is not None:
+            self._armed = False
+            raise Interrupted(self.signum)
+
     def _handle(self, signum: int, frame) -> None:
         if self.signum is not None:  # a second signal: stop now
             print(f"{self.prog}: {exit_codes.signal_name(signum)} again while stopping: "

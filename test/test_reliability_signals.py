@@ -34,6 +34,22 @@ def test_signals_raise_only_where_interruptible():
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # restored
 
 
+def test_a_shielded_step_completes_before_the_signal_is_raised():
+    """A frame being written when the signal comes is written whole (a SIGHUP once left a
+    frame counted but not in the video), then the run stops."""
+    steps = []
+    with GracefulStop("test") as stop:
+        with pytest.raises(Interrupted):
+            with stop.interruptible():
+                with stop.shielded():
+                    os.kill(os.getpid(), signal.SIGTERM)
+                    for _ in range(1_000_000):
+                        pass
+                    steps.append("written")
+                steps.append("never")
+    assert steps == ["written"] and stop.exit_code == 143
+
+
 @pytest.fixture(scope="module")
 def long_clip(tmp_path_factory):
     return cli_runs.small_clip(tmp_path_factory.mktemp("clip") / "clip.mp4", 230)

@@ -53,7 +53,7 @@ def test_help_names_the_shipped_sizes_and_every_setting():
     for flag in ("--unknown-threshold", "--smoothing", "--debug-image", "--pose-param",
                  "--act-param", "--join-graph", "--video-codec"):
         assert flag in text, flag
-    assert "pose model variant of the backend, fastest to most accurate" in text  # --pose-variant
+    assert "model variant of the backend, fastest to most accurate" in text  # --pose-variant
     assert "exit codes: 0 done" in text and "143" in text
 
 

@@ -352,20 +352,21 @@ def play(source: Source, graph: Graph, args: argparse.Namespace, stop: GracefulS
                     summary.small_warning = graph.pose_node.pipeline.small_image_warning(
                         frame.bgr.shape[1], frame.bgr.shape[0])
                 graph.publish(frame)
-                if live is not None:
-                    live.add(frame)
-                else:
-                    if not _await_result(graph, frame):
-                        summary.unanswered_frame = frame.index
-                        print(f"act-ros run: no result for frame {frame.index} within "
-                              f"{FRAME_TIMEOUT_S:.0f} s; stopping", file=sys.stderr)
-                        break
-                    pose_msg, action_msg = graph.collect(frame.stamp_ns)
-                    log.update(frame.index, action_msg)
-                    if video is not None:
-                        video.write(frame.bgr, pose_msg, action_msg)
-                summary.frames += 1
-                progress.update(1)
+                if live is None and not _await_result(graph, frame):
+                    summary.unanswered_frame = frame.index
+                    print(f"act-ros run: no result for frame {frame.index} within "
+                          f"{FRAME_TIMEOUT_S:.0f} s; stopping", file=sys.stderr)
+                    break
+                with stop.shielded():  # a frame counted is a frame in the video, and back
+                    if live is not None:
+                        live.add(frame)
+                    else:
+                        pose_msg, action_msg = graph.collect(frame.stamp_ns)
+                        log.update(frame.index, action_msg)
+                        if video is not None:
+                            video.write(frame.bgr, pose_msg, action_msg)
+                    summary.frames += 1
+                    progress.update(1)
             if live is not None:
                 live.finish()
     except Interrupted as exc:
