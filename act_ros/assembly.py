@@ -49,14 +49,22 @@ def pose_pipeline_from_parameters(overrides: Mapping[str, Any] | None = None) ->
                         SMALL_IMAGE_SIDE.get(p["backend"], 0))
 
 
-def recognizer_config(p: Mapping[str, Any], window_length: int, frame_rate: float) -> RecognizerConfig:
+def unknown_threshold(value: float, model_threshold: float) -> float:
+    """The ``unknown_threshold`` parameter in effect: negative = the model's own."""
+    return float(model_threshold) if value < 0 else float(value)
+
+
+def recognizer_config(p: Mapping[str, Any], window_length: int, frame_rate: float,
+                      model_threshold: float = 0.0) -> RecognizerConfig:
     """The recognizer's configuration from resolved AcT node parameters, for a model of
-    ``window_length`` frames trained at ``frame_rate`` fps (0 = unknown)."""
+    ``window_length`` frames trained at ``frame_rate`` fps (0 = unknown) whose description
+    sets ``model_threshold`` as its reject threshold."""
     window = p["window_length"] or window_length
     return RecognizerConfig(
         window_length=window, min_frames=min(p["min_frames"], window), stride=p["stride"],
         frame_rate=p["sample_rate"] or frame_rate, track_timeout_s=p["track_timeout"],
-        smoothing=p["smoothing"], unknown_threshold=p["unknown_threshold"],
+        smoothing=p["smoothing"],
+        unknown_threshold=unknown_threshold(p["unknown_threshold"], model_threshold),
         max_tracks=p["max_people"])
 
 
@@ -73,4 +81,5 @@ def recognizer_from_parameters(overrides: Mapping[str, Any] | None = None) -> Ac
     classifier = ActClassifier(paths or shipped_model_path(p["model_size"]),
                                num_threads=p["num_threads"], expected_layout=COCO17)
     frame_rate = float(classifier.spec.frame_rate or 0.0)
-    return ActionRecognizer(classifier, recognizer_config(p, classifier.window_length, frame_rate))
+    return ActionRecognizer(classifier, recognizer_config(
+        p, classifier.window_length, frame_rate, classifier.unknown_threshold))

@@ -16,6 +16,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train": ("act_ros.training.train", "train an AcT model (MPOSE2021, .npz, or CSV import)"),
     "evaluate": ("act_ros.evaluate_cli", "score a model on a dataset, or the running nodes on a bag"),
     "export": ("act_ros.training.export", "export a trained model to TFLite with its description"),
+    "calibrate": ("act_ros.training.calibrate",
+                  "fit the temperature and the 'unknown' threshold into a model's description"),
     "bench": ("act_ros.bench", "latency table of AcT sizes x threads x batch vs a matmul peak"),
     "study": ("act_ros.training.study", "paper-style studies: attention maps, frame removal"),
     "dataset": ("act_ros.datasets.cli", "convert/inspect pose datasets (.npz, LZQ CSV, MPOSE2021)"),

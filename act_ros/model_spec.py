@@ -109,6 +109,10 @@ class ModelSpec:
     sha256: str                      # of the .tflite file (sidecar only: a file cannot hash itself)
     frame_rate: float | None = None  # fps of the training data; None = unknown/as recorded
     ensemble_size: int = 1           # models whose logits the file averages internally
+    # Calibration (act-ros calibrate): probabilities = softmax(logits / temperature), fitted on
+    # validation subjects; below ``unknown_threshold`` the AcT node says "unknown" (0 = never).
+    temperature: float = 1.0
+    unknown_threshold: float = 0.0
     format_version: int = SPEC_FORMAT_VERSION
     training: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 

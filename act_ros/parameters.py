@@ -117,8 +117,10 @@ ACT_NODE_PARAMETERS: tuple[ParamSpec, ...] = (
     # switches) while it delays every label change.
     ParamSpec("smoothing", 0.0, "exponential smoothing of each person's scores: weight of the "
               "previous scores (0 = none)", range=(0.0, 0.99), read_only=False),
-    ParamSpec("unknown_threshold", 0.0, "publish the label 'unknown' (label_index -1) when the "
-              "best score is below this", range=(0.0, 1.0), read_only=False),
+    ParamSpec("unknown_threshold", -1.0, "publish the label 'unknown' (label_index -1) when the "
+              "best (calibrated) score is below this; -1 = the model's own threshold from its "
+              "description (chosen on held-out actions), 0 = never", range=(-1.0, 1.0),
+              read_only=False),
     ParamSpec("max_people", 64, "people tracked at once (memory bound); more are dropped and "
               "counted", range=(1, 1000)),
     ParamSpec("no_input_warning", 5.0, "warn when no pose message arrived for this many "

@@ -199,9 +199,21 @@ class ActClassifier:
             total = logits if total is None else total + logits
         return (total / self.ensemble_size).astype(np.float32)
 
+    @property
+    def temperature(self) -> float:
+        """The calibration temperature of a single model file (a list ensemble of files was
+        not calibrated as a whole: 1)."""
+        return float(self.spec.temperature) if len(self.specs) == 1 else 1.0
+
+    @property
+    def unknown_threshold(self) -> float:
+        """The reject threshold of a single model file's description (list ensemble: 0)."""
+        return float(self.spec.unknown_threshold) if len(self.specs) == 1 else 0.0
+
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
-        """Softmax of the averaged logits: (N, t, 52) -> (N, C), rows sum to 1."""
-        return softmax(self.predict_logits(features))
+        """Calibrated class probabilities: softmax(averaged logits / temperature), (N, t, 52)
+        -> (N, C), rows sum to 1."""
+        return softmax(self.predict_logits(features) / self.temperature)
 
 
 def _first_line(exc: BaseException) -> str:

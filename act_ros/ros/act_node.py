@@ -21,7 +21,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.serialization import deserialize_message
 from std_msgs.msg import Header
 
-from act_ros.assembly import recognizer_from_parameters
+from act_ros.assembly import recognizer_from_parameters, unknown_threshold
 from act_ros.messages import (
     ACTIONS_TOPIC,
     KEYPOINT_LAYOUT,
@@ -84,7 +84,7 @@ class ActNode(ManagedNode):
             f"AcT model '{spec.name}' ({len(self.classifier.class_names)} classes: "
             f"{', '.join(self.classifier.class_names)}), window {self.config.window_length} "
             f"frames at {self.config.frame_rate or 'every'} fps, {self._params['num_threads']} "
-            f"thread(s)")
+            f"thread(s), 'unknown' below {self.config.unknown_threshold:.2f}")
 
     def start(self) -> None:
         self.recognizer.reset()  # fresh windows: poses from before a pause are stale
@@ -179,8 +179,12 @@ class ActNode(ManagedNode):
         next configure as well."""
         live = {k: v for k, v in changes.items() if k in ("smoothing", "unknown_threshold")}
         if live and self.recognizer is not None:
+            applied = dict(live)
+            if "unknown_threshold" in applied:   # -1 = the model's own threshold
+                applied["unknown_threshold"] = unknown_threshold(
+                    applied["unknown_threshold"], self.classifier.unknown_threshold)
             # Raises ValueError (-> change refused) if the recognizer rejects the values.
-            self.config = dataclasses.replace(self.config, **live)
+            self.config = dataclasses.replace(self.config, **applied)
             self.recognizer.config = self.config
         self._params.update(live)
 

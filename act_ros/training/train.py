@@ -33,6 +33,7 @@ from act_ros.model_spec import class_name_problems
 from act_ros.training.augment import Augmentation, augment
 from act_ros.training.divergence import check_divergence
 from act_ros.training.recipes import DEFAULT_RECIPE, RECIPES
+from act_ros.training.presets import PRESETS, preset_defaults
 from act_ros.training.runs import MODEL_FILE, save_run_info
 
 PARITY_WINDOWS = 64
@@ -56,6 +57,14 @@ def validation_split(ds: PoseDataset, fraction: float, seed: int) -> tuple[np.nd
         _, val_idx = next(splitter.split(idx, ds.labels))
     val[val_idx] = True
     return ~val, val
+
+
+def balanced_indices(labels: np.ndarray, num_classes: int, rng: np.random.Generator) -> np.ndarray:
+    """One epoch of indices drawn with replacement so that every class present is equally
+    likely (as many as there are samples): rare classes (wave) are seen as often as common ones."""
+    counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
+    weight = 1.0 / np.where(counts > 0, counts, 1.0)[labels]
+    return rng.choice(len(labels), size=len(labels), replace=True, p=weight / weight.sum())
 
 
 def make_schedule(d_model: int, total_steps: int, warmup_fraction: float, step_fraction: float,
@@ -184,8 +193,9 @@ def train_run(ds: PoseDataset, out_dir: Path, args: argparse.Namespace, seed: in
     bar = tqdm(range(args.epochs), desc=f"{args.size} seed {seed}", unit="epoch",
                disable=args.quiet)
     for epoch in bar:
-        x_aug = augment(x_train, aug, rng)
-        fit = model.fit(x_aug, y_train_1h, batch_size=args.batch_size, epochs=1, shuffle=True,
+        pick = balanced_indices(y_train, c, rng) if args.balance_classes else slice(None)
+        x_aug = augment(x_train[pick], aug, rng)
+        fit = model.fit(x_aug, y_train_1h[pick], batch_size=args.batch_size, epochs=1, shuffle=True,
                         verbose=0)
         val_logits = model.predict(x_val, batch_size=1024, verbose=0)
         val_loss = float(keras.losses.CategoricalCrossentropy(
@@ -250,7 +260,7 @@ def train_run(ds: PoseDataset, out_dir: Path, args: argparse.Namespace, seed: in
             **{k: getattr(args, k) for k in (
                 "epochs", "batch_size", "weight_decay", "label_smoothing", "warmup_fraction",
                 "step_fraction", "final_lr", "peak_lr", "clip_norm", "val_fraction",
-                "select_metric", "jit")}},
+                "select_metric", "jit", "balance_classes", "preset")}},
         "divergence": divergence,
         "augmentation": asdict(aug), "best_epoch": best["epoch"],
         f"best_val_{select}": best["score"], "train_seconds": round(train_seconds, 1),
@@ -265,6 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="act-ros train", description=__doc__.split("\n\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--preset", default="paper", choices=tuple(PRESETS),
+                   help="named recipe whose values become the defaults of the flags below "
+                        "(paper: the paper's; small-data: the shipped models')")
     p.add_argument("--dataset", default="mpose2021:openpose:1", help=DATASET_HELP)
     p.add_argument("--size", default="micro", choices=MODEL_SIZES)
     p.add_argument("--output", type=Path, default=Path("runs/act"), help="run folder")
@@ -295,6 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="probability of a random temporal crop (front-padded like the node)")
     p.add_argument("--joint-dropout", type=float, default=0.0,
                    help="probability of a joint being dropped (missing) in a frame")
+    p.add_argument("--balance-classes", action=argparse.BooleanOptionalAction, default=False,
+                   help="draw every epoch class-balanced (with replacement)")
     p.add_argument("--val-fraction", type=float, default=0.1)
     p.add_argument("--val-seed", type=int, default=None, help="default: the training seed")
     p.add_argument("--select-metric", choices=("accuracy", "balanced_accuracy"),
@@ -308,11 +323,20 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The command line with the chosen preset's values as defaults (flags still win)."""
+    parser = build_parser()
+    known, _ = parser.parse_known_args(argv)
+    if known.preset in PRESETS:            # an unknown one: the full parse below says so
+        parser.set_defaults(**preset_defaults(known.preset))
+    return parser.parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     from act_ros.training.metrics import format_report, mean_std
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     command = "act-ros train " + " ".join(shlex.quote(a) for a in argv)
     ds = load_dataset(args.dataset, window_length=args.window_length)
     problems = class_name_problems(list(ds.class_names))

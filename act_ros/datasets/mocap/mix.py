@@ -12,7 +12,7 @@ import csv
 import time
 import zlib
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -22,12 +22,17 @@ from act_ros.datasets.mocap.camera import CAMERA_FIELDS
 from act_ros.datasets.mocap.coco17 import motion_to_coco17
 from act_ros.datasets.mocap.motion import Motion, clean_motion
 from act_ros.datasets.mocap.noise import NOISE_FILE, NoiseModel
+from act_ros.datasets.mocap.stand import standing_motion
 from act_ros.datasets.mocap.synthesize import SynthesisSettings, synthesize_view, windows
 from act_ros.datasets.mocap.taxonomy import TAXONOMY_FILE, Taxonomy, load_taxonomy
 from act_ros.datasets.npz import PoseDataset
 from act_ros.layouts import COCO17
 
 DEFAULT_MOCAP_DIR = Path("../shared/data/mocap")
+STAND_SECONDS = 4.0      # two windows of standing per view at the default stride
+STAND_VIEWS = 1          # cameras per standing clip (one per source clip: plenty of clips)
+RARE_SEQUENCES = 5       # a class with fewer motion files than this (wave: 2) gets more views
+RARE_VIEW_FACTOR = 5
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,7 @@ class MotionItem:
     asf: Path | None = None
     start_s: float = 0.0
     end_s: float = float("inf")
+    stand_s: float = 0.0     # > 0: the clip's first pose held this long (``stand.py``)
 
 
 def cmu_items(root: Path, taxonomy: Taxonomy) -> tuple[list[MotionItem], list[str]]:
@@ -86,8 +92,11 @@ def hdm05_items(root: Path, taxonomy: Taxonomy) -> tuple[list[MotionItem], list[
             left_out.append(f"hdm05 {row['file']} ({row['class']}): no project class")
             continue
         path = root / "hdm05" / row["file"]
-        items.append(MotionItem("hdm05", path, f"hdm05:{row['actor']}", cls,
-                                f"hdm05:{path.stem}", root / "hdm05" / row["skeleton"]))
+        subject, asf = f"hdm05:{row['actor']}", root / "hdm05" / row["skeleton"]
+        items.append(MotionItem("hdm05", path, subject, cls, f"hdm05:{path.stem}", asf))
+        if row["class"] in taxonomy.hdm05_stand_from:
+            items.append(MotionItem("hdm05", path, subject, "stand", f"hdm05:{path.stem}#stand",
+                                    asf, stand_s=STAND_SECONDS))
     return items, left_out
 
 
@@ -101,6 +110,8 @@ def load_item(item: MotionItem) -> Motion:
 
         motion = read_bvh(item.path)
     motion = clean_motion(motion)
+    if item.stand_s > 0:
+        return standing_motion(motion, item.stand_s, item_rng(0, item.key))
     if item.start_s > 0 or item.end_s < float("inf"):
         a, b = int(item.start_s * motion.frame_rate), int(item.end_s * motion.frame_rate)
         motion = Motion(motion.positions[a:b], motion.joint_names, motion.frame_rate,
@@ -162,13 +173,19 @@ def build_mix(mocap_dir: Path = DEFAULT_MOCAP_DIR, lzq_dir: Path | None = None,
             left_out += out
     poses, labels, subjects, origin, groups, cams, speeds = [], [], [], [], [], [], []
     failed = []
+    per_class = Counter(i.class_name for i in items)
     for g, item in enumerate(tqdm(items, desc="mocap -> 2-D", unit="file", disable=not progress)):
         try:
             motion = load_item(item)
         except (ValueError, FileNotFoundError) as exc:
             failed.append(f"{item.path}: {exc}")
             continue
-        w, c, s = synthesize_item(item, motion, noise, settings, seed)
+        views = settings
+        if item.stand_s:
+            views = replace(settings, views=min(settings.views, STAND_VIEWS))
+        elif per_class[item.class_name] < RARE_SEQUENCES:
+            views = replace(settings, views=settings.views * RARE_VIEW_FACTOR)
+        w, c, s = synthesize_item(item, motion, noise, views, seed)
         poses.append(w)
         labels += [item.class_name] * len(w)
         subjects += [item.subject] * len(w)

@@ -20,8 +20,12 @@ class Taxonomy:
     cmu_segments: dict[str, list[tuple[float, float, str]]]
     rig_preference: tuple[str, ...]
     hdm05: dict[str, str | None]
+    hdm05_stand_from: tuple[str, ...]   # HDM05 classes whose clips start standing (stand.py)
     lzq: dict[str, str | None]
     splits: dict[str, dict[str, str]]   # source -> subject -> split
+    model_classes: tuple[str, ...] = ()          # what the shipped models learn
+    unknown_tune: tuple[str, ...] = ()           # never trained: choose the reject rule
+    unknown_test: tuple[str, ...] = ()           # never trained: measure it
 
     def cmu_class(self, description: str) -> tuple[str | None, str]:
         """(class or None, why) for a CMU description."""
@@ -46,8 +50,11 @@ def load_taxonomy(path: str | Path = TAXONOMY_FILE) -> Taxonomy:
     data = yaml.safe_load(path.read_text())
     classes = tuple(data["classes"])
     cmu = data["cmu"]
-    named = list(cmu["descriptions"].values()) + list(data["hdm05"].values()) + list(
+    hdm05 = {k: v for k, v in data["hdm05"].items() if k != "stand_from"}
+    named = list(cmu["descriptions"].values()) + list(hdm05.values()) + list(
         data["lzq"].values()) + [s[2] for segs in (cmu.get("segments") or {}).values() for s in segs]
+    unknown_actions = data.get("unknown_actions") or {}
+    named += list(data.get("model_classes") or []) + [c for v in unknown_actions.values() for c in v]
     unknown = sorted({c for c in named if c is not None and c not in classes})
     if unknown:
         raise ValueError(f"{path}: classes {unknown} are not declared in classes:")
@@ -66,4 +73,8 @@ def load_taxonomy(path: str | Path = TAXONOMY_FILE) -> Taxonomy:
         cmu_segments={str(k): [(float(a), float(b), str(c)) for a, b, c in v]
                       for k, v in (cmu.get("segments") or {}).items()},
         rig_preference=tuple(cmu.get("rig_preference", ())),
-        hdm05=dict(data["hdm05"]), lzq=dict(data["lzq"]), splits=splits)
+        hdm05=hdm05, hdm05_stand_from=tuple(data["hdm05"].get("stand_from") or ()),
+        lzq=dict(data["lzq"]), splits=splits,
+        model_classes=tuple(data.get("model_classes") or ()),
+        unknown_tune=tuple((data.get("unknown_actions") or {}).get("tune") or ()),
+        unknown_test=tuple((data.get("unknown_actions") or {}).get("test") or ()))

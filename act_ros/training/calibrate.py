@@ -1,0 +1,181 @@
+"""`act-ros calibrate MODEL.tflite`: fit the temperature on validation subjects, choose the
+"unknown" threshold on held-out actions, and write both into the model's description.
+
+Reject rule: the best calibrated probability, max softmax(logits / T), below the threshold ->
+"unknown". The threshold is the highest one that still keeps ``keep`` (default 90 %) of the
+correctly recognised known-class validation windows; the fraction of held-out-action windows
+below it is what the rule flags. The AcT node applies the description's threshold by default
+(``unknown_threshold: -1``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from act_ros.runtime import softmax
+
+ECE_BINS = 15
+DEFAULT_KEEP = 0.90
+
+
+def nll(logits: np.ndarray, labels: np.ndarray, temperature: float) -> float:
+    z = np.asarray(logits, np.float64) / temperature
+    z = z - z.max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return float(-logp[np.arange(len(labels)), labels].mean())
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """The temperature minimising the validation negative log-likelihood (Guo et al. 2017)."""
+    from scipy.optimize import minimize_scalar
+
+    if len(labels) == 0:
+        raise ValueError("no validation windows to fit the temperature on")
+    res = minimize_scalar(lambda lt: nll(logits, labels, float(np.exp(lt))),
+                          bounds=(np.log(0.05), np.log(20.0)), method="bounded")
+    return float(np.exp(res.x))
+
+
+def expected_calibration_error(probs: np.ndarray, labels: np.ndarray,
+                               bins: int = ECE_BINS) -> float:
+    """ECE: |accuracy - confidence| of equal-width confidence bins, weighted by their size."""
+    conf = probs.max(axis=1)
+    right = probs.argmax(axis=1) == labels
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(conf, edges[1:-1]), 0, bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        m = which == b
+        if m.any():
+            ece += m.mean() * abs(right[m].mean() - conf[m].mean())
+    return float(ece)
+
+
+def choose_threshold(known_probs: np.ndarray, known_labels: np.ndarray,
+                     keep: float = DEFAULT_KEEP) -> float:
+    """Highest threshold at which ``keep`` of the correctly recognised known windows keep their
+    label (their best probability is at or above it)."""
+    right = known_probs.argmax(axis=1) == known_labels
+    conf = np.sort(known_probs.max(axis=1)[right])
+    if conf.size == 0:
+        return 0.0
+    return float(conf[int(np.floor((1.0 - keep) * conf.size))])
+
+
+def reject_report(threshold: float, known_probs: np.ndarray, known_labels: np.ndarray,
+                  unknown_probs: np.ndarray | None) -> dict:
+    """What the rule does at ``threshold``: known windows kept right (of all, and of those the
+    model gets right), known windows flagged, held-out-action windows flagged."""
+    conf = known_probs.max(axis=1)
+    right = known_probs.argmax(axis=1) == known_labels
+    kept = conf >= threshold
+    out = {
+        "threshold": float(threshold),
+        "known_windows": int(len(known_labels)),
+        "known_right_and_kept": float(np.mean(right & kept)) if len(conf) else None,
+        "known_right_kept_of_right": float(np.mean(kept[right])) if right.any() else None,
+        "known_flagged": float(np.mean(~kept)) if len(conf) else None,
+    }
+    if unknown_probs is not None and len(unknown_probs):
+        out["unknown_windows"] = int(len(unknown_probs))
+        out["unknown_flagged"] = float(np.mean(unknown_probs.max(axis=1) < threshold))
+    return out
+
+
+def plot_reliability(probs_before: np.ndarray, probs_after: np.ndarray, labels: np.ndarray,
+                     path: Path, title: str, bins: int = ECE_BINS) -> Path:
+    """Reliability diagram (accuracy per confidence bin) before and after the temperature."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4.2), sharey=True)
+    edges = np.linspace(0, 1, bins + 1)
+    for ax, probs, name in ((axes[0], probs_before, "before"), (axes[1], probs_after, "after")):
+        conf, right = probs.max(1), probs.argmax(1) == labels
+        which = np.clip(np.digitize(conf, edges[1:-1]), 0, bins - 1)
+        acc = [right[which == b].mean() if np.any(which == b) else np.nan for b in range(bins)]
+        ax.bar(edges[:-1], acc, width=1 / bins, align="edge", edgecolor="k", alpha=0.7,
+               label="accuracy")
+        ax.plot([0, 1], [0, 1], "r--", label="perfect calibration")
+        ax.set_xlabel("confidence (best probability)")
+        ax.set_title(f"{name}: ECE {expected_calibration_error(probs, labels, bins):.3f}")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+    axes[0].set_ylabel("accuracy")
+    axes[0].legend(loc="upper left")
+    fig.suptitle(title)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def calibrate(logits_val: np.ndarray, labels_val: np.ndarray, logits_tune: np.ndarray | None,
+              keep: float = DEFAULT_KEEP) -> dict:
+    """Temperature, threshold and what they do on the validation / tuning windows."""
+    t = fit_temperature(logits_val, labels_val)
+    p_before, p_after = softmax(logits_val), softmax(logits_val / t)
+    threshold = choose_threshold(p_after, labels_val, keep)
+    tune = None if logits_tune is None else softmax(logits_tune / t)
+    return {"temperature": t, "unknown_threshold": threshold, "keep": keep,
+            "val_ece_before": expected_calibration_error(p_before, labels_val),
+            "val_ece_after": expected_calibration_error(p_after, labels_val),
+            "val_nll_before": nll(logits_val, labels_val, 1.0),
+            "val_nll_after": nll(logits_val, labels_val, t),
+            "tune": reject_report(threshold, p_after, labels_val, tune)}
+
+
+def write_calibration(model: Path, result: dict) -> None:
+    """Put temperature and threshold into the model's description (the checksum is of the
+    .tflite, which does not change)."""
+    from act_ros.model_spec import sidecar_path
+
+    path = sidecar_path(model)
+    data = json.loads(path.read_text())
+    data["temperature"] = result["temperature"]
+    data["unknown_threshold"] = result["unknown_threshold"]
+    data.setdefault("training", {})["calibration"] = result
+    path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from act_ros.datasets.npz import load_npz_dataset
+    from act_ros.training.evaluate import LogitsModel
+
+    p = argparse.ArgumentParser(prog="act-ros calibrate", description=__doc__.split("\n\n")[0])
+    p.add_argument("model", type=Path, help="exported .tflite (its .json description is updated)")
+    p.add_argument("--dataset", type=Path, required=True,
+                   help=".npz with a 'val' split of held-out subjects (the model's classes)")
+    p.add_argument("--unknown", type=Path, default=None,
+                   help=".npz of actions the model never learnt; its 'val' part tunes the threshold")
+    p.add_argument("--keep", type=float, default=DEFAULT_KEEP,
+                   help="fraction of correctly recognised validation windows that must keep "
+                        "their label")
+    p.add_argument("--dry-run", action="store_true", help="print, do not write the description")
+    args = p.parse_args(argv)
+    model = LogitsModel(args.model)
+    val = load_npz_dataset(args.dataset).part("val")
+    model.check(val)
+    tune_logits = None
+    if args.unknown:
+        tune = load_npz_dataset(args.unknown)
+        tune = tune.part("val") if tune.split is not None and np.any(tune.split == "val") else tune
+        tune_logits = model.logits(tune.features())
+    result = calibrate(model.logits(val.features()), val.labels, tune_logits, args.keep)
+    print(json.dumps(result, indent=2))
+    if not args.dry_run:
+        write_calibration(args.model, result)
+        print(f"wrote temperature {result['temperature']:.3f} and unknown threshold "
+              f"{result['unknown_threshold']:.3f} into {args.model.with_suffix('.json')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

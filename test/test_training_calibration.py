@@ -1,0 +1,85 @@
+"""Calibration and the "unknown" reject rule: the temperature fit, ECE, the threshold rule, the
+`act-ros calibrate` command on a real trained model and the runtime applying its description;
+and the named training presets."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from act_ros.runtime import ActClassifier, softmax
+from act_ros.training.calibrate import (choose_threshold, expected_calibration_error,
+                                        fit_temperature, reject_report)
+
+
+def _overconfident(n: int = 4000, classes: int = 6, true_t: float = 2.5, seed: int = 0):
+    """Logits whose labels really follow softmax(logits / true_t): a model that is
+    overconfident by a known factor."""
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(0, 4.0, (n, classes))
+    p = softmax(logits / true_t).astype(np.float64)
+    labels = np.array([rng.choice(classes, p=row / row.sum()) for row in p])
+    return logits, labels
+
+
+def test_temperature_fit_recovers_the_overconfidence_and_lowers_ece():
+    logits, labels = _overconfident()
+    t = fit_temperature(logits, labels)
+    assert t == pytest.approx(2.5, rel=0.1)
+    before = expected_calibration_error(softmax(logits), labels)
+    after = expected_calibration_error(softmax(logits / t), labels)
+    assert after < 0.03 < before
+
+
+def test_threshold_keeps_the_requested_share_of_right_windows_and_flags_the_rest():
+    logits, labels = _overconfident(true_t=1.0)
+    probs = softmax(logits)
+    thr = choose_threshold(probs, labels, keep=0.9)
+    rep = reject_report(thr, probs, labels, unknown_probs=np.full((10, 6), 1 / 6))
+    assert rep["known_right_kept_of_right"] == pytest.approx(0.9, abs=0.005)
+    assert rep["unknown_flagged"] == 1.0                      # uniform scores: always below
+    assert rep["known_right_and_kept"] <= rep["known_right_kept_of_right"]
+
+
+def test_presets_set_defaults_and_flags_still_win():
+    from act_ros.training.presets import PRESETS
+    from act_ros.training.train import build_parser, parse_args
+
+    paper = parse_args(["--dataset", "x.npz"])
+    assert paper.preset == "paper" and vars(paper) == vars(build_parser().parse_args(
+        ["--dataset", "x.npz"]))
+    small = parse_args(["--preset", "small-data", "--dataset", "x.npz"])
+    for key, value in PRESETS["small-data"].items():
+        assert getattr(small, key) == value, key
+    mine = parse_args(["--preset", "small-data", "--epochs", "3", "--no-balance-classes"])
+    assert mine.epochs == 3 and mine.balance_classes is False
+    with pytest.raises(SystemExit):
+        parse_args(["--preset", "nonsense"])
+
+
+@pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+def test_calibrate_command_writes_the_description_the_runtime_applies(tmp_path):
+    pytest.importorskip("tensorflow")
+    from act_ros.datasets.npz import load_npz_dataset
+    from act_ros.model_spec import load_model_spec
+    from act_ros.training import calibrate
+    from core_fixtures import small_lzq_npz, trained_micro
+
+    run = trained_micro(0)
+    model = tmp_path / "m.tflite"
+    shutil.copy(run / "act_micro.tflite", model)
+    shutil.copy(run / "act_micro.json", model.with_suffix(".json"))
+    data = small_lzq_npz(tmp_path / "lzq.npz")
+    assert calibrate.main([str(model), "--dataset", str(data), "--unknown", str(data)]) == 0
+    spec = load_model_spec(model)                      # the checksum still holds
+    result = json.loads(model.with_suffix(".json").read_text())["training"]["calibration"]
+    assert spec.temperature == pytest.approx(result["temperature"]) and spec.temperature > 0
+    assert spec.unknown_threshold == pytest.approx(result["unknown_threshold"])
+    assert result["tune"]["known_right_kept_of_right"] >= 0.9
+    clf = ActClassifier(model)
+    x = load_npz_dataset(data).part("val").features()[:8]
+    np.testing.assert_allclose(clf.predict_proba(x),
+                               softmax(clf.predict_logits(x) / spec.temperature), atol=1e-6)
+    assert clf.unknown_threshold == pytest.approx(spec.unknown_threshold)

@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""The recipe study behind act_ros/models/MODEL_CARD.md: train AcT with named recipes on the
+synthetic part of the mix and score every run ONLY by transfer (see act_ros/training/transfer.py):
+
+  python tools/transfer_study.py prepare --mix runs/mix.npz -o runs/study
+  python tools/transfer_study.py train --study runs/study --recipe small-data --seeds 0 1 2
+  python tools/transfer_study.py score --study runs/study --recipe small-data --seeds 0 1 2
+  python tools/transfer_study.py table --study runs/study
+
+`train` runs `act-ros train` (a recipe = a preset plus flags, RECIPES below) and exports each
+run to TFLite; `score` measures (a) synthetic -> real LZQ, (b) held-out subjects of the motion
+capture, (c) the bundled demo clip through the real pose and AcT nodes (`act-ros evaluate BAG`),
+calibration (ECE before / after the temperature) and the unknown-action reject rule.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ACT_ROS = [sys.executable, "-m", "act_ros.cli"]
+STUDY_BUDGET = ["--epochs", "20", "--peak-lr", "2e-3"]   # every recipe, same budget
+RECIPES: dict[str, list[str]] = {
+    # the paper's recipe (flip + noise, label smoothing, AdamW, warm-up + step) at the budget
+    "paper": ["--preset", "paper", *STUDY_BUDGET, "--batch-size", "128"],
+    # + viewpoint / body-shape / temporal-crop / missing-joint augmentation
+    "augment": ["--preset", "paper", *STUDY_BUDGET, "--batch-size", "128", "--rotate-deg", "15",
+                "--scale-range", "0.2", "--yaw-scale", "2.5", "--crop-prob", "0.3",
+                "--joint-dropout", "0.05", "--select-metric", "balanced_accuracy"],
+    # + class-balanced epochs = the small-data preset
+    "small-data": ["--preset", "small-data"],
+}
+
+
+def run(cmd: list[str], **kw) -> None:
+    print("+", " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True, cwd=ROOT, **kw)
+
+
+def prepare(args) -> None:
+    from act_ros.datasets.mocap.taxonomy import load_taxonomy
+    from act_ros.datasets.npz import load_npz_dataset
+    from act_ros.training.transfer import protocol_datasets
+
+    tax = load_taxonomy()
+    mix = load_npz_dataset(args.mix)
+    parts = protocol_datasets(mix, tax.model_classes, tax.unknown_tune, tax.unknown_test)
+    args.output.mkdir(parents=True, exist_ok=True)
+    for name, ds in parts.items():
+        ds.save(args.output / f"{name}.npz")
+        print(f"{name}: {len(ds)} windows, {ds.class_counts()}")
+
+
+def train(args) -> None:
+    for seed in args.seeds:
+        out = args.study / args.recipe / f"seed_{seed}"
+        if not (out / "run.json").is_file():
+            run(["nice", *ACT_ROS, "train", "--dataset", str(args.study / "synthetic.npz"),
+                 "--size", args.size, "--seed", str(seed), "--output", str(out),
+                 *RECIPES[args.recipe], *args.extra])
+        if not (out / "model.tflite").is_file():
+            run([*ACT_ROS, "export", str(out), "-o", str(out / "model.tflite")])
+
+
+def demo_clip(model: Path, out: Path, threshold: float = 0.0) -> dict:
+    """(c): the labelled demo clip through the real pose and AcT nodes (in-process, DDS)."""
+    bag = ROOT / "runs" / "demo" / "demo_bag"
+    if not bag.exists():
+        run([*ACT_ROS, "make-bag", "act_ros/data/sports2d_demo.mp4", "--labels",
+             "act_ros/data/sports2d_demo_labels.csv", "-o", str(bag), "--width", "640"])
+    run(["nice", *ACT_ROS, "evaluate", str(bag), "--quiet", "-o", str(out),
+         "--act-param", f"model_path={model}", "--act-param", f"unknown_threshold={threshold}"],
+        stdout=subprocess.DEVNULL)
+    rep = json.loads((out / "report.json").read_text())
+    cls = rep["score"]["classification"]
+    return {k: cls.get(k) for k in ("accuracy", "balanced_accuracy", "scored", "per_class",
+                                    "confusion_matrix", "labels")}
+
+
+def transfer_metrics(logits: dict, parts: dict, class_names) -> dict:
+    """(a), (b), calibration and the reject rule from the logits of one model (or ensemble)."""
+    import numpy as np
+    from sklearn.metrics import balanced_accuracy_score
+
+    from act_ros.runtime import softmax
+    from act_ros.training.calibrate import (calibrate, expected_calibration_error,
+                                            reject_report)
+
+    out = {}
+    y = parts["lzq"].labels
+    pred = logits["lzq"].argmax(1)
+    out["a_lzq_balanced_accuracy"] = float(balanced_accuracy_score(y, pred))
+    out["a_lzq_recall"] = {class_names[c]: float(np.mean(pred[y == c] == c))
+                           for c in np.unique(y)}
+    y = parts["test"].labels
+    pred = logits["test"].argmax(1)
+    out["b_lso_accuracy"] = float(np.mean(pred == y))
+    out["b_lso_balanced_accuracy"] = float(balanced_accuracy_score(y, pred))
+    out["b_lso_recall"] = {class_names[c]: float(np.mean(pred[y == c] == c))
+                           for c in np.unique(y)}
+    cal = calibrate(logits["val"], parts["val"].labels, logits["unknown_tune"])
+    t, thr = cal["temperature"], cal["unknown_threshold"]
+    out["temperature"], out["unknown_threshold"] = t, thr
+    for name in ("test", "lzq"):
+        p0, p1 = softmax(logits[name]), softmax(logits[name] / t)
+        out[f"ece_{name}_before"] = expected_calibration_error(p0, parts[name].labels)
+        out[f"ece_{name}_after"] = expected_calibration_error(p1, parts[name].labels)
+    out["reject_test"] = reject_report(thr, softmax(logits["test"] / t), parts["test"].labels,
+                                       softmax(logits["unknown_test"] / t))
+    out["reject_tune"] = cal["tune"]
+    return out
+
+
+def load_parts(study: Path) -> dict:
+    from act_ros.datasets.npz import load_npz_dataset
+
+    syn = load_npz_dataset(study / "synthetic.npz")
+    unk = load_npz_dataset(study / "unknown.npz")
+    return {"val": syn.part("val"), "test": syn.part("test"),
+            "lzq": load_npz_dataset(study / "lzq.npz"),
+            "unknown_tune": unk.part("val"), "unknown_test": unk.part("test"),
+            "class_names": syn.class_names}
+
+
+def model_logits(model: Path, parts: dict) -> dict:
+    import numpy as np
+
+    from act_ros.training.evaluate import LogitsModel
+
+    m = LogitsModel(model)
+    return {k: np.asarray(m.logits(v.features())) for k, v in parts.items() if k != "class_names"}
+
+
+def score(args) -> None:
+    import numpy as np
+
+    parts = load_parts(args.study)
+    for seed in args.seeds:
+        out = args.study / args.recipe / f"seed_{seed}"
+        if (out / "transfer.json").is_file():
+            continue
+        logits = model_logits(out / "model.tflite", parts)
+        np.savez(out / "logits.npz", **logits)
+        res = transfer_metrics(logits, parts, parts["class_names"])
+        res["c_demo"] = demo_clip(out / "model.tflite", out / "eval_demo")
+        (out / "transfer.json").write_text(json.dumps(res, indent=2) + "\n")
+        print(out, {k: v for k, v in res.items() if not isinstance(v, dict)})
+
+
+TABLE_METRICS = (
+    ("(a) LZQ bal. acc.", lambda r: r["a_lzq_balanced_accuracy"]),
+    ("(b) held-out subjects bal. acc.", lambda r: r["b_lso_balanced_accuracy"]),
+    ("(b) acc.", lambda r: r["b_lso_accuracy"]),
+    ("(c) demo clip acc.", lambda r: r["c_demo"]["accuracy"]),
+    ("(c) demo walk recall", lambda r: r["c_demo"]["per_class"]["walk"]["recall"]),
+    ("ECE (b) before", lambda r: r["ece_test_before"]),
+    ("ECE (b) after", lambda r: r["ece_test_after"]),
+    ("unknown flagged (test actions)", lambda r: r["reject_test"]["unknown_flagged"]),
+    ("known right & kept (b)", lambda r: r["reject_test"]["known_right_and_kept"]),
+)
+
+
+def table(args) -> None:
+    import numpy as np
+
+    lines = ["| recipe | seeds | " + " | ".join(n for n, _ in TABLE_METRICS) + " |",
+             "|---|---:|" + "---:|" * len(TABLE_METRICS)]
+    for recipe in RECIPES:
+        results = [json.loads(p.read_text())
+                   for p in sorted((args.study / recipe).glob("seed_*/transfer.json"))]
+        if not results:
+            continue
+        cells = []
+        for _, get in TABLE_METRICS:
+            v = np.array([get(r) for r in results], dtype=float)
+            cells.append(f"{v.mean():.3f} +- {v.std(ddof=1) if len(v) > 1 else 0:.3f}")
+        lines.append(f"| {recipe} | {len(results)} | " + " | ".join(cells) + " |")
+    text = "\n".join(lines) + "\n"
+    (args.study / "table.md").write_text(text)
+    print(text)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    a = sub.add_parser("prepare")
+    a.add_argument("--mix", type=Path, required=True)
+    a.add_argument("-o", "--output", type=Path, required=True)
+    for name in ("train", "score"):
+        b = sub.add_parser(name)
+        b.add_argument("--study", type=Path, required=True)
+        b.add_argument("--recipe", choices=tuple(RECIPES), required=True)
+        b.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+        b.add_argument("--size", default="micro")
+        b.add_argument("--extra", nargs=argparse.REMAINDER, default=[])
+    c = sub.add_parser("table")
+    c.add_argument("--study", type=Path, required=True)
+    args = p.parse_args(argv)
+    os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    {"prepare": prepare, "train": train, "score": score, "table": table}[args.cmd](args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
