@@ -9,7 +9,8 @@ Format (CSV, ``#`` starts a comment line, a header row is required)::
 
 * ``start``/``end`` are seconds from the first frame of the video (half-open ``[start, end)``);
   alternatively ``start_frame``/``end_frame`` are frame indices (both inclusive).
-* ``label`` is a class name of the model being evaluated.
+* ``label`` is a class name of the model being evaluated, or ``unknown``: an action the model
+  does not know, which it should flag (the AcT node's ``unknown`` label, label_index -1).
 * ``track_id`` (optional column; empty or 0 = every person in the frame) is the ID the pose
   node's tracker gives the person. A per-track label takes precedence over a track-0 label for
   that person.
@@ -26,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from act_ros.recognizer import UNKNOWN_LABEL
 
 
 # What to do when labels name classes the model lacks (make-bag takes the default model's).
@@ -83,7 +86,7 @@ class Labels:
 
     def check_classes(self, class_names: list[str]) -> None:
         """Raise :class:`LabelsError` naming labels that are not in ``class_names``."""
-        known = set(class_names)
+        known = set(class_names) | {UNKNOWN_LABEL}
         unknown = sorted({(r.label, r.line) for r in self.ranges if r.label not in known})
         if unknown:
             where = ", ".join(f"'{label}' (line {line})" for label, line in unknown)

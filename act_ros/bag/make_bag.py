@@ -44,6 +44,7 @@ from act_ros.messages import (
     POSES_TOPIC,
     WRITABLE_ENCODINGS,
 )
+from act_ros.recognizer import UNKNOWN_LABEL
 
 
 # --- ground truth ------------------------------------------------------------------------------
@@ -214,7 +215,7 @@ def write_pose_bag(sequences: Sequence[PoseSequence], output: str | Path, class_
     Keypoint2D = store.types["act_ros/msg/Keypoint2D"]
     PersonPose2D = store.types["act_ros/msg/PersonPose2D"]
     PersonPose2DArray = store.types[POSE_ARRAY_TYPE]
-    known = set(class_names)
+    known = set(class_names) | {UNKNOWN_LABEL}
     for i, seq in enumerate(sequences):
         kp = np.asarray(seq.keypoints)
         if kp.ndim != 3 or kp.shape[1:] != (NUM_KEYPOINTS, 3):
