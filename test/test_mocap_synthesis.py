@@ -63,7 +63,14 @@ def test_taxonomy_covers_the_sources():
     tax = load_taxonomy()
     cmu, left_out = cmu_items(mocap_dir(), tax)
     hdm, _ = hdm05_items(mocap_dir(), tax)
-    assert {i.class_name for i in hdm} <= set(tax.classes) and len(hdm) == 287
+    clips = [i for i in hdm if not i.stand_s]
+    assert {i.class_name for i in hdm} <= set(tax.classes) and len(clips) == 287
+    # One synthesized standing item per clip that starts upright, same actor, same file.
+    stand = [i for i in hdm if i.stand_s]
+    assert stand and {i.class_name for i in stand} == {"stand"}
+    assert {(i.path, i.subject) for i in stand} <= {(i.path, i.subject) for i in clips}
+    assert set(tax.model_classes) <= set(tax.classes)
+    assert not set(tax.model_classes) & set(tax.unknown_tune + tax.unknown_test)
     assert {"walk", "run", "jump", "wave"} <= {i.class_name for i in cmu}
     assert any("mixed" in x or "left out" in x for x in left_out)
     assert any("same capture" in x for x in left_out)  # one rig per CMU capture
@@ -129,3 +136,23 @@ def test_measured_statistics_file_is_the_committed_measurement():
     data = json.loads(Path(NOISE_FILE).read_text())
     assert data["backend"].startswith("mediapipe") and "jitter_fit" in data
     assert set(data["per_video"]) == {"sports2d_demo.mp4", "vtest.avi"}
+
+
+def test_standing_is_the_first_pose_held_with_centimetre_sway():
+    from act_ros.datasets.mocap.stand import standing_motion
+
+    tax = load_taxonomy()
+    hdm, _ = hdm05_items(mocap_dir(), tax)
+    clip = next(i for i in hdm if not i.stand_s and i.class_name == "squat")
+    motion = load_item(clip)
+    still = standing_motion(motion, 4.0, np.random.default_rng(0))
+    assert still.num_frames == int(4.0 * motion.frame_rate)
+    centre = still.positions.mean(axis=1)
+    drift = np.linalg.norm(centre - centre.mean(axis=0), axis=1)
+    assert 0.002 < drift.std() < 0.03                       # about a centimetre
+    # The body stays rigid: every joint keeps its distance to the others.
+    d0 = np.linalg.norm(still.positions[0, :, None] - still.positions[0, None], axis=-1)
+    dn = np.linalg.norm(still.positions[-1, :, None] - still.positions[-1, None], axis=-1)
+    assert np.allclose(d0, dn, atol=1e-9)
+    first = np.linalg.norm(motion.positions[0, :, None] - motion.positions[0, None], axis=-1)
+    assert np.allclose(d0, first, atol=1e-9)
