@@ -30,19 +30,41 @@ def _smooth_noise(n: int, rate: float, rng: np.random.Generator, dims: int) -> n
     return (out - out.mean(axis=0, keepdims=True)) / np.where(std > 0, std, 1.0)
 
 
-def standing_motion(motion: Motion, seconds: float, rng: np.random.Generator) -> Motion:
-    """``motion``'s first pose held for ``seconds`` with postural sway (z up, metres)."""
-    n = max(2, int(round(seconds * motion.frame_rate)))
-    pose = motion.positions[0]                                    # (J, 3)
-    head = motion.head_frame[0]                                   # (3, 3)
-    centre = pose.mean(axis=0)
-    drift = _smooth_noise(n, motion.frame_rate, rng, 3) * SWAY_M
+def sway(n: int, rate: float, rng: np.random.Generator, end_still: bool = False
+         ) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 3, 3) rotations about the vertical and (n, 3) drifts of quiet standing. ``end_still``:
+    both end at zero, so a held pose swayed this way joins the motion that follows it."""
+    drift = _smooth_noise(n, rate, rng, 3) * SWAY_M
     drift[:, 2] *= 0.3                                            # little vertical motion
-    angle = np.deg2rad(_smooth_noise(n, motion.frame_rate, rng, 1)[:, 0] * TURN_DEG)
+    angle = np.deg2rad(_smooth_noise(n, rate, rng, 1)[:, 0] * TURN_DEG)
+    if end_still:
+        drift, angle = drift - drift[-1], angle - angle[-1]
     c, s = np.cos(angle), np.sin(angle)
     rot = np.zeros((n, 3, 3))
     rot[:, 0, 0], rot[:, 0, 1], rot[:, 1, 0], rot[:, 1, 1], rot[:, 2, 2] = c, -s, s, c, 1.0
-    positions = np.einsum("nij,kj->nki", rot, pose - centre) + centre + drift[:, None, :]
-    head_frame = np.einsum("nij,jk->nik", rot, head)
+    return rot, drift
+
+
+def held_pose(pose: np.ndarray, n: int, rate: float, rng: np.random.Generator,
+              end_still: bool = False, directions: np.ndarray | None = None):
+    """``pose`` (J, 3) held for ``n`` frames with sway: (n, J, 3), and ``directions`` (..., 3)
+    turned the same way (n, ..., 3) when given."""
+    rot, drift = sway(n, rate, rng, end_still)
+    centre = pose.mean(axis=0)
+    held = np.einsum("nij,kj->nki", rot, pose - centre) + centre + drift[:, None, :]
+    if directions is None:
+        return held, None
+    d = np.asarray(directions)
+    turned = np.einsum("nij,...j->n...i", rot, d)
+    return held, turned
+
+
+def standing_motion(motion: Motion, seconds: float, rng: np.random.Generator) -> Motion:
+    """``motion``'s first pose held for ``seconds`` with postural sway (z up, metres)."""
+    n = max(2, int(round(seconds * motion.frame_rate)))
+    head = motion.head_frame[0]                                   # (3, 3): columns = axes
+    positions, axes = held_pose(motion.positions[0], n, motion.frame_rate, rng,
+                                directions=head.T)
+    head_frame = np.swapaxes(axes, 1, 2)
     return Motion(positions, motion.joint_names, motion.frame_rate, head_frame, motion.rig,
                   motion.source_file, {**motion.meta, "synthesized": "standing"})

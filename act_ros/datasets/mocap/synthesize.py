@@ -17,6 +17,7 @@ import numpy as np
 from act_ros.datasets.mocap.camera import Camera, random_camera
 from act_ros.datasets.mocap.coco17 import COCO17_NAMES
 from act_ros.datasets.mocap.noise import NoiseModel
+from act_ros.datasets.mocap.stand import held_pose
 
 IDX = {n: i for i, n in enumerate(COCO17_NAMES)}
 FACE = [IDX[n] for n in ("nose", "left_eye", "right_eye", "left_ear", "right_ear")]
@@ -125,9 +126,14 @@ def synthesize_view(points: np.ndarray, head_forward: np.ndarray, src_fps: float
     pts = resample(points, src_fps, settings.frame_rate, speed)
     fwd = resample(head_forward, src_fps, settings.frame_rate, speed)
     short = settings.window_length - len(pts)
-    if short > 0:  # hold the first pose before the action, as the runtime pads short windows
-        pts = np.concatenate([np.repeat(pts[:1], short, axis=0), pts])
-        fwd = np.concatenate([np.repeat(fwd[:1], short, axis=0), fwd])
+    if short > 0:
+        # The person stood before the action: the first pose held, swaying like the synthesized
+        # "stand" (a frozen lead-in would teach "perfectly still = this action", and real people
+        # never are).
+        lead, lead_fwd = held_pose(pts[0], short + 1, settings.frame_rate, rng, end_still=True,
+                                   directions=fwd[0])
+        pts = np.concatenate([lead[:-1], pts])
+        fwd = np.concatenate([lead_fwd[:-1], fwd])
     if camera is None:
         mid_hip = pts[:, [IDX["left_hip"], IDX["right_hip"]]].mean(axis=1)
         camera = random_camera(rng, mid_hip[int(rng.integers(len(pts)))])
