@@ -6,6 +6,8 @@ synthetic part of the mix and score every run ONLY by transfer (see act_ros/trai
   python tools/transfer_study.py train --study runs/study --recipe small-data --seeds 0 1 2
   python tools/transfer_study.py score --study runs/study --recipe small-data --seeds 0 1 2
   python tools/transfer_study.py table --study runs/study
+  python tools/transfer_study.py figures --study runs/study --recipe small-data -o docs/model_card
+  python tools/transfer_study.py ship --study runs/study --final runs/final
 
 `train` runs `act-ros train` (a recipe = a preset plus flags, RECIPES below) and exports each
 run to TFLite; `score` measures (a) synthetic -> real LZQ, (b) held-out subjects of the motion
@@ -184,6 +186,92 @@ def table(args) -> None:
     print(text)
 
 
+def figures(args) -> None:
+    """The card's pictures for a recipe: confusion matrices of (a) and (b) and the reliability
+    diagram of the held-out subjects, from the ensemble of its seeds (logits averaged), and
+    the ensemble's own transfer metrics."""
+    import numpy as np
+
+    from act_ros.runtime import softmax
+    from act_ros.training.calibrate import fit_temperature, plot_reliability
+    from act_ros.training.metrics import classification_report, plot_confusion
+
+    parts = load_parts(args.study)
+    runs = [args.study / args.recipe / f"seed_{s}" for s in args.seeds]
+    logits = {k: np.mean([np.load(r / "logits.npz")[k] for r in runs], axis=0)
+              for k in ("val", "test", "lzq", "unknown_tune", "unknown_test")}
+    out = args.output
+    out.mkdir(parents=True, exist_ok=True)
+    names = parts["class_names"]
+    for key, title in (("lzq", "(a) synthetic -> real LZQ"),
+                       ("test", "(b) held-out subjects (motion capture)")):
+        rep = classification_report(parts[key].labels, logits[key], names)
+        plot_confusion(rep, out / f"confusion_{key}.png",
+                       f"{title}: AcT-micro x{len(runs)}, {args.recipe}")
+    t = fit_temperature(logits["val"], parts["val"].labels)
+    plot_reliability(softmax(logits["test"]), softmax(logits["test"] / t), parts["test"].labels,
+                     out / "reliability_test.png",
+                     f"held-out subjects, AcT-micro x{len(runs)} ({args.recipe}); T = {t:.2f} "
+                     "fitted on validation subjects")
+    res = transfer_metrics(logits, parts, names)
+    (out / f"ensemble_{args.recipe}.json").write_text(json.dumps(res, indent=2) + "\n")
+    print({k: v for k, v in res.items() if not isinstance(v, dict)})
+
+
+def ship_one(runs: list[Path], output: Path, name: str, study: Path) -> dict:
+    """Export ``runs`` as one file, calibrate it (temperature on the validation subjects,
+    threshold on the tuning actions), and measure the reject rule on the test actions."""
+    import numpy as np
+
+    from act_ros.datasets.npz import load_npz_dataset
+    from act_ros.training.calibrate import reject_report
+    from act_ros.runtime import ActClassifier
+
+    run([*ACT_ROS, "export", *map(str, runs), "-o", str(output), "--name", name])
+    run([*ACT_ROS, "calibrate", str(output), "--dataset", str(study / "full.npz"),
+         "--unknown", str(study / "unknown.npz")], stdout=subprocess.DEVNULL)
+    clf = ActClassifier(output)
+    val = load_npz_dataset(study / "full.npz").part("val")
+    unk = load_npz_dataset(study / "unknown.npz")
+    test = unk.part("test")
+    p_val, p_unk = clf.predict_proba(val.features()), clf.predict_proba(test.features())
+    res = {"temperature": clf.temperature, "unknown_threshold": clf.unknown_threshold,
+           "reject": reject_report(clf.unknown_threshold, p_val, val.labels, p_unk),
+           "flagged_per_action": {
+               unk.class_names[c]: float(np.mean(p_unk[test.labels == c].max(1)
+                                                 < clf.unknown_threshold))
+               for c in np.unique(test.labels)}}
+    return res
+
+
+def ship(args) -> None:
+    """The shipped models: export, calibrate, the reject rule on never-learnt actions, and the
+    demo clip through the real nodes at the model's threshold and without a reject."""
+    models = ROOT / "act_ros" / "models"
+    out = {}
+    micro = sorted((args.final / "micro").glob("seed_*"))
+    out["micro"] = ship_one(micro, models / "act_micro.tflite",
+                            f"act_micro_mix10_x{len(micro)}", args.study)
+    if (args.final / "small" / "run.json").is_file():
+        out["small"] = ship_one([args.final / "small"], models / "act_small.tflite",
+                                "act_small_mix10", args.study)
+    bag = ROOT / "runs" / "demo" / "demo_bag_unknown"
+    if not bag.exists():
+        run([*ACT_ROS, "make-bag", "act_ros/data/sports2d_demo.mp4", "--labels",
+             "act_ros/data/sports2d_demo_labels.csv", "-o", str(bag), "--width", "640"])
+    for size in out:
+        for name, thr in (("default", -1.0), ("no_reject", 0.0)):
+            dest = args.final / f"eval_demo_{size}_{name}"
+            run([*ACT_ROS, "evaluate", str(bag), "--quiet", "-o", str(dest),
+                 "--act-param", f"model_size={size}", "--act-param", f"unknown_threshold={thr}"],
+                stdout=subprocess.DEVNULL)
+            c = json.loads((dest / "report.json").read_text())["score"]["classification"]
+            out[size][f"demo_{name}"] = {k: c[k] for k in ("accuracy", "balanced_accuracy",
+                                                           "scored", "per_class")}
+    (args.final / "shipped.json").write_text(json.dumps(out, indent=2) + "\n")
+    print(json.dumps(out, indent=1)[:4000])
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -197,11 +285,20 @@ def main(argv=None) -> int:
         b.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
         b.add_argument("--size", default="micro")
         b.add_argument("--extra", nargs=argparse.REMAINDER, default=[])
+    f = sub.add_parser("figures")
+    f.add_argument("--study", type=Path, required=True)
+    f.add_argument("--recipe", choices=tuple(RECIPES), required=True)
+    f.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    f.add_argument("-o", "--output", type=Path, required=True)
+    s = sub.add_parser("ship")
+    s.add_argument("--study", type=Path, required=True)
+    s.add_argument("--final", type=Path, required=True, help="folder with micro/seed_* and small")
     c = sub.add_parser("table")
     c.add_argument("--study", type=Path, required=True)
     args = p.parse_args(argv)
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-    {"prepare": prepare, "train": train, "score": score, "table": table}[args.cmd](args)
+    {"prepare": prepare, "train": train, "score": score, "table": table,
+     "figures": figures, "ship": ship}[args.cmd](args)
     return 0
 
 
