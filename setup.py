@@ -24,7 +24,8 @@ setup(
     packages=find_packages(include=["act_ros", "act_ros.*"]),
     package_data={
         "act_ros": [
-            "models/*", "data/*", "data/lzq_openpose_har/*", "*.xml", "pose/licenses/*",
+            "models/*", "models/lzq7/*", "data/*", "data/lzq_openpose_har/*", "*.xml",
+            "pose/licenses/*",
             "datasets/mocap/*.yaml", "datasets/mocap/*.json", "datasets/mocap/README.md",
         ]
     },

@@ -23,7 +23,8 @@ def test_run_on_the_bundled_clip_prints_actions_and_writes_the_annotated_video(t
     out = tmp_path / "annotated.mp4"
     done = act_ros_run("--source", str(CLIP), "--max-frames", "60", "--output", str(out))
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "classes: stand, walk, squat, wave, operate, fall_down, run" in done.stderr
+    assert ("classes: stand, walk, run, jump, squat, kick, pick_up, reach_up, lie_down, wave"
+            in done.stderr)
     # The actions are the command's output (stdout); status and logs go to stderr.
     actions = [line for line in done.stdout.splitlines() if "] person " in line]
     assert actions, done.stdout[-3000:]  # e.g. "[  1.20 s] person 1: wave (0.65)"
