@@ -249,11 +249,12 @@ def ship(args) -> None:
     demo clip through the real nodes at the model's threshold and without a reject."""
     models = ROOT / "act_ros" / "models"
     out = {}
-    micro = sorted((args.final / "micro").glob("seed_*"))
+    args.final.mkdir(parents=True, exist_ok=True)
+    micro = args.micro_runs or sorted((args.final / "micro").glob("seed_*"))
     out["micro"] = ship_one(micro, models / "act_micro.tflite",
                             f"act_micro_mix10_x{len(micro)}", args.study)
-    if (args.final / "small" / "run.json").is_file():
-        out["small"] = ship_one([args.final / "small"], models / "act_small.tflite",
+    if args.small_run or (args.final / "small" / "run.json").is_file():
+        out["small"] = ship_one([args.small_run or args.final / "small"], models / "act_small.tflite",
                                 "act_small_mix10", args.study)
     bag = ROOT / "runs" / "demo" / "demo_bag_unknown"
     if not bag.exists():
@@ -292,7 +293,10 @@ def main(argv=None) -> int:
     f.add_argument("-o", "--output", type=Path, required=True)
     s = sub.add_parser("ship")
     s.add_argument("--study", type=Path, required=True)
-    s.add_argument("--final", type=Path, required=True, help="folder with micro/seed_* and small")
+    s.add_argument("--final", type=Path, required=True,
+                   help="output folder; its micro/seed_* and small runs unless given below")
+    s.add_argument("--micro-runs", type=Path, nargs="+", default=None)
+    s.add_argument("--small-run", type=Path, default=None)
     c = sub.add_parser("table")
     c.add_argument("--study", type=Path, required=True)
     args = p.parse_args(argv)
