@@ -42,6 +42,7 @@ MAX_FEATURE_SPEC_LENGTH = 2000
 MAX_WINDOW_LENGTH = 300        # frames: the AcT node's window_length range
 MIN_FRAME_RATE, MAX_FRAME_RATE = 1.0, 240.0   # fps: the AcT node's sample_rate range
 MAX_ENSEMBLE_SIZE = 32
+MIN_TEMPERATURE, MAX_TEMPERATURE = 0.05, 20.0  # the range `act-ros calibrate` searches
 MAX_DESCRIPTION_BYTES = 1 << 20
 
 
@@ -110,7 +111,8 @@ class ModelSpec:
     frame_rate: float | None = None  # fps of the training data; None = unknown/as recorded
     ensemble_size: int = 1           # models whose logits the file averages internally
     # Calibration (act-ros calibrate): probabilities = softmax(logits / temperature), fitted on
-    # validation subjects; below ``unknown_threshold`` the AcT node says "unknown" (0 = never).
+    # validation subjects; below ``unknown_threshold`` (a calibrated probability, 0..1) the AcT
+    # node says "unknown" (0 = never). Part of the embedded description like every field.
     temperature: float = 1.0
     unknown_threshold: float = 0.0
     format_version: int = SPEC_FORMAT_VERSION
@@ -154,6 +156,14 @@ class ModelSpec:
         if fr is not None and not (_is_number(fr) and MIN_FRAME_RATE <= fr <= MAX_FRAME_RATE):
             p.append(f"frame_rate: expected {MIN_FRAME_RATE:g}..{MAX_FRAME_RATE:g} frames per "
                      f"second (or null = unknown), found {show(fr)}")
+        t = self.temperature
+        if not (_is_number(t) and MIN_TEMPERATURE <= t <= MAX_TEMPERATURE):
+            p.append(f"temperature: expected {MIN_TEMPERATURE:g}..{MAX_TEMPERATURE:g} (1 = not "
+                     f"calibrated), found {show(t)}")
+        u = self.unknown_threshold
+        if not (_is_number(u) and 0.0 <= u <= 1.0):
+            p.append(f"unknown_threshold: expected a probability in 0..1 (0 = never 'unknown'), "
+                     f"found {show(u)}")
         if not isinstance(self.sha256, str) or (
                 self.sha256 and (len(self.sha256) != 64
                                  or any(c not in "0123456789abcdef" for c in self.sha256))):
