@@ -388,6 +388,33 @@ def write_model_spec(model_path: str | Path, spec: ModelSpec, sidecar: bool = Tr
     return write_sidecar(model_path, spec) if sidecar else sidecar_path(model_path)
 
 
+def rewrite_description(model_path: str | Path, spec: ModelSpec, probe=None) -> Path:
+    """Embed ``spec`` into ``model_path`` in place of its description and rewrite the readable
+    copy; return the copy's path. The weights stay byte-identical: a staged copy is compared
+    with the file (every tensor's name, shape and dtype, the SHA-256 of all constant data)
+    before it replaces the file. ``probe(staged_path)`` (e.g. ``ActClassifier``: a full window
+    run) may refuse it first. Nothing is written when anything fails."""
+    model_path = Path(model_path)
+    before = _open(model_path)
+    staged = model_path.with_name(f".{model_path.stem}.rewrite{os.getpid()}.tflite")  # no copy beside it
+    try:
+        staged.write_bytes(model_path.read_bytes())
+        write_model_spec(staged, spec, sidecar=False)
+        after = _open(staged)
+        if (after.weights_sha256, after.tensors) != (before.weights_sha256, before.tensors):
+            raise ModelMismatchError(f"{model_path}: its weights changed while its description "
+                                     f"was rewritten; the file was left as it was")  # never seen
+        if probe is not None:
+            try:
+                probe(staged)
+            except ModelMismatchError as exc:
+                raise ModelMismatchError(str(exc).replace(str(staged), str(model_path))) from None
+        os.replace(staged, model_path)
+    finally:
+        staged.unlink(missing_ok=True)
+    return write_sidecar(model_path, spec)
+
+
 def write_sidecar(model_path: str | Path, spec: ModelSpec) -> Path:
     """The readable copy of ``spec`` with the checksum of ``model_path``, beside it."""
     side = sidecar_path(model_path)

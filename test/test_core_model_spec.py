@@ -35,8 +35,11 @@ def micro(tmp_path):
 
 
 def test_shipped_models_carry_their_description_inside(tmp_path):
-    for size in ("micro", "small"):
-        path = shipped_model_path(size)
+    """Every model file in the package: the default and the 7-class LZQ ones (lzq7/)."""
+    shipped = sorted(shipped_model_path("micro").parent.rglob("*.tflite"))
+    assert len(shipped) == 3
+    for path in shipped:
+        size = f"{path.parent.name}_{path.stem}"
         embedded = json.loads(read_tflite(path).metadata[EMBEDDED_NAME])
         side = json.loads(sidecar_path(path).read_text())
         assert embedded["format_version"] == side["format_version"] == 2
@@ -51,12 +54,12 @@ def test_shipped_models_carry_their_description_inside(tmp_path):
 
 def test_round_trip_keeps_the_weights(micro):
     before = read_tflite(micro)
-    write_model_spec(micro, _spec(class_names=tuple("abcdefg"), ensemble_size=3,
+    write_model_spec(micro, _spec(class_names=tuple("abcdefghij"), ensemble_size=3,
                                   training={"command": "act-ros train ..."}))
     spec = load_model_spec(micro)
-    assert spec.sha256 == file_sha256(micro) and spec.class_names == tuple("abcdefg")
+    assert spec.sha256 == file_sha256(micro) and spec.class_names == tuple("abcdefghij")
     assert spec.training == {"command": "act-ros train ..."}
-    assert json.loads(sidecar_path(micro).read_text())["class_names"] == list("abcdefg")
+    assert json.loads(sidecar_path(micro).read_text())["class_names"] == list("abcdefghij")
     after = read_tflite(micro)
     assert after.weights_sha256 == before.weights_sha256
     assert [t.name for t in after.tensors] == [t.name for t in before.tensors]
@@ -148,7 +151,7 @@ def test_sidecar_must_agree_with_the_embedded_description(micro):
     ({"precision": "int8-dynamic"}, "precision: description says 'int8-dynamic', graph's "
                                     "weights are 'fp32'"),
     ({"precision": "fp16"}, "graph's weights are 'fp32'"),
-    ({"class_names": list("ab")}, "classes: description lists 2, graph outputs [-1, 7] scores"),
+    ({"class_names": list("ab")}, "classes: description lists 2, graph outputs [-1, 10] scores"),
     ({"num_features": 39}, "input: description says [batch, frames, 39] features, graph "
                            "takes [-1, -1, 52]"),
     ({"size": "small"}, "size: description says 'small' (D=128), graph's tokens have D=64"),

@@ -63,7 +63,7 @@ def test_presets_set_defaults_and_flags_still_win():
 def test_calibrate_command_writes_the_description_the_runtime_applies(tmp_path):
     pytest.importorskip("tensorflow")
     from act_ros.datasets.npz import load_npz_dataset
-    from act_ros.model_spec import load_model_spec
+    from act_ros.model_spec import embedded_model_spec, load_model_spec
     from act_ros.training import calibrate
     from core_fixtures import small_lzq_npz, trained_micro
 
@@ -73,7 +73,8 @@ def test_calibrate_command_writes_the_description_the_runtime_applies(tmp_path):
     shutil.copy(run / "act_micro.json", model.with_suffix(".json"))
     data = small_lzq_npz(tmp_path / "lzq.npz")
     assert calibrate.main([str(model), "--dataset", str(data), "--unknown", str(data)]) == 0
-    spec = load_model_spec(model)                      # the checksum still holds
+    spec = load_model_spec(model)          # embedded and copy agree, the checksum holds
+    assert spec == embedded_model_spec(model)
     result = json.loads(model.with_suffix(".json").read_text())["training"]["calibration"]
     assert spec.temperature == pytest.approx(result["temperature"]) and spec.temperature > 0
     assert spec.unknown_threshold == pytest.approx(result["unknown_threshold"])
@@ -83,3 +84,65 @@ def test_calibrate_command_writes_the_description_the_runtime_applies(tmp_path):
     np.testing.assert_allclose(clf.predict_proba(x),
                                softmax(clf.predict_logits(x) / spec.temperature), atol=1e-6)
     assert clf.unknown_threshold == pytest.approx(spec.unknown_threshold)
+
+
+def _result(temperature: float, threshold: float) -> dict:
+    return {"temperature": temperature, "unknown_threshold": threshold, "keep": 0.9}
+
+
+def test_calibration_goes_into_the_embedded_description_weights_untouched(tmp_path):
+    """No TensorFlow: the shipped default model recalibrated with given values. The embedded
+    description and its copy carry them; every tensor and weight byte is what it was, and so
+    are the logits; the probabilities follow the new temperature."""
+    from act_ros.model_spec import EMBEDDED_NAME, embedded_model_spec, load_model_spec
+    from act_ros.tflite_file import read_tflite
+    from act_ros.training.calibrate import write_calibration
+    from core_fixtures import lzq_dataset, model_copy_of
+
+    model = model_copy_of("micro", tmp_path)
+    before = read_tflite(model)
+    x = lzq_dataset().features()[:16]
+    logits = ActClassifier(model).predict_logits(x)
+    spec = write_calibration(model, _result(1.7, 0.55))
+    after = read_tflite(model)
+    assert (after.weights_sha256, after.tensors) == (before.weights_sha256, before.tensors)
+    embedded = json.loads(after.metadata[EMBEDDED_NAME])
+    side = json.loads(model.with_suffix(".json").read_text())
+    for data in (embedded, side):
+        assert (data["temperature"], data["unknown_threshold"]) == (1.7, 0.55)
+        assert data["training"]["calibration"]["keep"] == 0.9 and data["format_version"] == 2
+    assert spec == load_model_spec(model) == embedded_model_spec(model)
+    clf = ActClassifier(model)
+    np.testing.assert_array_equal(clf.predict_logits(x), logits)
+    np.testing.assert_allclose(clf.predict_proba(x), softmax(logits / 1.7), atol=1e-6)
+    assert clf.unknown_threshold == 0.55
+
+
+@pytest.mark.parametrize("temperature, threshold, reason", [
+    (0.0, 0.5, "temperature: expected 0.05..20"),
+    (50.0, 0.5, "temperature: expected 0.05..20"),
+    (float("nan"), 0.5, "temperature: expected 0.05..20"),
+    (1.0, 1.5, "unknown_threshold: expected a probability in 0..1"),
+    (1.0, -0.1, "unknown_threshold: expected a probability in 0..1"),
+])
+def test_calibration_outside_its_range_is_refused_and_nothing_written(tmp_path, temperature,
+                                                                       threshold, reason):
+    from act_ros.model_spec import ModelMismatchError
+    from act_ros.training.calibrate import write_calibration
+    from core_fixtures import model_copy_of
+
+    model = model_copy_of("micro", tmp_path)
+    files = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    with pytest.raises(ModelMismatchError, match=reason):
+        write_calibration(model, _result(temperature, threshold))
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == files
+
+
+def test_a_legacy_model_is_not_calibrated_but_told_how_to_upgrade(tmp_path, capsys):
+    from act_ros.model_spec import ModelMismatchError
+    from act_ros.training.calibrate import write_calibration
+    from core_fixtures import legacy_copy
+
+    legacy = legacy_copy("micro", tmp_path)
+    with pytest.raises(ModelMismatchError, match=f"act-ros export --embed-description {legacy}"):
+        write_calibration(legacy, _result(1.2, 0.5))

@@ -1,5 +1,7 @@
 """`act-ros calibrate MODEL.tflite`: fit the temperature on validation subjects, choose the
-"unknown" threshold on held-out actions, and write both into the model's description.
+"unknown" threshold on held-out actions, and write both into the model's description: the one
+embedded in the .tflite (format 2, TFLite metadata ``act_ros.model_spec``) and its .json copy,
+the weights byte-identical.
 
 Reject rule: the best calibrated probability, max softmax(logits / T), below the threshold ->
 "unknown". The threshold is the highest one that still keeps ``keep`` (default 90 %) of the
@@ -10,12 +12,14 @@ below it is what the rule flags. The AcT node applies the description's threshol
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from act_ros.model_spec import MAX_TEMPERATURE, MIN_TEMPERATURE, ModelMismatchError, ModelSpec
 from act_ros.runtime import softmax
 
 ECE_BINS = 15
@@ -31,11 +35,11 @@ def nll(logits: np.ndarray, labels: np.ndarray, temperature: float) -> float:
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     """The temperature minimising the validation negative log-likelihood (Guo et al. 2017):
-    golden-section search over log T in [log 0.05, log 20] (the NLL is convex in 1/T)."""
+    golden-section search over log T in the description's range (the NLL is convex in 1/T)."""
     if len(labels) == 0:
         raise ValueError("no validation windows to fit the temperature on")
     f = lambda lt: nll(logits, labels, float(np.exp(lt)))  # noqa: E731
-    a, b = np.log(0.05), np.log(20.0)
+    a, b = np.log(MIN_TEMPERATURE), np.log(MAX_TEMPERATURE)
     g = (np.sqrt(5.0) - 1.0) / 2.0
     c, d = b - g * (b - a), a + g * (b - a)
     fc, fd = f(c), f(d)
@@ -143,17 +147,21 @@ def calibrate(logits_val: np.ndarray, labels_val: np.ndarray, logits_tune: np.nd
             "tune": reject_report(threshold, p_after, labels_val, tune)}
 
 
-def write_calibration(model: Path, result: dict) -> None:
-    """Put temperature and threshold into the model's description (the checksum is of the
-    .tflite, which does not change)."""
-    from act_ros.model_spec import sidecar_path
+def write_calibration(model: Path, result: dict) -> ModelSpec:
+    """Put temperature and threshold into the description embedded in ``model`` and into its
+    readable copy (the result in ``training.calibration``); the weights stay byte-identical
+    (checked). Values outside their ranges are refused before anything is written; a model
+    whose description is not embedded yet (format 1) is refused with the upgrade command."""
+    from act_ros.model_spec import load_model_spec, rewrite_description
+    from act_ros.runtime import ActClassifier
 
-    path = sidecar_path(model)
-    data = json.loads(path.read_text())
-    data["temperature"] = result["temperature"]
-    data["unknown_threshold"] = result["unknown_threshold"]
-    data.setdefault("training", {})["calibration"] = result
-    path.write_text(json.dumps(data, indent=2) + "\n")
+    spec = load_model_spec(model)
+    calibrated = dataclasses.replace(
+        spec, temperature=float(result["temperature"]),
+        unknown_threshold=float(result["unknown_threshold"]),
+        training={**spec.training, "calibration": result})
+    rewrite_description(model, calibrated, probe=ActClassifier)
+    return load_model_spec(model)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -161,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     from act_ros.training.evaluate import LogitsModel
 
     p = argparse.ArgumentParser(prog="act-ros calibrate", description=__doc__.split("\n\n")[0])
-    p.add_argument("model", type=Path, help="exported .tflite (its .json description is updated)")
+    p.add_argument("model", type=Path, help="exported .tflite: its embedded description and the "
+                                            ".json copy are updated, the weights are not")
     p.add_argument("--dataset", type=Path, required=True,
                    help=".npz with a 'val' split of held-out subjects (the model's classes)")
     p.add_argument("--unknown", type=Path, default=None,
@@ -171,20 +180,28 @@ def main(argv: list[str] | None = None) -> int:
                         "their label")
     p.add_argument("--dry-run", action="store_true", help="print, do not write the description")
     args = p.parse_args(argv)
-    model = LogitsModel(args.model)
-    val = load_npz_dataset(args.dataset).part("val")
-    model.check(val)
-    tune_logits = None
-    if args.unknown:
-        tune = load_npz_dataset(args.unknown)
-        tune = tune.part("val") if tune.split is not None and np.any(tune.split == "val") else tune
-        tune_logits = model.logits(tune.features())
-    result = calibrate(model.logits(val.features()), val.labels, tune_logits, args.keep)
-    print(json.dumps(result, indent=2))
-    if not args.dry_run:
-        write_calibration(args.model, result)
-        print(f"wrote temperature {result['temperature']:.3f} and unknown threshold "
-              f"{result['unknown_threshold']:.3f} into {args.model.with_suffix('.json')}")
+    if not 0.0 < args.keep <= 1.0:
+        p.error(f"--keep: expected a fraction in (0, 1], found {args.keep}")
+    try:
+        model = LogitsModel(args.model)
+        val = load_npz_dataset(args.dataset).part("val")
+        model.check(val)
+        tune_logits = None
+        if args.unknown:
+            tune = load_npz_dataset(args.unknown)
+            has_val = tune.split is not None and np.any(tune.split == "val")
+            tune = tune.part("val") if has_val else tune
+            tune_logits = model.logits(tune.features())
+        result = calibrate(model.logits(val.features()), val.labels, tune_logits, args.keep)
+        print(json.dumps(result, indent=2))
+        if not args.dry_run:
+            spec = write_calibration(args.model, result)
+            print(f"wrote temperature {spec.temperature:.3f} and unknown threshold "
+                  f"{spec.unknown_threshold:.3f} into the description embedded in {args.model} "
+                  f"and its copy {args.model.with_suffix('.json')} (weights unchanged)")
+    except (ModelMismatchError, FileNotFoundError, ValueError) as exc:
+        print(f"act-ros calibrate: error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -32,8 +32,8 @@ from act_ros.model_spec import (
     embedded_model_spec,
     legacy_model_spec,
     load_model_spec,
+    rewrite_description,
     write_model_spec,
-    write_sidecar,
 )
 from act_ros.preprocessing import FEATURE_SPEC, NUM_FEATURES, PREPROCESSING_VERSION
 from act_ros.tflite_file import read_tflite
@@ -110,8 +110,6 @@ def embed_description(model: Path) -> str:
     """``--embed-description``: embed the sidecar of a format-1 model (same weights), or rewrite
     the sidecar of a model whose description is embedded already. The result is checked against
     the graph and runs a full window before the model is replaced. Returns what was done."""
-    import os
-
     from act_ros.runtime import ActClassifier
 
     model = Path(model)
@@ -120,22 +118,7 @@ def embed_description(model: Path) -> str:
     if not embedded:
         spec = legacy_model_spec(model)
         check_against_graph(spec, read_tflite(model), str(model))
-    staged = model.with_name(f".{model.stem}.embedding.tflite")  # no sidecar beside it
-    try:
-        staged.write_bytes(model.read_bytes())
-        if not embedded:
-            write_model_spec(staged, spec, sidecar=False)
-        try:
-            ActClassifier(staged)  # a full window run
-        except ModelMismatchError as exc:
-            raise ModelMismatchError(str(exc).replace(str(staged), str(model))) from None
-        if read_tflite(staged).weights_sha256 != read_tflite(model).weights_sha256:
-            raise ModelMismatchError(f"{model}: weights changed while embedding")  # never seen
-        if not embedded:
-            os.replace(staged, model)
-    finally:
-        staged.unlink(missing_ok=True)
-    side = write_sidecar(model, spec)
+    side = rewrite_description(model, spec, probe=ActClassifier)
     done = "its description was embedded already" if embedded else \
         f"embedded its description (format {SPEC_FORMAT_VERSION})"
     return (f"{model}: {done}, weights sha256 {read_tflite(model).weights_sha256[:16]}...; "
