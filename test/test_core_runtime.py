@@ -99,11 +99,11 @@ def test_missing_model_file_names_the_path(tmp_path):
 
 def test_the_file_alone_is_enough(model_copy):
     sidecar_path(model_copy).unlink()
-    assert ActClassifier(model_copy).class_names == LZQ_CLASSES
+    assert ActClassifier(model_copy).class_names == _model_classes()
 
 
 def _reversed_classes(path):
-    edit_sidecar(path, class_names=list(LZQ_CLASSES[::-1]))
+    edit_sidecar(path, class_names=list(_model_classes()[::-1]))
 
 
 def _truncated(path):
@@ -117,7 +117,7 @@ def _emptied(path):
 
 
 def _named(name):
-    return lambda path: embed_raw(path, class_names=[name, *LZQ_CLASSES[1:]])
+    return lambda path: embed_raw(path, class_names=[name, *_model_classes()[1:]])
 
 
 # Issue 11, items 8 and 9: each of these was accepted (or failed without naming the file).
