@@ -1,6 +1,6 @@
 """Calibration and the "unknown" reject rule: the temperature fit, ECE, the threshold rule, the
 `act-ros calibrate` command on a real trained model and the runtime applying its description;
-and the named training presets."""
+and the named training recipes' flag defaults."""
 from __future__ import annotations
 
 import json
@@ -43,20 +43,31 @@ def test_threshold_keeps_the_requested_share_of_right_windows_and_flags_the_rest
     assert rep["known_right_and_kept"] <= rep["known_right_kept_of_right"]
 
 
-def test_presets_set_defaults_and_flags_still_win():
-    from act_ros.training.presets import PRESETS
+def test_recipes_set_defaults_and_flags_still_win():
+    """One concept: a recipe is its schedule policy plus parser defaults; small-data is what
+    trained the shipped model (the paper's recipe at 20 epochs, batch 128, peak 2e-3, no
+    clipping: the commands recorded in its description)."""
+    from act_ros.training.recipes import RECIPES
     from act_ros.training.train import build_parser, parse_args
 
-    paper = parse_args(["--dataset", "x.npz"])
-    assert paper.preset == "paper" and vars(paper) == vars(build_parser().parse_args(
+    stable = parse_args(["--dataset", "x.npz"])
+    assert stable.recipe == "stable" and vars(stable) == vars(build_parser().parse_args(
         ["--dataset", "x.npz"]))
-    small = parse_args(["--preset", "small-data", "--dataset", "x.npz"])
-    for key, value in PRESETS["small-data"].items():
-        assert getattr(small, key) == value, key
-    mine = parse_args(["--preset", "small-data", "--epochs", "3", "--no-balance-classes"])
-    assert mine.epochs == 3 and mine.balance_classes is False
+    small = parse_args(["--recipe", "small-data", "--dataset", "x.npz"])
+    assert (small.epochs, small.batch_size, small.peak_lr, small.clip_norm) == (20, 128, None, None)
+    assert RECIPES["small-data"].peak_lr(64) == RECIPES["small-data"].peak_lr(128) == 2e-3
+    assert RECIPES["small-data"].clip_norm == 0.0
+    geometric = parse_args(["--recipe", "small-data-geometric"])
+    for key, value in RECIPES["small-data-geometric"].defaults.items():
+        assert getattr(geometric, key) == value, key
+    assert geometric.balance_classes and geometric.select_metric == "balanced_accuracy"
+    mine = parse_args(["--recipe", "small-data-geometric", "--epochs", "3",
+                       "--no-balance-classes"])
+    assert mine.epochs == 3 and mine.balance_classes is False and mine.yaw_scale == 2.5
     with pytest.raises(SystemExit):
-        parse_args(["--preset", "nonsense"])
+        parse_args(["--recipe", "nonsense"])
+    with pytest.raises(SystemExit):            # the former name of the concept is gone
+        parse_args(["--preset", "small-data"])
 
 
 @pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
@@ -68,6 +79,10 @@ def test_calibrate_command_writes_the_description_the_runtime_applies(tmp_path):
     from core_fixtures import small_lzq_npz, trained_micro
 
     run = trained_micro(0)
+    recipe = json.loads((run / "run.json").read_text())["recipe"]   # the default, recorded
+    assert recipe["name"] == "stable" and recipe["definition"]["clip_norm"] == 1.0
+    assert recipe["clip_norm_used"] == 1.0 and recipe["peak_lr_used"] > 0
+    assert recipe["epochs"] == 4 and recipe["batch_size"] == 64    # the flags given won
     model = tmp_path / "m.tflite"
     shutil.copy(run / "act_micro.tflite", model)
     shutil.copy(run / "act_micro.json", model.with_suffix(".json"))

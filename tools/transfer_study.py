@@ -9,7 +9,7 @@ synthetic part of the mix and score every run ONLY by transfer (see act_ros/trai
   python tools/transfer_study.py figures --study runs/study --recipe small-data -o docs/model_card
   python tools/transfer_study.py ship --study runs/study --final runs/final
 
-`train` runs `act-ros train` (a recipe = a preset plus flags, RECIPES below) and exports each
+`train` runs `act-ros train --recipe R` (the study's names, RECIPES below) and exports each
 run to TFLite; `score` measures (a) synthetic -> real LZQ, (b) held-out subjects of the motion
 capture, (c) the bundled demo clip through the real pose and AcT nodes (`act-ros evaluate BAG`),
 calibration (ECE before / after the temperature) and the unknown-action reject rule.
@@ -25,13 +25,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 ACT_ROS = [sys.executable, "-m", "act_ros.cli"]
-STUDY_BUDGET = ["--epochs", "20", "--peak-lr", "2e-3"]   # every recipe, same budget
+# Study folder -> `act-ros train` arguments. Both recipes share the budget (20 epochs, batch
+# 128, peak 2e-3: act_ros/training/recipes.py). small-data: the paper's augmentation and
+# regularisation at that budget, the winner; geometric: + viewpoint / shape / crop / dropout
+# augmentation, class-balanced epochs.
 RECIPES: dict[str, list[str]] = {
-    # the paper's recipe (flip + noise, label smoothing, AdamW, warm-up + step) at the budget:
-    # the same as --preset small-data, the winner
-    "small-data": ["--preset", "paper", *STUDY_BUDGET, "--batch-size", "128"],
-    # + class-balanced epochs = --preset small-data-geometric
-    "geometric": ["--preset", "small-data-geometric"],
+    "small-data": ["--recipe", "small-data"],
+    "geometric": ["--recipe", "small-data-geometric"],
 }
 
 

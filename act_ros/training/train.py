@@ -7,7 +7,8 @@ Gaussian noise 0.03, keeping the checkpoint with the best VALIDATION accuracy, t
 lower validation loss (test data never selects anything). Validation = a stratified random 10%
 of the training part (by groups when the dataset has them), or the dataset's own "val" split.
 ``--recipe stable`` (default) pins the schedule's peak to its MPOSE2021 value per size and clips
-gradients, ``--recipe paper`` is the paper exactly (act_ros/training/recipes.py says why). A
+gradients, ``--recipe paper`` is the paper exactly, ``--recipe small-data`` is the shipped
+model's (act_ros/training/recipes.py says why; a recipe also sets flag defaults). A
 training whose curves collapse after a peak is reported loudly (act_ros/training/divergence.py).
 
 ``--seeds 0 1 2 ...`` runs the paper's protocol: one model per seed, each with its own
@@ -33,7 +34,6 @@ from act_ros.model_spec import class_name_problems
 from act_ros.training.augment import Augmentation, augment
 from act_ros.training.divergence import check_divergence
 from act_ros.training.recipes import DEFAULT_RECIPE, RECIPES
-from act_ros.training.presets import PRESETS, preset_defaults
 from act_ros.training.runs import MODEL_FILE, save_run_info
 
 PARITY_WINDOWS = 64
@@ -256,11 +256,12 @@ def train_run(ds: PoseDataset, out_dir: Path, args: argparse.Namespace, seed: in
                                                  "train": len(train), "val": len(val),
                                                  "test": 0 if test is None else len(test),
                                                  "validation": val_source},
-        "recipe": {"name": recipe.name, "peak_lr_used": peak_used, "clip_norm_used": clip_norm,
+        "recipe": {"name": recipe.name, "definition": recipe.record(),
+                   "peak_lr_used": peak_used, "clip_norm_used": clip_norm,
             **{k: getattr(args, k) for k in (
                 "epochs", "batch_size", "weight_decay", "label_smoothing", "warmup_fraction",
                 "step_fraction", "final_lr", "peak_lr", "clip_norm", "val_fraction",
-                "select_metric", "jit", "balance_classes", "preset")}},
+                "select_metric", "jit", "balance_classes")}},
         "divergence": divergence,
         "augmentation": asdict(aug), "best_epoch": best["epoch"],
         f"best_val_{select}": best["score"], "train_seconds": round(train_seconds, 1),
@@ -275,9 +276,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="act-ros train", description=__doc__.split("\n\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--preset", default="paper", choices=tuple(PRESETS),
-                   help="named recipe whose values become the defaults of the flags below "
-                        "(paper: the paper's; small-data: the shipped models')")
     p.add_argument("--dataset", default="mpose2021:openpose:1", help=DATASET_HELP)
     p.add_argument("--size", default="micro", choices=MODEL_SIZES)
     p.add_argument("--output", type=Path, default=Path("runs/act"), help="run folder")
@@ -324,11 +322,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    """The command line with the chosen preset's values as defaults (flags still win)."""
+    """The command line with the chosen recipe's values as defaults (flags still win)."""
     parser = build_parser()
     known, _ = parser.parse_known_args(argv)
-    if known.preset in PRESETS:            # an unknown one: the full parse below says so
-        parser.set_defaults(**preset_defaults(known.preset))
+    if known.recipe in RECIPES:            # an unknown one: the full parse below says so
+        parser.set_defaults(**RECIPES[known.recipe].defaults)
     return parser.parse_args(argv)
 
 
