@@ -1,6 +1,6 @@
 """Pose node + AcT node: camera images in, per-person actions out on /human_actions.
 
-    ros2 launch act_ros act.launch.py image_topic:=/camera/color/image_raw model_size:=small
+    ros2 launch act_ros act.launch.py image_topic:=/camera/color/image_raw num_threads:=2
     ros2 launch act_ros act.launch.py params_file:=<share>/config/raspberry_pi5.yaml
 
 Parameters come from config/act_ros.yaml, then `params_file` (only the keys it sets), then the
