@@ -106,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--precision", choices=("fp32", "fp16", "int8-dynamic"), default="fp32")
     p.add_argument("--runs", type=int, default=200)
     p.add_argument("--warmup", type=int, default=10)
+    p.add_argument("--peak-size", type=int, default=1024,
+                   help="n of the n x n matmul that measures the peak (smaller under emulation)")
+    p.add_argument("--peak-repeats", type=int, default=15)
     args = p.parse_args(argv)
 
     if os.environ.get("OPENBLAS_CORETYPE"):
@@ -126,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
 
     # A peak is the best observed: other processes on the machine can only lower it, so it is
     # measured before and after the model timings and the higher value is kept.
-    peaks = {t: matmul_peak_gflops(t) for t in sorted(set(args.threads))}
+    peaks = {t: matmul_peak_gflops(t, args.peak_size, args.peak_repeats)
+             for t in sorted(set(args.threads))}
     rows = []
     for path, size, classes, precision, members, label in entries:
         flops = 2 * macs_per_window(size, args.window_length, num_classes=classes) * members
@@ -136,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
                                          args.warmup)
                 rows.append((label, precision, threads, batch, median, p90, flops))
     for t in peaks:
-        again = matmul_peak_gflops(t)
+        again = matmul_peak_gflops(t, args.peak_size, args.peak_repeats)
         peaks[t] = max(peaks[t], again)
     for t, (gflops, kernel) in peaks.items():
         print(f"matmul peak, {t} thread(s): {gflops:.1f} GFLOP/s ({kernel})")

@@ -31,6 +31,8 @@ os.environ.setdefault("ROS_PYTHON_CHECK_FIELDS", "1")
 
 import pytest  # noqa: E402
 
+import needs  # noqa: E402  (the --ros-free rule)
+
 
 def pytest_report_header(config):
     return (
@@ -39,8 +41,67 @@ def pytest_report_header(config):
     )
 
 
+def pytest_addoption(parser):
+    parser.addoption("--ros-free", action="store_true",
+                     help="run only the tests that need neither ROS 2 nor the training extra, "
+                          "and list the ones left out (the rule: test/needs.py)")
+    parser.addoption("--emulated", action="store_true",
+                     help="with --ros-free: also leave out the tests marked heavy (pose models "
+                          "over a whole clip: hours under CPU emulation)")
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes more than ~30 s (still run in CI)")
+    config.addinivalue_line("markers", "ros: needs rclpy / the generated messages (set by test/needs.py "
+                                       "from the code; mark by hand what it cannot see)")
+    config.addinivalue_line("markers", "train: needs the training extra (TensorFlow, mpose)")
+    config.addinivalue_line("markers", "heavy: too slow for CPU emulation (left out by --emulated)")
+    config._ros_free_left_out = []  # (what, reason) for the summary
+
+
+def pytest_ignore_collect(collection_path, config):
+    """--ros-free: modules whose imports need ROS or TensorFlow are not imported at all."""
+    if not config.getoption("--ros-free") or collection_path.suffix != ".py" \
+            or not collection_path.name.startswith("test_"):
+        return None
+    found = needs.module_needs(collection_path)
+    if not found:
+        return None
+    count = needs.count_tests(collection_path)
+    config._ros_free_left_out.append(
+        (f"{collection_path.name} ({count} tests)", "; ".join(f"{n}: {why}" for n, why in found)))
+    return True
+
+
+def pytest_collection_modifyitems(config, items):
+    ros_free = config.getoption("--ros-free")
+    leave = {"ros", "train"} | ({"heavy"} if config.getoption("--emulated") else set())
+    kept, left_out = [], []
+    for item in items:
+        found = needs.item_needs(item)
+        for need in found:
+            item.add_marker(need)
+        out = ros_free and bool(leave & set(found))
+        (left_out if out else kept).append(item)
+        if out:
+            config._ros_free_left_out.append(
+                (item.nodeid, "; ".join(f"{n}: {why}" for n, why in found.items() if n in leave)))
+    if left_out:
+        items[:] = kept
+        config.hook.pytest_deselected(items=left_out)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if not config.getoption("--ros-free"):
+        return
+    left = config._ros_free_left_out
+    terminalreporter.section("left out by --ros-free (test/needs.py)")
+    for what, why in left:
+        terminalreporter.line(f"{what}: {why}")
+    modules = [w for w, _ in left if w.endswith(" tests)")]
+    tests = sum(int(w.rsplit("(", 1)[1].split()[0]) for w in modules)
+    terminalreporter.line(f"ros-free selection: left out {len(modules)} modules ({tests} tests) "
+                          f"and {len(left) - len(modules)} single tests")
 
 
 @pytest.fixture(scope="session")

@@ -116,3 +116,20 @@ def rename_tensors(model: Path, old: str, new: str) -> None:
     builder.Finish(tree.Pack(builder), file_identifier=b"TFL3")
     model.write_bytes(bytes(builder.Output()))
     edit_sidecar(model)
+
+
+@functools.lru_cache(maxsize=1)
+def lzq_sequences() -> dict[str, np.ndarray]:
+    """One real recording per class of the LZQ data: class -> (F, 17, 3) COCO-17 pixels.
+
+    These recordings are also the shipped model's training data; the tests use them to check
+    that the node reproduces the offline pipeline, not to measure accuracy.
+    """
+    from act_ros.datasets.lzq import read_recordings
+    from act_ros.layouts import COCO18, to_coco17
+
+    out: dict[str, np.ndarray] = {}
+    for rec in read_recordings(LZQ_DIR):
+        if rec.class_name not in out and len(rec.frames) >= 60:
+            out[rec.class_name] = to_coco17(rec.frames, COCO18).astype(np.float32)
+    return out

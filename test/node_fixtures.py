@@ -1,32 +1,10 @@
 """Shared pieces of the node tests: real pose sequences and message builders."""
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 
 from act_ros.msg import Keypoint2D, PersonPose2D, PersonPose2DArray
-
-from act_ros.data import lzq_data_dir
-
-LZQ_DIR = lzq_data_dir()
-
-
-@lru_cache(maxsize=1)
-def lzq_sequences() -> dict[str, np.ndarray]:
-    """One real recording per class of the LZQ data: class -> (F, 17, 3) COCO-17 pixels.
-
-    These recordings are also the shipped model's training data; the tests use them to check
-    that the node reproduces the offline pipeline, not to measure accuracy.
-    """
-    from act_ros.datasets.lzq import read_recordings
-    from act_ros.layouts import COCO18, to_coco17
-
-    out: dict[str, np.ndarray] = {}
-    for rec in read_recordings(LZQ_DIR):
-        if rec.class_name not in out and len(rec.frames) >= 60:
-            out[rec.class_name] = to_coco17(rec.frames, COCO18).astype(np.float32)
-    return out
+from core_fixtures import lzq_sequences  # noqa: F401  (ROS-free; re-exported for the node tests)
 
 
 def pose_array_msg(stamp_ns: int, track_ids, keypoints: np.ndarray, *, layout: str = "coco17",

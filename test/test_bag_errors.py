@@ -123,6 +123,7 @@ def test_evaluate_cli_reports_bag_errors(tmp_path, capsys):
     assert not (tmp_path / "out").exists()  # nothing written, nothing started
 
 
+@pytest.mark.ros  # the checks run where the nodes are built (act_ros.ros)
 def test_evaluate_cli_rejects_bad_node_parameters_and_models(good_bags, tmp_path, capsys):
     bag = str(good_bags["mcap"])
     assert evaluate_main([bag, "--pose-param", "model_varient=lite", "-o", str(tmp_path / "a"),

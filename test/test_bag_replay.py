@@ -14,7 +14,8 @@ from act_ros.ros.evaluate import main as evaluate_main
 
 from bag_fixtures import DEMO_LABELS, START_TIME_S, lzq_csv, make_video_bag, write_text
 
-pytestmark = pytest.mark.timeout(900)
+# Every test here replays into the real nodes (rclpy, in-process or in other processes).
+pytestmark = [pytest.mark.timeout(900), pytest.mark.ros]
 
 NODE_QUIET = {"no_input_warning": 0.0}
 

@@ -93,6 +93,7 @@ def _node_benchmark(tmp_path, name: str, *extra: str, timeout: float = 600) -> t
 
 
 @pytest.mark.slow
+@pytest.mark.ros  # starts the nodes
 def test_transport_benchmark_compares_both_dds_profiles(tmp_path):
     out, tables, results = _node_benchmark(tmp_path, "bench_transport.py")
     assert "### DDS transport" in out and len(tables) == 1
@@ -103,6 +104,7 @@ def test_transport_benchmark_compares_both_dds_profiles(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.ros  # starts the nodes
 def test_pose_node_benchmark_times_the_node_against_the_raw_estimator(tmp_path):
     out, tables, results = _node_benchmark(tmp_path, "bench_pose_node.py", "--sizes", "640x360",
                                            "--compare-executors")
@@ -118,6 +120,7 @@ def test_pose_node_benchmark_times_the_node_against_the_raw_estimator(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.ros  # starts the nodes
 def test_act_node_benchmark_times_1_5_and_20_people(tmp_path):
     out, tables, results = _node_benchmark(tmp_path, "bench_act_node.py", "--compare-executors")
     assert "### AcT node time per message" in out and len(tables) >= 3  # + cProfile if over
@@ -129,6 +132,7 @@ def test_act_node_benchmark_times_1_5_and_20_people(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.ros  # starts the nodes
 def test_latency_benchmark_runs_both_nodes_in_real_time(tmp_path):
     out, tables, results = _node_benchmark(tmp_path, "bench_latency.py", "--compare-executors")
     assert "### Image stamp -> /human_actions latency" in out and len(tables) == 2

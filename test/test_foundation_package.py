@@ -145,6 +145,7 @@ def test_ros_free_core_imports_without_ros():
             "act_ros.bag.make_bag", "act_ros.bag.images", "act_ros.bag.scoring"} <= imported
 
 
+@pytest.mark.ros  # imports the nodes in a subprocess
 @pytest.mark.parametrize("module", ["act_ros.ros.pose_node", "act_ros.ros.act_node", "act_ros.ros.run",
                                     "act_ros.ros.evaluate", "act_ros.ros.replay"])
 def test_nodes_never_import_training_frameworks(module):

@@ -11,6 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIP = ROOT / "act_ros" / "data" / "sports2d_demo.mp4"
+pytestmark = pytest.mark.ros  # `act-ros run` starts both nodes (test/needs.py cannot see that)
 
 
 def act_ros_run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:

@@ -9,7 +9,7 @@ from act_ros.preprocessing import pose_features
 from act_ros.assembly import recognizer_from_parameters
 from act_ros.recognizer import ActionRecognizer, RecognizerConfig
 from act_ros.runtime import ActClassifier, shipped_model_path
-from node_fixtures import lzq_sequences
+from core_fixtures import lzq_sequences
 
 T0 = 10**18
 

@@ -1,0 +1,191 @@
+"""Which tests need ROS 2 or the training extra: the rule behind ``pytest --ros-free``.
+
+The arm64 check (``tools/arm64_check.sh``) runs the suite where only the robot runtime is
+installed: no rclpy (no aarch64 wheels; robots get it from the ROS apt repository), no generated
+messages, no TensorFlow. ``--ros-free`` runs every test that needs none of those and names the
+ones left out; nothing is skipped quietly. The rule reads the test code, never the library:
+
+* a test module is left out whole when its top-level imports (followed through the helper
+  modules in ``test/`` and the ROS layer ``act_ros/ros``) reach a ROS or training module, or when
+  it calls ``pytest.importorskip`` on one at top level;
+* a single test is left out when its own body, a fixture it uses, or a helper function of its
+  module that it calls imports one (the ROS fixtures of conftest.py import rclpy);
+* ``@pytest.mark.ros`` / ``@pytest.mark.train`` mark what reading the code cannot see (a test
+  that starts ``act-ros run`` or a node in a subprocess).
+
+``--emulated`` (with ``--ros-free``) also leaves out ``heavy`` tests: those that run a pose model
+over the whole demo clip (they use one of ``HEAVY_HELPERS``: about an hour under QEMU, where
+float SIMD runs ~1000x slower than natively) or carry ``@pytest.mark.heavy``.
+
+The ROS-free core (``act_ros/*.py``, ``act_ros/pose``, ``act_ros/bag``, ...) is not followed: if
+it ever imports rclpy, its tests fail in ``--ros-free`` runs instead of being left out.
+"""
+from __future__ import annotations
+
+import ast
+import functools
+import inspect
+import textwrap
+from pathlib import Path
+
+TEST_DIR = Path(__file__).resolve().parent
+ROOT = TEST_DIR.parent
+
+# Top-level import names. ROS: what requirements/ros.txt brings (the rclpy stack, message
+# packages, the build tools) and the package's generated messages.
+ROS_PREFIXES = ("rcl", "rmw", "rosidl", "launch", "ament_", "catkin")
+ROS_SUFFIXES = ("_msgs", "_interfaces")
+# The training extra (requirements/train.txt) by import name. The eval extra (scikit-learn,
+# matplotlib) has aarch64 wheels and is installed where --ros-free runs.
+TRAIN_MODULES = ("tensorflow", "keras", "mpose")
+NEEDS = ("ros", "train", "heavy")
+# Test helpers (pose_fixtures.py) that run MediaPipe on all 230 frames of the 1768x994 demo clip.
+HEAVY_HELPERS = ("demo_detections", "demo_detections_for")
+HEAVY_REASON = "runs MediaPipe over the whole demo clip"
+
+
+def need_of_import(name: str) -> str | None:
+    """'ros', 'train' or None for a dotted module name (``act_ros.ros.*`` is resolved by
+    :func:`module_needs` from its file)."""
+    top = name.split(".")[0]
+    if name == "act_ros.msg" or name.startswith("act_ros.msg."):
+        return "ros"
+    if top == "act_ros":
+        return None
+    if top.startswith(ROS_PREFIXES) or top.endswith(ROS_SUFFIXES):
+        return "ros"
+    if top in TRAIN_MODULES:
+        return "train"
+    return None
+
+
+def _imported_names(nodes) -> list[str]:
+    """Modules imported by these statements (not descending into function bodies), including
+    ``pytest.importorskip("x")`` calls."""
+    names: list[str] = []
+    for node in nodes:
+        for sub in ast.walk(node) if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                           ast.ClassDef)) else ():
+            if isinstance(sub, ast.Import):
+                names += [a.name for a in sub.names]
+            elif isinstance(sub, ast.ImportFrom) and sub.module and not sub.level:
+                names.append(sub.module)
+                names += [f"{sub.module}.{a.name}" for a in sub.names]
+            elif isinstance(sub, ast.Call) and _is_importorskip(sub):
+                names.append(sub.args[0].value)
+    return names
+
+
+def _body_imports(func: ast.AST) -> list[str]:
+    """Every module a function imports anywhere in its body (nested blocks included)."""
+    return _imported_names([n for n in ast.walk(func) if isinstance(n, (ast.Import, ast.ImportFrom,
+                                                                        ast.Call))])
+
+
+def _is_importorskip(call: ast.Call) -> bool:
+    f = call.func
+    named = (isinstance(f, ast.Attribute) and f.attr == "importorskip") or \
+        (isinstance(f, ast.Name) and f.id == "importorskip")
+    return named and bool(call.args) and isinstance(call.args[0], ast.Constant) \
+        and isinstance(call.args[0].value, str)
+
+
+def _local_file(name: str) -> Path | None:
+    """The file of a test helper module or of an ``act_ros.ros`` module, else None."""
+    if "." not in name:
+        path = TEST_DIR / f"{name}.py"
+        return path if path.is_file() else None
+    if name.startswith("act_ros.ros"):
+        base = ROOT.joinpath(*name.split("."))
+        for path in (base.with_suffix(".py"), base / "__init__.py"):
+            if path.is_file():
+                return path
+    return None
+
+
+@functools.cache
+def module_needs(path: Path) -> tuple[tuple[str, str], ...]:
+    """(need, reason) pairs of a module's top-level imports, followed through local modules."""
+    return _needs_of_names(_imported_names(ast.parse(path.read_text()).body), frozenset({path}))
+
+
+def _needs_of_names(names: list[str], seen: frozenset) -> tuple[tuple[str, str], ...]:
+    found: dict[str, str] = {}
+    for name in names:
+        need = need_of_import(name)
+        if need:
+            found.setdefault(need, f"imports {name}")
+            continue
+        path = _local_file(name)
+        if path is not None and path not in seen:
+            for need, why in _needs_of_names(
+                    _imported_names(ast.parse(path.read_text()).body), seen | {path}):
+                found.setdefault(need, f"imports {name} ({why})")
+    return tuple(found.items())
+
+
+@functools.cache
+def _module_functions(path: Path) -> dict[str, ast.AST]:
+    tree = ast.parse(path.read_text())
+    return {n.name: n for n in tree.body
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+
+
+def function_needs(func) -> tuple[tuple[str, str], ...]:
+    """(need, reason) pairs of a test or fixture function: imports in its body and in the
+    functions and classes of its own module that it refers to (transitively)."""
+    try:
+        path = Path(inspect.getsourcefile(func) or "")
+        tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
+    except (OSError, TypeError, SyntaxError):
+        return ()
+    local = _module_functions(path) if path.is_file() else {}
+    names: list[str] = []
+    todo, done = [tree], set()
+    while todo:
+        node = todo.pop()
+        names += _body_imports(node)
+        for ref in {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} - done:
+            done.add(ref)
+            if ref in local:
+                todo.append(local[ref])
+    found = _needs_of_names(names, frozenset())
+    heavy = sorted(done & set(HEAVY_HELPERS))
+    return found + ((("heavy", f"{HEAVY_REASON} ({heavy[0]})"),) if heavy else ())
+
+
+def item_needs(item) -> dict[str, str]:
+    """need -> reason for one collected test item (explicit marks, its code, its fixtures)."""
+    found: dict[str, str] = {}
+    for need in NEEDS:
+        if item.get_closest_marker(need):
+            found[need] = f"marked {need}"
+    funcs = [getattr(item, "function", None)]
+    info = getattr(item, "_fixtureinfo", None)
+    heavy = sorted(set(getattr(info, "names_closure", ())) & set(HEAVY_HELPERS))
+    if heavy:
+        found.setdefault("heavy", f"{HEAVY_REASON} (fixture {heavy[0]})")
+    for name in getattr(info, "names_closure", ()):
+        for fixturedef in (info.name2fixturedefs.get(name) or ()):
+            funcs.append(fixturedef.func)
+    for func in funcs:
+        if func is None:
+            continue
+        for need, why in function_needs(func):
+            owner = "" if func is funcs[0] else f"fixture {func.__name__}: "
+            found.setdefault(need, owner + why)
+    return found
+
+
+def count_tests(path: Path) -> int:
+    """Test functions defined in a module (top level and in Test* classes; a parametrized test
+    counts once): what a module left out whole would have contributed."""
+    tree = ast.parse(path.read_text())
+    count = 0
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
+            count += 1
+        elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+            count += sum(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+                         and n.name.startswith("test") for n in node.body)
+    return count
