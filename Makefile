@@ -8,7 +8,7 @@ DEMO_VIDEO ?= act_ros/data/sports2d_demo.mp4
 DEMO_OUT ?= output/demo_annotated.mp4
 PYTEST_ARGS ?=
 
-.PHONY: setup setup-dev demo lint test bench clean
+.PHONY: setup setup-dev demo lint test bench arm64-check clean
 
 # --video: H.264 annotated videos (PyAV), which browsers and previews play; not on the robot.
 setup:
@@ -28,6 +28,10 @@ test: setup-dev lint
 
 bench: setup
 	$(PY) benchmarks/run_all.py
+
+# The runtime on emulated aarch64 (root; ~40 min with nothing cached): tools/arm64_check.sh.
+arm64-check: setup
+	VENV=$(VENV) tools/arm64_check.sh
 
 clean:
 	rm -rf build output .pytest_cache

@@ -31,7 +31,7 @@ ROOT = HERE.parent
 _POSE_QUICK = ["--frames", "6", "--warmup", "2", "--variants", "lite", "--threads", "1",
                "--sizes", "640x360"]
 _ACT_QUICK = ["--sizes", "micro", "--threads", "1", "--batches", "1", "--runs", "5",
-              "--warmup", "1"]
+              "--warmup", "1", "--peak-size", "256", "--peak-repeats", "3"]
 KNOWN_ARGS: dict[str, tuple[list[str], list[str]]] = {
     "bench_pose.py": ([], _POSE_QUICK),
     "bench_act.py": ([], _ACT_QUICK),
