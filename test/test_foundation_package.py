@@ -110,6 +110,7 @@ def _run_python(code: str) -> subprocess.CompletedProcess:
                           text=True, timeout=300, cwd=ROOT)
 
 
+@pytest.mark.train  # imports act_ros.training too, whose model module needs keras
 def test_ros_free_core_imports_without_ros():
     """Every module outside act_ros.ros (the core, act_ros.messages, act_ros.environment and the
     bag code) imports with rclpy and all ROS message packages made unimportable, and none of them

@@ -327,16 +327,17 @@ ensure_cached venv "$venv_key" build_venv
 GUEST_PY="$(guest -- python -c 'import platform; print(platform.python_version())')"
 log "guest: Debian $SUITE $ARCH, Python $GUEST_PY, glibc $GLIBC"
 
+# The checks that must pass first (installation, bundles, parity, wheels), then the long ones.
 log "installing the package (no ROS parts)"; timed package install_package
 log "building the MediaPipe bundles in the guest"; timed bundles build_bundles
-log "ROS-free tests (emulated: takes a while)"; timed tests run_tests
 log "parity with the host"; timed parity run_parity
-log "act-ros bench (emulated: for the record, not a speed measurement)"; timed bench run_bench
 log "aarch64 wheels for Python 3.10 / 3.12"; timed resolve resolve_pythons
+log "ROS-free tests (emulated: takes a while)"; timed tests run_tests
+log "act-ros bench (emulated: for the record, not a speed measurement)"; timed bench run_bench
 
 TOTAL=$(( SECONDS - TOTAL_START ))
 phases=""
-for p in qemu rootfs venv package bundles tests parity bench resolve; do phases+=" $p ${SECONDS_OF[$p]:-0}s"; done
+for p in qemu rootfs venv package bundles parity resolve tests bench; do phases+=" $p ${SECONDS_OF[$p]:-0}s"; done
 log "times:$phases (total ${TOTAL}s); logs in $LOGS"
 failed=()
 [ "$TESTS_RC" -eq 0 ] || failed+=("tests")
