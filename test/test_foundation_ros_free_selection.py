@@ -19,7 +19,7 @@ TEST_DIR = Path(__file__).resolve().parent
     ("launch_ros.actions", "ros"), ("act_ros.msg", "ros"), ("catkin_pkg.package", "ros"),
     ("tensorflow", "train"), ("keras", "train"), ("mpose", "train"),
     ("numpy", None), ("cv2", None), ("rosbags.rosbag2", None), ("sklearn.metrics", None),
-    ("act_ros.preprocessing", None), ("act_ros.ros.environment", None),
+    ("act_ros.preprocessing", None), ("act_ros.environment", None),
 ])
 def test_import_names_are_classified(name, need):
     assert needs.need_of_import(name) == need
@@ -30,7 +30,7 @@ def test_modules_are_followed_through_helpers_and_the_ros_layer():
     # node tests reach rclpy through their helper modules
     assert dict(needs.module_needs(TEST_DIR / "test_foundation_messages.py"))["ros"].startswith(
         "imports ros_harness")
-    # act_ros.ros.environment is the one ROS-free module of the ROS layer (conftest uses it)
+    # the environment module conftest uses is ROS-free
     assert needs.module_needs(TEST_DIR / "test_foundation_environment.py") == ()
     assert "train" in dict(needs.module_needs(TEST_DIR / "test_training_pipeline.py"))
 
