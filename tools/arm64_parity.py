@@ -211,12 +211,14 @@ def bundles(model_dir: Path, like: Path | None) -> int:
         bad += not same
         print(f"{path.name}: {'= pinned' if same else f'{got[:16]} != pinned {pinned[:16]}'}")
     if like is not None:
-        for ref in sorted(p for p in like.rglob("*") if p.is_file() and p.suffix in (".task", ".tflite")):
-            mine = model_dir / ref.relative_to(like)
-            same = mine.is_file() and mine.read_bytes() == ref.read_bytes()
-            bad += not same
-            if not same:
-                print(f"{ref.relative_to(like)}: differs from the host's build (or missing)")
+        # Every model file built here against the host's copy of it (the host's folder may hold
+        # more: other branches' builds share the cache on a machine).
+        for mine in sorted(p for p in model_dir.rglob("*") if p.is_file() and p.suffix in (".task", ".tflite")):
+            ref = like / mine.relative_to(model_dir)
+            if ref.is_file():
+                same = mine.read_bytes() == ref.read_bytes()
+                bad += not same
+                print(f"{mine.relative_to(model_dir)}: {'= host build' if same else 'DIFFERS from the host build'}")
     print(f"bundles: {'ok' if not bad else f'{bad} mismatches'}")
     return 1 if bad else 0
 
