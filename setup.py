@@ -29,6 +29,9 @@ setup(
             "datasets/mocap/*.yaml", "datasets/mocap/*.json", "datasets/mocap/README.md",
         ]
     },
+    # The message definitions, where act_ros.bag.types looks in an installed prefix: without
+    # them a pip-installed package (no ROS build, no source tree) cannot read or write bags.
+    data_files=[("share/act_ros/msg", sorted(f"msg/{p.name}" for p in (HERE / "msg").glob("*.msg")))],
     install_requires=requirements("runtime"),
     extras_require={
         "train": requirements("train"),

@@ -45,9 +45,15 @@ def pytest_addoption(parser):
     parser.addoption("--ros-free", action="store_true",
                      help="run only the tests that need neither ROS 2 nor the training extra, "
                           "and list the ones left out (the rule: test/needs.py)")
-    parser.addoption("--emulated", action="store_true",
-                     help="with --ros-free: also leave out the tests marked heavy (pose models "
-                          "over a whole clip: hours under CPU emulation)")
+    parser.addoption("--emulated", nargs="?", const="core", default=None,
+                     choices=needs.EMULATED_MODES,
+                     help="for CPU emulation (implies --ros-free): 'core' (the default) runs only "
+                          "the tests marked emulated, the light numeric core; 'all' runs every "
+                          "ROS-free test except the heavy ones (about an hour under QEMU)")
+
+
+def _ros_free(config) -> bool:
+    return config.getoption("--ros-free") or bool(config.getoption("--emulated"))
 
 
 def pytest_configure(config):
@@ -56,12 +62,15 @@ def pytest_configure(config):
                                        "from the code; mark by hand what it cannot see)")
     config.addinivalue_line("markers", "train: needs the training extra (TensorFlow, mpose)")
     config.addinivalue_line("markers", "heavy: too slow for CPU emulation (left out by --emulated)")
+    config.addinivalue_line("markers", "emulated: the emulated core, run by --emulated (light, "
+                                       "numeric; test/needs.py)")
     config._ros_free_left_out = []  # (what, reason) for the summary
+    config._ros_free_counts = {}
 
 
 def pytest_ignore_collect(collection_path, config):
     """--ros-free: modules whose imports need ROS or TensorFlow are not imported at all."""
-    if not config.getoption("--ros-free") or collection_path.suffix != ".py" \
+    if not _ros_free(config) or collection_path.suffix != ".py" \
             or not collection_path.name.startswith("test_"):
         return None
     found = needs.module_needs(collection_path)
@@ -74,25 +83,31 @@ def pytest_ignore_collect(collection_path, config):
 
 
 def pytest_collection_modifyitems(config, items):
-    ros_free = config.getoption("--ros-free")
-    leave = {"ros", "train"} | ({"heavy"} if config.getoption("--emulated") else set())
+    emulated = config.getoption("--emulated")
     kept, left_out = [], []
+    unmarked: dict[str, int] = {}  # module -> tests left out only for want of the mark
     for item in items:
         found = needs.item_needs(item)
         for need in found:
             item.add_marker(need)
-        out = ros_free and bool(leave & set(found))
-        (left_out if out else kept).append(item)
-        if out:
-            config._ros_free_left_out.append(
-                (item.nodeid, "; ".join(f"{n}: {why}" for n, why in found.items() if n in leave)))
+        why = needs.left_out_because(found, item.get_closest_marker(needs.EMULATED) is not None,
+                                     ros_free=_ros_free(config), emulated=emulated)
+        (left_out if why else kept).append(item)
+        if why == "not marked emulated":
+            module = item.nodeid.split("::")[0]
+            unmarked[module] = unmarked.get(module, 0) + 1
+        elif why:
+            config._ros_free_left_out.append((item.nodeid, why))
+    for module, count in unmarked.items():
+        config._ros_free_left_out.append((module, f"{count} tests not marked emulated"))
+    config._ros_free_counts = {"selected": len(kept), "unmarked": sum(unmarked.values())}
     if left_out:
         items[:] = kept
         config.hook.pytest_deselected(items=left_out)
 
 
 def pytest_terminal_summary(terminalreporter, config):
-    if not config.getoption("--ros-free"):
+    if not _ros_free(config):
         return
     left = config._ros_free_left_out
     terminalreporter.section("left out by --ros-free (test/needs.py)")
@@ -100,8 +115,15 @@ def pytest_terminal_summary(terminalreporter, config):
         terminalreporter.line(f"{what}: {why}")
     modules = [w for w, _ in left if w.endswith(" tests)")]
     tests = sum(int(w.rsplit("(", 1)[1].split()[0]) for w in modules)
-    terminalreporter.line(f"ros-free selection: left out {len(modules)} modules ({tests} tests) "
-                          f"and {len(left) - len(modules)} single tests")
+    singles = sum(1 for w, why in left if "::" in w)
+    counts = config._ros_free_counts
+    emulated = config.getoption("--emulated")
+    line = (f"ros-free selection{f' (--emulated={emulated})' if emulated else ''}: "
+            f"{counts.get('selected', 0)} tests selected; left out {len(modules)} modules "
+            f"({tests} tests) and {singles} single tests")
+    if emulated == "core":
+        line += f", {counts.get('unmarked', 0)} ROS-free tests not marked emulated"
+    terminalreporter.line(line)
 
 
 @pytest.fixture(scope="session")

@@ -133,3 +133,32 @@ def lzq_sequences() -> dict[str, np.ndarray]:
         if rec.class_name not in out and len(rec.frames) >= 60:
             out[rec.class_name] = to_coco17(rec.frames, COCO18).astype(np.float32)
     return out
+
+
+def random_image_pixels(encoding: str, rng: np.random.Generator) -> np.ndarray:
+    """Random 4-row pixels of a sensor_msgs/Image encoding (act_ros.messages.ENCODINGS)."""
+    from act_ros.messages import ENCODINGS
+
+    channels = ENCODINGS[encoding].channels
+    width = 6 if channels == 2 else 5  # packed 4:2:2 holds pixel pairs
+    return rng.integers(0, 256, (4, width, channels) if channels > 1 else (4, width), np.uint8)
+
+
+def image_fields_with_padding(pixels: np.ndarray, encoding: str, pad: int = 0) -> tuple[dict, np.ndarray]:
+    """sensor_msgs/Image fields and data bytes for these pixels, each row padded by ``pad``
+    bytes (``step`` says so): what a camera driver with aligned rows sends."""
+    h, w = pixels.shape[:2]
+    rows = np.ascontiguousarray(pixels).reshape(h, -1)
+    padded = np.zeros((h, rows.shape[1] + pad), np.uint8)
+    padded[:, : rows.shape[1]] = rows
+    return dict(height=h, width=w, encoding=encoding, is_bigendian=0, step=padded.shape[1]), padded
+
+
+def rosbags_image(pixels: np.ndarray, encoding: str, pad: int = 0):
+    """The rosbags sensor_msgs/Image (what bags hold) of these pixels, rows padded by ``pad``."""
+    from act_ros.bag import images as bag_images
+    from act_ros.bag.types import typestore
+
+    fields, padded = image_fields_with_padding(pixels, encoding, pad)
+    return typestore().types["sensor_msgs/msg/Image"](
+        header=bag_images.header(0, "c"), **fields, data=padded.reshape(-1))

@@ -13,9 +13,16 @@ ones left out; nothing is skipped quietly. The rule reads the test code, never t
 * ``@pytest.mark.ros`` / ``@pytest.mark.train`` mark what reading the code cannot see (a test
   that starts ``act-ros run`` or a node in a subprocess).
 
-``--emulated`` (with ``--ros-free``) also leaves out ``heavy`` tests: those that run a pose model
-over the whole demo clip (they use one of ``HEAVY_HELPERS``: about an hour under QEMU, where
-float SIMD runs ~1000x slower than natively) or carry ``@pytest.mark.heavy``.
+Under CPU emulation (QEMU, where float SIMD runs ~1000x slower than natively) the whole ROS-free
+subset takes about an hour, so ``--emulated`` (implies ``--ros-free``) runs the emulated core only:
+the tests marked ``@pytest.mark.emulated`` by hand (module ``pytestmark`` or per test), the
+numeric core whose results could differ on another CPU: preprocessing, the recognizer and the
+shipped models through the runtime, model specs, message conversions, layouts, tracking, dataset
+and bag files. A test is marked when it is cheap there (few model calls, no pose model over
+video, no training): MediaPipe is checked by the arm64 parity check instead. Needs win over
+the mark: a test of a module marked ``emulated`` that needs ROS or is heavy is left out.
+``--emulated=all`` runs every ROS-free test except the ``heavy`` ones: those that run a pose model
+over the whole demo clip (they use one of ``HEAVY_HELPERS``) or carry ``@pytest.mark.heavy``.
 
 The ROS-free core (``act_ros/*.py``, ``act_ros/pose``, ``act_ros/bag``, ...) is not followed: if
 it ever imports rclpy, its tests fail in ``--ros-free`` runs instead of being left out.
@@ -39,6 +46,8 @@ ROS_SUFFIXES = ("_msgs", "_interfaces")
 # matplotlib) has aarch64 wheels and is installed where --ros-free runs.
 TRAIN_MODULES = ("tensorflow", "keras", "mpose")
 NEEDS = ("ros", "train", "heavy")
+EMULATED = "emulated"  # the mark of the emulated core
+EMULATED_MODES = ("core", "all")
 # Test helpers (pose_fixtures.py) that run MediaPipe on all 230 frames of the 1768x994 demo clip.
 HEAVY_HELPERS = ("demo_detections", "demo_detections_for")
 HEAVY_REASON = "runs MediaPipe over the whole demo clip"
@@ -189,3 +198,24 @@ def count_tests(path: Path) -> int:
             count += sum(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
                          and n.name.startswith("test") for n in node.body)
     return count
+
+
+def left_out_because(found: dict[str, str], marked_emulated: bool, *, ros_free: bool,
+                     emulated: str | None) -> str | None:
+    """Why a test with these needs is left out of this run, or None when it runs.
+
+    ``emulated`` is None (no emulation), "core" (only tests marked ``emulated``) or "all"
+    (every ROS-free test but the heavy ones); either implies ``ros_free``. A need always wins
+    over the ``emulated`` mark: a module marked emulated may hold a test that needs ROS or is
+    heavy, and that test is left out (and listed) like any other.
+    """
+    if emulated not in (None, *EMULATED_MODES):
+        raise ValueError(f"--emulated takes one of {EMULATED_MODES}, not {emulated!r}")
+    leave = ("ros", "train") if emulated is None else NEEDS
+    if ros_free or emulated:
+        for need in leave:
+            if need in found:
+                return f"{need}: {found[need]}"
+    if emulated == "core" and not marked_emulated:
+        return "not marked emulated"
+    return None

@@ -7,6 +7,8 @@ from act_ros.bag.labels import LabelsError, load_labels, parse_labels
 
 from bag_fixtures import DEMO_LABELS
 
+pytestmark = pytest.mark.emulated  # arm64 check: labels files parsed
+
 
 def test_time_ranges_tracks_and_lookup():
     labels = parse_labels(

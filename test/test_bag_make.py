@@ -16,6 +16,8 @@ from act_ros.bag.types import MESSAGE_NAMES, typestore
 
 from bag_fixtures import START_TIME_S, demo_video, lzq_csv, make_video_bag, write_text
 
+pytestmark = pytest.mark.emulated  # arm64 check: bag files (mcap, sqlite3) written and read back
+
 CLASSES = "stand,walk,wave,run"
 
 

@@ -43,6 +43,7 @@ OUTPUTS = {
 STAMPS = [1, 2, 3, 4, 5, 6, 7]  # frame 7 has neither ground truth nor a result
 
 
+@pytest.mark.emulated  # arm64 check: the scoring numbers (not the report files)
 def test_matching_rules():
     m = match(GROUND_TRUTH, OUTPUTS)
     assert list(zip(m.stamps, m.track_ids, m.y_true, m.y_pred)) == [
@@ -59,6 +60,7 @@ def test_matching_rules():
     assert len(m10.y_true) == 4 and m10.missed_tracks == 2
 
 
+@pytest.mark.emulated
 def test_score_numbers():
     s = score(GROUND_TRUTH, OUTPUTS, STAMPS)
     c = s["classification"]
@@ -87,6 +89,7 @@ def test_score_numbers():
                             "mean_y": None}
 
 
+@pytest.mark.emulated
 def test_track_summary_positions():
     from act_ros.bag.scoring import track_summary
 
@@ -99,6 +102,7 @@ def test_track_summary_positions():
     assert summary["7"]["mean_x"] == 0.9 and summary["7"]["mean_y"] == 0.25
 
 
+@pytest.mark.emulated
 def test_latency_percentiles_are_numpy_percentiles():
     values = np.random.default_rng(1).exponential(0.05, 1000)
     stats = latency_stats(values.tolist())
@@ -107,6 +111,7 @@ def test_latency_percentiles_are_numpy_percentiles():
     assert latency_stats([])["p50_ms"] is None
 
 
+@pytest.mark.emulated
 def test_nothing_scored_is_reported_as_such():
     s = score(GROUND_TRUTH, {}, STAMPS)
     assert s["classification"]["scored"] == 0 and s["classification"]["accuracy"] is None

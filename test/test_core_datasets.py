@@ -9,6 +9,8 @@ from act_ros.datasets.lzq import read_recordings
 from act_ros.datasets.npz import PoseDataset, load_npz_dataset
 from core_fixtures import LZQ_DIR
 
+pytestmark = pytest.mark.emulated  # arm64 check: dataset files written and read back
+
 
 def test_lzq_recordings_are_deduplicated():
     recs = read_recordings(LZQ_DIR)

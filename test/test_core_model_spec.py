@@ -19,6 +19,8 @@ from act_ros.runtime import shipped_model_path
 from act_ros.tflite_file import read_tflite, with_metadata
 from core_fixtures import edit_sidecar, embed_raw, legacy_copy, model_copy_of
 
+pytestmark = pytest.mark.emulated  # arm64 check: model descriptions read and checked
+
 
 def _spec(**kw) -> ModelSpec:
     base = dict(name="t", size="micro", class_names=("a", "b"), keypoint_layout="coco17",

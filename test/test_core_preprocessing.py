@@ -13,6 +13,8 @@ from act_ros.preprocessing import (
 )
 from core_fixtures import lzq_windows
 
+pytestmark = pytest.mark.emulated  # arm64 check: the float math of every model input
+
 
 @pytest.fixture(scope="module")
 def real():

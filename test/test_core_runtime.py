@@ -15,6 +15,8 @@ from act_ros.preprocessing import NUM_FEATURES, PREPROCESSING_VERSION, pose_feat
 from act_ros.runtime import SHIPPED_SIZES, ActClassifier, shipped_model_path
 from core_fixtures import REPO, edit_sidecar, embed_raw, lzq_dataset, model_copy_of, rename_tensors
 
+pytestmark = pytest.mark.emulated  # arm64 check: TFLite loading and the model checks
+
 LZQ_CLASSES = ("stand", "walk", "squat", "wave", "operate", "fall_down", "run")
 LZQ7_DIR = REPO / "act_ros" / "models" / "lzq7"
 
@@ -57,6 +59,7 @@ def test_shipped_models_exist_and_describe_themselves():
         shipped_model_path("huge")
 
 
+@pytest.mark.heavy  # every test window: minutes emulated (the arm64 parity check runs 24)
 @pytest.mark.parametrize("size", ["micro", "small"])
 def test_lzq7_model_recognises_held_out_real_windows(size):
     """Held-out LZQ segments (never trained on) through the 7-class LZQ models."""

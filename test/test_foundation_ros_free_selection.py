@@ -65,11 +65,41 @@ def test_a_function_needs_what_it_and_its_module_helpers_import(tmp_path, monkey
         "train": "imports tensorflow"}
     assert "heavy" in dict(needs.function_needs(sample_tests.test_whole_clip))
 
+@pytest.mark.parametrize("found, marked, ros_free, emulated, why", [
+    ({}, False, False, None, None),
+    ({"ros": "imports rclpy"}, False, False, None, None),  # the host runs everything
+    ({"ros": "imports rclpy"}, False, True, None, "ros: imports rclpy"),
+    ({"train": "imports tensorflow"}, False, True, None, "train: imports tensorflow"),
+    ({"heavy": "marked heavy"}, False, True, None, None),  # heavy only matters emulated
+    ({"heavy": "marked heavy"}, False, True, "all", "heavy: marked heavy"),
+    ({}, False, True, "all", None),
+    ({}, False, False, "core", "not marked emulated"),  # --emulated implies --ros-free
+    ({}, True, False, "core", None),
+    ({}, True, True, "all", None),
+    ({"ros": "imports rclpy"}, False, True, "core", "ros: imports rclpy"),
+    # needs win over the mark (a module marked emulated may hold such tests)
+    ({"ros": "marked ros"}, True, False, "core", "ros: marked ros"),
+    ({"heavy": "marked heavy"}, True, False, "core", "heavy: marked heavy"),
+    ({"heavy": "marked heavy"}, True, True, None, None),
+])
+def test_the_selection_rule(found, marked, ros_free, emulated, why):
+    assert needs.left_out_because(found, marked, ros_free=ros_free, emulated=emulated) == why
 
-def test_the_ros_free_subset_collects_with_ros_and_tensorflow_unimportable():
-    """What the arm64 check relies on, checked on every machine: with rclpy, the message
-    packages, the generated messages and TensorFlow blocked, collecting --ros-free gives no
-    error, and what it leaves out is listed with reasons."""
+
+# The areas the emulated core must cover (the numeric core whose results could differ on another
+# CPU), by test module; MediaPipe over video and training stay out (the parity check runs the
+# pose backends on fixed frames instead).
+EMULATED_CORE = ("test_core_preprocessing.py", "test_runtime_recognizer.py", "test_core_runtime.py",
+                 "test_core_model_spec.py", "test_core_messages.py", "test_pose_base.py",
+                 "test_pose_tracking.py", "test_core_datasets.py", "test_bag_make.py",
+                 "test_bag_labels.py", "test_bag_scoring.py", "test_bag_errors.py")
+NEVER_EMULATED = ("test_pose_mediapipe.py", "test_pose_drawing.py", "test_pose_model_bundles.py",
+                  "test_benchmarks_smoke.py", "test_mocap_synthesis.py", "test_training_augment.py")
+
+
+def _collect_blocked(*args: str) -> str:
+    """pytest --collect-only with rclpy, the message packages, the generated messages and
+    TensorFlow unimportable (as in the arm64 root filesystem); returns its output."""
     code = textwrap.dedent("""
         import sys
         BLOCKED = ("rclpy", "std_msgs", "sensor_msgs", "diagnostic_msgs", "builtin_interfaces",
@@ -86,14 +116,51 @@ def test_the_ros_free_subset_collects_with_ros_and_tensorflow_unimportable():
                 pass
         sys.meta_path.insert(0, Blocker())
         import pytest
-        sys.exit(pytest.main(["--ros-free", "--emulated", "--collect-only", "-q",
-                              "-p", "no:cacheprovider", "test"]))
+        sys.exit(pytest.main(sys.argv[1:] + ["--collect-only", "-q", "-p", "no:cacheprovider", "test"]))
         """)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
                           timeout=300, cwd=TEST_DIR.parent)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    out = done.stdout
-    assert "left out by --ros-free" in out and "ros-free selection: left out" in out
+    return done.stdout
+
+
+def _collected_per_module(out: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for line in out.split("left out by --ros-free")[0].splitlines():  # the collected node ids
+        if line.startswith("test/") and "::" in line:
+            module = line.split("::")[0].removeprefix("test/")
+            counts[module] = counts.get(module, 0) + 1
+    return counts
+
+
+def _summary_line(out: str, prefix: str) -> str:
+    return out.split(prefix, 1)[1].splitlines()[0]
+
+
+def test_the_ros_free_subset_collects_with_ros_and_tensorflow_unimportable():
+    """What `--ros-free` and `--emulated=all` rely on, checked on every machine: collecting gives
+    no error, and what is left out is listed with reasons."""
+    out = _collect_blocked("--ros-free")
+    assert "left out by --ros-free" in out
     assert "test_runtime_act_node.py (" in out and "test_training_pipeline.py (" in out
-    assert "test/test_core_preprocessing.py::" in out  # collected
-    assert "test/test_runtime_recognizer.py::" in out  # the AcT node's core runs without ROS
+    assert "test_core_messages_rclpy.py (" in out
+    collected = _collected_per_module(out)
+    assert {"test_core_preprocessing.py", "test_pose_mediapipe.py", "test_core_messages.py",
+            "test_runtime_recognizer.py"} <= set(collected)  # the AcT node's core without ROS
+    line = _summary_line(out, "ros-free selection: ")
+    assert line.startswith(f"{sum(collected.values())} tests selected; left out ")
+
+
+def test_the_emulated_core_is_the_marked_numeric_core_and_counts_what_it_leaves_out():
+    """The arm64 check's default selection: only tests marked emulated, every area of the
+    numeric core present, no MediaPipe over video, no training; counts in the summary."""
+    out = _collect_blocked("--emulated")
+    collected = _collected_per_module(out)
+    assert set(EMULATED_CORE) <= set(collected), set(EMULATED_CORE) - set(collected)
+    assert not set(NEVER_EMULATED) & set(collected)
+    line = _summary_line(out, "ros-free selection (--emulated=core): ")
+    assert line.startswith(f"{sum(collected.values())} tests selected; left out ")
+    assert line.endswith(" ROS-free tests not marked emulated")
+    # every module left out is named, with its count
+    assert "test_runtime_act_node.py (" in out
+    assert _summary_line(out, "test/test_pose_mediapipe.py: ").endswith(" tests not marked emulated")

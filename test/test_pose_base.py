@@ -17,6 +17,8 @@ from act_ros.pose import (
 )
 from act_ros.pose import base
 
+pytestmark = pytest.mark.emulated  # arm64 check: the arrays every pose backend returns
+
 
 def _people(n: int) -> np.ndarray:
     rng = np.random.default_rng(n)

@@ -14,6 +14,8 @@ from pose_fixtures import demo_detections, frame_stamp_ns  # noqa: F401
 from act_ros.pose import PoseDetections
 from act_ros.pose.tracking import PoseTracker
 
+pytestmark = pytest.mark.emulated  # arm64 check: matching (the whole-clip tests are heavy)
+
 BOTH = range(61, 138)
 
 

@@ -11,6 +11,8 @@ from act_ros.recognizer import ActionRecognizer, RecognizerConfig
 from act_ros.runtime import ActClassifier, shipped_model_path
 from core_fixtures import lzq_sequences
 
+pytestmark = pytest.mark.emulated  # arm64 check: TFLite on partial windows, as the node runs it
+
 T0 = 10**18
 
 
