@@ -200,7 +200,10 @@ def compare(host_path: Path, arm_path: Path) -> int:
 
 
 def bundles(model_dir: Path, like: Path | None) -> int:
-    """The bundles built here against the pinned sha256, and every model file against ``like``."""
+    """Every model file in ``model_dir`` against its pinned sha256 (the MediaPipe bundles built
+    there, the top-down files taken from their npm tarballs: all must be present), and every
+    model file against the host's copy in ``like``."""
+    from act_ros.pose import topdown_models
     from act_ros.pose.model_bundles import BUNDLE_SHA256, bundle_filename
 
     bad = 0
@@ -210,6 +213,9 @@ def bundles(model_dir: Path, like: Path | None) -> int:
         same = got == pinned
         bad += not same
         print(f"{path.name}: {'= pinned' if same else f'{got[:16]} != pinned {pinned[:16]}'}")
+    for name, status in topdown_models.status(cache_dir=model_dir).items():
+        bad += status != "ok"
+        print(f"topdown/{name}: {'= pinned' if status == 'ok' else status}")
     if like is not None:
         # Every model file built here against the host's copy of it (the host's folder may hold
         # more: other branches' builds share the cache on a machine).
