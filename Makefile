@@ -29,7 +29,7 @@ test: setup-dev lint
 bench: setup
 	$(PY) benchmarks/run_all.py
 
-# The runtime on emulated aarch64 (root; most of an hour with nothing cached): tools/arm64_check.sh.
+# The runtime on emulated aarch64 (root; ~15 min cached, ~25 min from empty): tools/arm64_check.sh.
 arm64-check: setup
 	VENV=$(VENV) tools/arm64_check.sh
 

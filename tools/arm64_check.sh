@@ -257,9 +257,6 @@ run_tests() {
   if [ "$TESTS" = none ]; then
     TESTS_RC=0; TESTS_LINE="not run (--tests none)"; return
   fi
-  mkdir -p "$ROOTFS/root/.cache/act_ros/test-footage"
-  local footage="${ACT_ROS_TEST_FOOTAGE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/act_ros/test-footage}"
-  cp "$footage"/* "$ROOTFS/root/.cache/act_ros/test-footage/" 2>/dev/null || true  # else fetched inside
   # The tests run last and get what is left of the budget (30 s kept for the summary); one test
   # over 10 min emulated is out of place in the emulated core (test/needs.py). With less than
   # 2 min left (a slow empty-cache build) they are not started: INCOMPLETE, said loudly.
@@ -270,6 +267,9 @@ run_tests() {
     echo "arm64 tests: $TESTS_LINE"
     return
   fi
+  mkdir -p "$ROOTFS/root/.cache/act_ros/test-footage"
+  local footage="${ACT_ROS_TEST_FOOTAGE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/act_ros/test-footage}"
+  cp "$footage"/* "$ROOTFS/root/.cache/act_ros/test-footage/" 2>/dev/null || true  # else fetched inside
   log "tests (--emulated=$TESTS) time box: ${box}s"
   set +e
   timeout --kill-after=30 "$box" /bin/bash -c "$(declare -f guest); $(declare -p ROOTFS GUEST_VENV CPU); \
