@@ -317,7 +317,7 @@ run_parity() {
 
 run_bench() {
   guest -- /bin/sh -c 'm=$(python -c "from act_ros.runtime import MODELS_DIR; print(MODELS_DIR)"); \
-    act-ros bench --models "$m"/*.tflite --threads 1 --batches 1 8 --runs 3 --warmup 1 \
+    act-ros bench --models $(find "$m" -name "*.tflite" | sort) --threads 1 --batches 1 8 --runs 3 --warmup 1 \
       --peak-size 256 --peak-repeats 3' > "$LOGS/bench.log" 2>&1 \
     || { tail -20 "$LOGS/bench.log"; BENCH_FAILED=1; return; }
   cat "$LOGS/bench.log"

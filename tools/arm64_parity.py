@@ -91,8 +91,10 @@ def run(inputs: Path, out: Path) -> None:
     result: dict[str, np.ndarray] = {"versions": np.array(json.dumps(_versions()))}
     features = pose_features(data["windows"])
     result["features"] = features
-    for path in sorted(MODELS_DIR.glob("*.tflite")):
-        result[f"act__{path.stem}"] = ActClassifier(path).predict_proba(features)
+    # Every shipped model, the ones in subfolders (other class sets) too: named by relative path.
+    for path in sorted(MODELS_DIR.rglob("*.tflite")):
+        name = path.relative_to(MODELS_DIR).with_suffix("").as_posix().replace("/", ":")
+        result[f"act__{name}"] = ActClassifier(path).predict_proba(features)
     frames, stamps = data["frames"], data["stamps_ns"]
     errors = {}
     for backend in available_estimators():
