@@ -22,6 +22,7 @@ demo: setup
 
 lint: setup-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 test: setup-dev lint
 	$(PY) -m pytest $(PYTEST_ARGS)

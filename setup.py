@@ -3,6 +3,7 @@
 On a ROS 2 machine the package is built by colcon through CMakeLists.txt (ament_cmake), which
 also generates the messages; this file is not used there.
 """
+
 from pathlib import Path
 
 from setuptools import find_packages, setup
@@ -24,9 +25,15 @@ setup(
     packages=find_packages(include=["act_ros", "act_ros.*"]),
     package_data={
         "act_ros": [
-            "models/*", "models/lzq7/*", "data/*", "data/lzq_openpose_har/*", "*.xml",
+            "models/*",
+            "models/lzq7/*",
+            "data/*",
+            "data/lzq_openpose_har/*",
+            "*.xml",
             "pose/licenses/*",
-            "datasets/mocap/*.yaml", "datasets/mocap/*.json", "datasets/mocap/README.md",
+            "datasets/mocap/*.yaml",
+            "datasets/mocap/*.json",
+            "datasets/mocap/README.md",
         ]
     },
     # The message definitions, where act_ros.bag.types looks in an installed prefix: without

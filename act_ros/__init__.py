@@ -2,6 +2,7 @@
 
 The package has a ROS-free core (numpy only) and thin ROS 2 nodes in ``act_ros.ros``.
 """
+
 # The generated message module (act_ros.msg) may live in another folder of sys.path than this
 # file: pip's editable install next to the interfaces built into a virtual environment. Extending
 # the package path lets both halves of the package be found, as one package, on every install.

@@ -5,6 +5,7 @@ The nodes, `act-ros run` and the non-ROS bag evaluation all build their pipeline
 same parameters always give the same computation. The algorithm modules (`recognizer`,
 `pose.pipeline`) know nothing about parameters.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -28,13 +29,15 @@ def estimator_options(p: Mapping[str, Any]) -> dict[str, Any]:
             min_presence_confidence=p["min_presence_confidence"],
             detection_interval=p["detection_interval"],
             crop_margin=p["crop_margin"],
-            num_threads=p["num_threads"])
+            num_threads=p["num_threads"],
+        )
     elif p["backend"] == "mediapipe":
         options.update(
             variant=p["model_variant"],
             min_detection_confidence=p["min_detection_confidence"],
             min_presence_confidence=p["min_presence_confidence"],
-            min_tracking_confidence=p["min_tracking_confidence"])
+            min_tracking_confidence=p["min_tracking_confidence"],
+        )
     return options
 
 
@@ -45,8 +48,12 @@ def pose_pipeline_from_parameters(overrides: Mapping[str, Any] | None = None) ->
 
     p = resolve(POSE_NODE_PARAMETERS, overrides)
     estimator = create_estimator(p["backend"], **estimator_options(p))
-    return PosePipeline(estimator, PoseTracker(max_age_s=p["track_max_age"]), p["max_image_width"],
-                        SMALL_IMAGE_SIDE.get(p["backend"], 0))
+    return PosePipeline(
+        estimator,
+        PoseTracker(max_age_s=p["track_max_age"]),
+        p["max_image_width"],
+        SMALL_IMAGE_SIDE.get(p["backend"], 0),
+    )
 
 
 def unknown_threshold(value: float, model_threshold: float) -> float:
@@ -54,18 +61,23 @@ def unknown_threshold(value: float, model_threshold: float) -> float:
     return float(model_threshold) if value < 0 else float(value)
 
 
-def recognizer_config(p: Mapping[str, Any], window_length: int, frame_rate: float,
-                      model_threshold: float = 0.0) -> RecognizerConfig:
+def recognizer_config(
+    p: Mapping[str, Any], window_length: int, frame_rate: float, model_threshold: float = 0.0
+) -> RecognizerConfig:
     """The recognizer's configuration from resolved AcT node parameters, for a model of
     ``window_length`` frames trained at ``frame_rate`` fps (0 = unknown) whose description
     sets ``model_threshold`` as its reject threshold."""
     window = p["window_length"] or window_length
     return RecognizerConfig(
-        window_length=window, min_frames=min(p["min_frames"], window), stride=p["stride"],
-        frame_rate=p["sample_rate"] or frame_rate, track_timeout_s=p["track_timeout"],
+        window_length=window,
+        min_frames=min(p["min_frames"], window),
+        stride=p["stride"],
+        frame_rate=p["sample_rate"] or frame_rate,
+        track_timeout_s=p["track_timeout"],
         smoothing=p["smoothing"],
         unknown_threshold=unknown_threshold(p["unknown_threshold"], model_threshold),
-        max_tracks=p["max_people"])
+        max_tracks=p["max_people"],
+    )
 
 
 def recognizer_from_parameters(overrides: Mapping[str, Any] | None = None) -> ActionRecognizer:
@@ -78,8 +90,10 @@ def recognizer_from_parameters(overrides: Mapping[str, Any] | None = None) -> Ac
 
     p = resolve(ACT_NODE_PARAMETERS, overrides)
     paths = [s.strip() for s in str(p["model_path"]).split(",") if s.strip()]
-    classifier = ActClassifier(paths or shipped_model_path(p["model_size"]),
-                               num_threads=p["num_threads"], expected_layout=COCO17)
+    classifier = ActClassifier(
+        paths or shipped_model_path(p["model_size"]), num_threads=p["num_threads"], expected_layout=COCO17
+    )
     frame_rate = float(classifier.spec.frame_rate or 0.0)
-    return ActionRecognizer(classifier, recognizer_config(
-        p, classifier.window_length, frame_rate, classifier.unknown_threshold))
+    return ActionRecognizer(
+        classifier, recognizer_config(p, classifier.window_length, frame_rate, classifier.unknown_threshold)
+    )

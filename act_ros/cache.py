@@ -1,5 +1,6 @@
 """Where act_ros keeps what it downloads once and then uses offline: one folder per kind in the
 user's cache, or wherever the kind's environment variable points."""
+
 from __future__ import annotations
 
 import os

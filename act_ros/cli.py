@@ -4,6 +4,7 @@ Sub-command modules are imported only when used, so `act-ros run` never imports 
 `act-ros train` never imports rclpy. Each module exposes ``main(argv: list[str] | None) -> int``
 with its own argparse parser.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -16,13 +17,18 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train": ("act_ros.training.train", "train an AcT model (MPOSE2021, .npz, or CSV import)"),
     "evaluate": ("act_ros.evaluate_cli", "score a model on a dataset, or the running nodes on a bag"),
     "export": ("act_ros.training.export", "export a trained model to TFLite with its description"),
-    "calibrate": ("act_ros.training.calibrate",
-                  "fit the temperature and the 'unknown' threshold into a model's description"),
+    "calibrate": (
+        "act_ros.training.calibrate",
+        "fit the temperature and the 'unknown' threshold into a model's description",
+    ),
     "bench": ("act_ros.bench", "latency table of AcT sizes x threads x batch vs a matmul peak"),
     "study": ("act_ros.training.study", "paper-style studies: attention maps, frame removal"),
     "dataset": ("act_ros.datasets.cli", "convert/inspect pose datasets (.npz, LZQ CSV, MPOSE2021)"),
     "make-bag": ("act_ros.bag.make_bag", "write a labelled ROS 2 bag from a video or pose dataset"),
-    "pose-models": ("act_ros.pose.models_cli", "build/check the offline pose models (top-down and MediaPipe)"),
+    "pose-models": (
+        "act_ros.pose.models_cli",
+        "build/check the offline pose models (top-down and MediaPipe)",
+    ),
 }
 
 

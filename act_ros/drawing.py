@@ -4,6 +4,7 @@ Used by the pose node's debug image and by the demo/benchmark pictures. Sizes sc
 image so the result stays readable from 640 to 1920 pixels wide; each track ID keeps its colour
 from frame to frame (people not tracked, ID 0, are grey).
 """
+
 from __future__ import annotations
 
 import colorsys
@@ -40,8 +41,14 @@ def _style(height: int, width: int) -> dict[str, float | int]:
     }
 
 
-def _text_block(image: np.ndarray, lines: list[str], x: int, y_top: int, color: tuple[int, int, int],
-                style: dict[str, float | int]) -> None:
+def _text_block(
+    image: np.ndarray,
+    lines: list[str],
+    x: int,
+    y_top: int,
+    color: tuple[int, int, int],
+    style: dict[str, float | int],
+) -> None:
     """Lines of text on a filled box of ``color`` whose top-left corner is near (x, y_top)."""
     scale, thick, pad = float(style["font_scale"]), int(style["font_thickness"]), int(style["pad"])
     sizes = [cv2.getTextSize(t, _FONT, scale, thick) for t in lines]

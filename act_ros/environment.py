@@ -7,6 +7,7 @@ call `apply` before `rclpy.init`, ideally before importing rclpy. The Fast DDS p
 (`fastdds_profile.xml`: fast discovery, a shared-memory segment large enough for raw images) is
 applied unless the user chose their own.
 """
+
 from __future__ import annotations
 
 import os

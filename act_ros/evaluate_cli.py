@@ -1,6 +1,7 @@
 """`act-ros evaluate`: a ROS 2 bag as first argument scores the running nodes on it
 (``act_ros.ros.evaluate``); anything else scores models on a dataset
 (``act_ros.training.evaluate``)."""
+
 from __future__ import annotations
 
 import importlib

@@ -8,6 +8,7 @@ inside :meth:`GracefulStop.interruptible` blocks: a signal that arrives while ou
 closed is remembered, not raised, so the closing cannot be cut short. A second signal while
 stopping ends the process at once (the user insists; `docker stop` sends one).
 """
+
 from __future__ import annotations
 
 import os
@@ -36,7 +37,7 @@ class GracefulStop:
     def __init__(self, prog: str, signals: tuple[int, ...] = HANDLED) -> None:
         self.prog = prog
         self.signals = signals
-        self.signum: int | None = None      # the first signal received
+        self.signum: int | None = None  # the first signal received
         self._armed = False
         self._previous: dict[int, object] = {}
 
@@ -101,8 +102,12 @@ class GracefulStop:
 
     def _handle(self, signum: int, frame) -> None:
         if self.signum is not None:  # a second signal: stop now
-            print(f"{self.prog}: {exit_codes.signal_name(signum)} again while stopping: "
-                  f"exiting now (outputs may be incomplete)", file=sys.stderr, flush=True)
+            print(
+                f"{self.prog}: {exit_codes.signal_name(signum)} again while stopping: "
+                f"exiting now (outputs may be incomplete)",
+                file=sys.stderr,
+                flush=True,
+            )
             os._exit(exit_codes.for_signal(signum))
         self.signum = signum
         if self._armed:

@@ -10,6 +10,7 @@ Images are converted here rather than with cv_bridge: PyPI's cv-bridge is a brok
 and the pose node needs exact, explicit checks (encoding, step, buffer size) that turn a
 malformed image into a clear error instead of a crash or a silently wrong picture.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -63,9 +64,9 @@ class Encoding:
     """One sensor_msgs/Image encoding: bytes per pixel and OpenCV conversions."""
 
     channels: int
-    to_rgb: int | None            # cv2 code from this encoding to RGB (None: already RGB)
-    to_bgr: int | None            # ... to BGR (None: already BGR)
-    from_bgr: int | None = None   # cv2 code from BGR to this encoding, for writable encodings
+    to_rgb: int | None  # cv2 code from this encoding to RGB (None: already RGB)
+    to_bgr: int | None  # ... to BGR (None: already BGR)
+    from_bgr: int | None = None  # cv2 code from BGR to this encoding, for writable encodings
     writable: bool = False
 
 
@@ -110,8 +111,8 @@ class DecodedImage:
     """An image message's pixels as RGB, downscaled to at most ``max_width`` when asked, and the
     message's own size (keypoints are published in its pixels)."""
 
-    rgb: np.ndarray   # HxWx3 uint8 RGB, C-contiguous
-    width: int        # of the image in the message
+    rgb: np.ndarray  # HxWx3 uint8 RGB, C-contiguous
+    width: int  # of the image in the message
     height: int
 
     @property
@@ -127,7 +128,8 @@ def _check_size(width: int, height: int, what: str) -> None:
         raise ImageConversionError(
             f"{what} of {width}x{height} = {width * height / 1e6:.0f} megapixels exceeds the "
             f"{MAX_IMAGE_PIXELS / 1e6:.0f} MP limit (refused before decoding); publish a smaller "
-            f"image")
+            f"image"
+        )
 
 
 def _target_size(width: int, height: int, max_width: int) -> tuple[int, int] | None:
@@ -145,27 +147,32 @@ def _view(msg: Any) -> tuple[np.ndarray, Encoding, str]:
         raise ImageConversionError(
             f"encoding '{encoding}' is not supported: pose estimation needs an 8-bit colour or "
             f"grey image (depth and 16-bit images carry no usable appearance); publish one of "
-            f"{', '.join(supported_encodings())}")
+            f"{', '.join(supported_encodings())}"
+        )
     if encoding not in ENCODINGS:
         raise ImageConversionError(
-            f"unknown image encoding '{encoding}'; supported: {', '.join(supported_encodings())}")
+            f"unknown image encoding '{encoding}'; supported: {', '.join(supported_encodings())}"
+        )
     enc = ENCODINGS[encoding]
     height, width, step = int(msg.height), int(msg.width), int(msg.step)
     _check_size(width, height, "an image")
     if encoding in _PACKED_422 and width % 2:
         raise ImageConversionError(
             f"{encoding} packs two pixels into four bytes (shared U/V), so its width must be even; "
-            f"got {width}x{height}")
+            f"got {width}x{height}"
+        )
     row_bytes = width * enc.channels
     if step < row_bytes:
         raise ImageConversionError(
             f"step {step} is smaller than width*channels = {width}*{enc.channels} = {row_bytes} "
-            f"for {encoding}")
+            f"for {encoding}"
+        )
     data = np.frombuffer(msg.data, dtype=np.uint8)  # rclpy: array/bytes; rosbags: numpy
     if data.size < step * (height - 1) + row_bytes:  # the last row's padding may be missing
         raise ImageConversionError(
             f"truncated image: {data.size} bytes for {width}x{height} {encoding} with step "
-            f"{step} (needs {step * height})")
+            f"{step} (needs {step * height})"
+        )
     shape = (height, width, enc.channels) if enc.channels > 1 else (height, width)
     strides = (step, enc.channels, 1) if enc.channels > 1 else (step, 1)
     # OpenCV takes rows with any step as they are: resizing or converting this view reads the
@@ -223,9 +230,11 @@ def compressed_size(data: bytes | np.ndarray) -> tuple[int, int] | None:
         if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # no length field
             pos += 2
             continue
-        length = int.from_bytes(buf[pos + 2:pos + 4], "big")
+        length = int.from_bytes(buf[pos + 2 : pos + 4], "big")
         if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # start of frame
-            return int.from_bytes(buf[pos + 7:pos + 9], "big"), int.from_bytes(buf[pos + 5:pos + 7], "big")
+            return int.from_bytes(buf[pos + 7 : pos + 9], "big"), int.from_bytes(
+                buf[pos + 5 : pos + 7], "big"
+            )
         pos += 2 + length
     return None
 
@@ -241,15 +250,19 @@ def _decode_compressed(msg: Any, max_width: int, to_rgb: bool) -> DecodedImage:
         target = _target_size(*size, max_width)
         if target is not None and bytes(data[:2]) == b"\xff\xd8":
             # libjpeg decodes at 1/2, 1/4 or 1/8 scale directly: no full-size buffer at all.
-            for factor, reduced in ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4),
-                                    (2, cv2.IMREAD_REDUCED_COLOR_2)):
+            for factor, reduced in (
+                (8, cv2.IMREAD_REDUCED_COLOR_8),
+                (4, cv2.IMREAD_REDUCED_COLOR_4),
+                (2, cv2.IMREAD_REDUCED_COLOR_2),
+            ):
                 if size[0] // factor >= target[0]:
                     flag = reduced
                     break
     bgr = cv2.imdecode(data, flag)
     if bgr is None:
         raise ImageConversionError(
-            f"could not decode compressed image (format '{msg.format}', {data.size} bytes)")
+            f"could not decode compressed image (format '{msg.format}', {data.size} bytes)"
+        )
     if size is None:
         size = (bgr.shape[1], bgr.shape[0])
         _check_size(*size, f"a compressed image ('{msg.format}')")
@@ -310,8 +323,14 @@ def image_fields(bgr: np.ndarray, encoding: str = "bgr8") -> dict[str, Any]:
         raise ValueError(f"expected an HxWx3 uint8 BGR image, got {bgr.dtype} {bgr.shape}")
     pixels = np.ascontiguousarray(bgr if enc.from_bgr is None else cv2.cvtColor(bgr, enc.from_bgr))
     height, width = pixels.shape[:2]
-    return {"height": int(height), "width": int(width), "encoding": encoding, "is_bigendian": 0,
-            "step": int(width * enc.channels), "data": pixels.reshape(-1)}
+    return {
+        "height": int(height),
+        "width": int(width),
+        "encoding": encoding,
+        "is_bigendian": 0,
+        "step": int(width * enc.channels),
+        "data": pixels.reshape(-1),
+    }
 
 
 def compressed_fields(bgr: np.ndarray, fmt: str = "jpeg", jpeg_quality: int = 90) -> dict[str, Any]:
@@ -338,9 +357,9 @@ class PoseArray:
     stamp_ns: int
     frame_id: str
     keypoint_layout: str
-    track_ids: np.ndarray     # (n,) int64
-    keypoints: np.ndarray     # (n, 17, 3) float32
-    people_in_message: int    # n plus the people left unread (over the cap)
+    track_ids: np.ndarray  # (n,) int64
+    keypoints: np.ndarray  # (n, 17, 3) float32
+    people_in_message: int  # n plus the people left unread (over the cap)
 
     @property
     def people_unread(self) -> int:
@@ -358,8 +377,9 @@ def pose_arrays(msg: Any) -> tuple[np.ndarray, np.ndarray]:
 
 def _people_arrays(people: Any) -> tuple[np.ndarray, np.ndarray]:
     ids = np.fromiter((p.track_id for p in people), dtype=np.int64, count=len(people))
-    kp = np.array([[(k.x, k.y, k.confidence) for k in p.keypoints] for p in people],
-                  dtype=np.float32).reshape(len(people), NUM_KEYPOINTS, 3)
+    kp = np.array(
+        [[(k.x, k.y, k.confidence) for k in p.keypoints] for p in people], dtype=np.float32
+    ).reshape(len(people), NUM_KEYPOINTS, 3)
     return ids, kp
 
 
@@ -369,14 +389,17 @@ def read_pose_array(msg: Any, max_people: int | None = None) -> PoseArray:
     people = msg.people
     total = len(people)
     ids, kp = _people_arrays(people[:max_people] if max_people is not None else people)
-    return PoseArray(header_stamp_ns(msg), str(msg.header.frame_id), str(msg.keypoint_layout),
-                     ids, kp, total)
+    return PoseArray(header_stamp_ns(msg), str(msg.header.frame_id), str(msg.keypoint_layout), ids, kp, total)
 
 
 # One PersonPose2D in CDR: track_id uint32, box 4 x float32, score float32, 17 x (x, y, c)
 # float32: 228 bytes, every field 4-byte aligned, so the people follow each other at a fixed stride.
-_PERSON_FIELDS = [("track_id", "u4"), ("box", "f4", (4,)), ("score", "f4"),
-                  ("keypoints", "f4", (NUM_KEYPOINTS, 3))]
+_PERSON_FIELDS = [
+    ("track_id", "u4"),
+    ("box", "f4", (4,)),
+    ("score", "f4"),
+    ("keypoints", "f4", (NUM_KEYPOINTS, 3)),
+]
 PERSON_CDR_SIZE = 4 + 16 + 4 + NUM_KEYPOINTS * 12
 
 
@@ -386,7 +409,7 @@ def _cdr_string(raw: memoryview, pos: int, endian: str) -> tuple[str, int]:
     n = int(np.frombuffer(raw, endian + "u4", 1, pos)[0])
     if n > len(raw) - pos - 4:
         raise PoseMessageError(f"truncated pose message (a string of {n} bytes)")
-    text = bytes(raw[pos + 4:pos + 4 + max(n - 1, 0)]).decode("utf-8", "replace")
+    text = bytes(raw[pos + 4 : pos + 4 + max(n - 1, 0)]).decode("utf-8", "replace")
     return text, (pos + 4 + n + 3) // 4 * 4
 
 
@@ -410,21 +433,29 @@ def read_pose_array_cdr(raw: bytes | memoryview, max_people: int | None = None) 
     total = int(np.frombuffer(raw, endian + "u4", 1, pos)[0])
     pos += 4
     if total * PERSON_CDR_SIZE > len(raw) - pos:
-        raise PoseMessageError(f"truncated pose message: {total} people announced, bytes for "
-                               f"{(len(raw) - pos) // PERSON_CDR_SIZE}")
+        raise PoseMessageError(
+            f"truncated pose message: {total} people announced, bytes for "
+            f"{(len(raw) - pos) // PERSON_CDR_SIZE}"
+        )
     n = total if max_people is None else min(total, max_people)
     dtype = np.dtype([(f[0], endian + f[1], *f[2:]) for f in _PERSON_FIELDS])
     people = np.frombuffer(raw, dtype, n, pos)
-    return PoseArray(int(sec) * 1_000_000_000 + int(nanosec), frame_id, layout,
-                     people["track_id"].astype(np.int64),
-                     people["keypoints"].astype(np.float32).reshape(n, NUM_KEYPOINTS, 3), total)
+    return PoseArray(
+        int(sec) * 1_000_000_000 + int(nanosec),
+        frame_id,
+        layout,
+        people["track_id"].astype(np.int64),
+        people["keypoints"].astype(np.float32).reshape(n, NUM_KEYPOINTS, 3),
+        total,
+    )
 
 
 def pose_detections(msg: Any) -> PoseDetections:
     """PersonPose2DArray -> PoseDetections (boxes, scores, IDs), e.g. to draw it."""
     ids, kp = pose_arrays(msg)
-    boxes = np.array([[p.box_x_min, p.box_y_min, p.box_x_max, p.box_y_max] for p in msg.people],
-                     np.float32).reshape(-1, 4)
+    boxes = np.array(
+        [[p.box_x_min, p.box_y_min, p.box_x_max, p.box_y_max] for p in msg.people], np.float32
+    ).reshape(-1, 4)
     scores = np.array([p.score for p in msg.people], np.float32)
     return PoseDetections(kp, boxes, scores, ids.astype(np.uint32))
 
@@ -432,5 +463,4 @@ def pose_detections(msg: Any) -> PoseDetections:
 def box_centers(msg: Any) -> list[tuple[float, float]]:
     """Each person's box centre as fractions of the image width and height."""
     w, h = max(int(msg.image_width), 1), max(int(msg.image_height), 1)
-    return [((p.box_x_min + p.box_x_max) / 2 / w, (p.box_y_min + p.box_y_max) / 2 / h)
-            for p in msg.people]
+    return [((p.box_x_min + p.box_x_max) / 2 / w, (p.box_y_min + p.box_y_max) / 2 / h) for p in msg.people]

@@ -6,6 +6,7 @@ same tables, so a parameter exists in one place only. The defaults here ARE the 
 values: config/act_ros.yaml holds only deliberate deviations (none today). Choices come from the
 tables they name (`act_ros.model_sizes`, `act_ros.pose.variants`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -37,94 +38,207 @@ class ParamSpec:
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             return f"parameter '{self.name}' must be a {expected.__name__}; got {value!r}"
         if self.range is not None and not self.range[0] <= value <= self.range[1]:
-            return (f"parameter '{self.name}' must be in {self.range[0]} .. {self.range[1]}; "
-                    f"got {value}")
+            return f"parameter '{self.name}' must be in {self.range[0]} .. {self.range[1]}; got {value}"
         return None
 
 
 POSE_NODE_PARAMETERS: tuple[ParamSpec, ...] = (
-    ParamSpec("backend", "topdown", "pose estimator backend: topdown (a person detector, then "
-              "the BlazePose landmark model on each person: finds people from behind, far away "
-              "and in groups) or mediapipe (MediaPipe Tasks PoseLandmarker, whose detector needs "
-              "a face), or one added with act_ros.pose.register_estimator"),
-    ParamSpec("model_variant", "full", "landmark model variant of the backend, fastest to most "
-              "accurate: " + "; ".join(f"{b}: {', '.join(v)}" for b, v in BACKEND_VARIANTS.items()),
-              choices=POSE_VARIANTS),
-    ParamSpec("model_path", "", "a custom model: a BlazePose landmark .tflite (topdown) or a "
-              "MediaPipe PoseLandmarker .task bundle (mediapipe); '' = the cached model of "
-              "model_variant"),
-    ParamSpec("num_poses", 10, "most people per image (the top-down cost grows with each "
-              "person found)", range=(1, 100)),
-    ParamSpec("detector_threshold", 0.25, "topdown: person detector score threshold (false boxes "
-              "are rejected by the landmark model's presence)", range=(0.05, 0.95)),
-    ParamSpec("detection_interval", 5, "topdown: run the person detector at least every this "
-              "many frames (and whenever nobody is tracked or a tracked person was lost); in "
-              "between, each person's crop follows their last pose. 1 = every frame",
-              range=(1, 300)),
-    ParamSpec("crop_margin", 1.25, "topdown: side of a new person's crop = the detector box's "
-              "longer side x this", range=(1.0, 3.0)),
-    ParamSpec("num_threads", 1, "topdown: TFLite CPU threads of its models (mediapipe: its Tasks "
-              "API runs on one thread whatever this says)", range=(1, 64)),
-    ParamSpec("min_detection_confidence", 0.5, "mediapipe: face-keyed pose detector threshold",
-              range=(0.0, 1.0)),
-    ParamSpec("min_presence_confidence", 0.5, "pose presence threshold of the landmark model "
-              "(both backends)", range=(0.0, 1.0)),
-    ParamSpec("min_tracking_confidence", 0.5, "mediapipe: frame-to-frame tracking threshold",
-              range=(0.0, 1.0)),
+    ParamSpec(
+        "backend",
+        "topdown",
+        "pose estimator backend: topdown (a person detector, then "
+        "the BlazePose landmark model on each person: finds people from behind, far away "
+        "and in groups) or mediapipe (MediaPipe Tasks PoseLandmarker, whose detector needs "
+        "a face), or one added with act_ros.pose.register_estimator",
+    ),
+    ParamSpec(
+        "model_variant",
+        "full",
+        "landmark model variant of the backend, fastest to most "
+        "accurate: " + "; ".join(f"{b}: {', '.join(v)}" for b, v in BACKEND_VARIANTS.items()),
+        choices=POSE_VARIANTS,
+    ),
+    ParamSpec(
+        "model_path",
+        "",
+        "a custom model: a BlazePose landmark .tflite (topdown) or a "
+        "MediaPipe PoseLandmarker .task bundle (mediapipe); '' = the cached model of "
+        "model_variant",
+    ),
+    ParamSpec(
+        "num_poses",
+        10,
+        "most people per image (the top-down cost grows with each person found)",
+        range=(1, 100),
+    ),
+    ParamSpec(
+        "detector_threshold",
+        0.25,
+        "topdown: person detector score threshold (false boxes "
+        "are rejected by the landmark model's presence)",
+        range=(0.05, 0.95),
+    ),
+    ParamSpec(
+        "detection_interval",
+        5,
+        "topdown: run the person detector at least every this "
+        "many frames (and whenever nobody is tracked or a tracked person was lost); in "
+        "between, each person's crop follows their last pose. 1 = every frame",
+        range=(1, 300),
+    ),
+    ParamSpec(
+        "crop_margin",
+        1.25,
+        "topdown: side of a new person's crop = the detector box's longer side x this",
+        range=(1.0, 3.0),
+    ),
+    ParamSpec(
+        "num_threads",
+        1,
+        "topdown: TFLite CPU threads of its models (mediapipe: its Tasks "
+        "API runs on one thread whatever this says)",
+        range=(1, 64),
+    ),
+    ParamSpec(
+        "min_detection_confidence", 0.5, "mediapipe: face-keyed pose detector threshold", range=(0.0, 1.0)
+    ),
+    ParamSpec(
+        "min_presence_confidence",
+        0.5,
+        "pose presence threshold of the landmark model (both backends)",
+        range=(0.0, 1.0),
+    ),
+    ParamSpec(
+        "min_tracking_confidence", 0.5, "mediapipe: frame-to-frame tracking threshold", range=(0.0, 1.0)
+    ),
     # 1920: full HD passes untouched (the pose models see 224-256 px crops, more pixels only
     # cost), anything larger is downscaled while it is decoded, which bounds the node's memory
     # (an 8000x8000 image: see the README's reliability section).
-    ParamSpec("max_image_width", 1920, "downscale wider images to this width while decoding, "
-              "before estimation (keypoints are still published in full-image pixels); 0 = never",
-              range=(0, 16384)),
-    ParamSpec("track_max_age", 1.0, "seconds a person may be unseen (occluded) and keep their "
-              "track ID", range=(0.0, 60.0)),
-    ParamSpec("image_qos", "sensor_data", "image subscription QoS: sensor_data (best effort, "
-              "depth 1: matches every camera driver) or reliable (depth 1, lossless for large "
-              "images across processes; needs a RELIABLE publisher, e.g. bag replay)",
-              choices=("sensor_data", "reliable")),
-    ParamSpec("use_compressed", False, "subscribe to image_raw/compressed "
-              "(sensor_msgs/CompressedImage) instead of image_raw"),
-    ParamSpec("publish_debug_image", False, "publish ~/debug_image with skeletons, IDs and the "
-              "latest action labels"),
-    ParamSpec("debug_image_max_width", 960, "width of ~/debug_image (downscaled to save bandwidth)",
-              range=(64, 16384)),
-    ParamSpec("no_input_warning", 5.0, "warn when no image arrived for this many seconds "
-              "(0 = never)", range=(0.0, 3600.0)),
+    ParamSpec(
+        "max_image_width",
+        1920,
+        "downscale wider images to this width while decoding, "
+        "before estimation (keypoints are still published in full-image pixels); 0 = never",
+        range=(0, 16384),
+    ),
+    ParamSpec(
+        "track_max_age",
+        1.0,
+        "seconds a person may be unseen (occluded) and keep their track ID",
+        range=(0.0, 60.0),
+    ),
+    ParamSpec(
+        "image_qos",
+        "sensor_data",
+        "image subscription QoS: sensor_data (best effort, "
+        "depth 1: matches every camera driver) or reliable (depth 1, lossless for large "
+        "images across processes; needs a RELIABLE publisher, e.g. bag replay)",
+        choices=("sensor_data", "reliable"),
+    ),
+    ParamSpec(
+        "use_compressed",
+        False,
+        "subscribe to image_raw/compressed (sensor_msgs/CompressedImage) instead of image_raw",
+    ),
+    ParamSpec(
+        "publish_debug_image", False, "publish ~/debug_image with skeletons, IDs and the latest action labels"
+    ),
+    ParamSpec(
+        "debug_image_max_width",
+        960,
+        "width of ~/debug_image (downscaled to save bandwidth)",
+        range=(64, 16384),
+    ),
+    ParamSpec(
+        "no_input_warning",
+        5.0,
+        "warn when no image arrived for this many seconds (0 = never)",
+        range=(0.0, 3600.0),
+    ),
 )
 
 ACT_NODE_PARAMETERS: tuple[ParamSpec, ...] = (
-    ParamSpec("model_size", "micro", "AcT size of the shipped model to load (ignored when "
-              "model_path is set)", choices=MODEL_SIZES),
-    ParamSpec("model_path", "", "path of a .tflite model exported by act-ros export (its "
-              "description embedded); several comma-separated paths = an ensemble (scores "
-              "averaged); '' = shipped model of model_size"),
-    ParamSpec("num_threads", 1, "TFLite CPU threads (AcT-micro is fastest on 1: one batched call "
-              "for all people beats threading a tiny model)", range=(1, 64)),
-    ParamSpec("window_length", 0, "frames per window; 0 = the model's own length",
-              range=(0, MAX_WINDOW_LENGTH)),
-    ParamSpec("min_frames", 10, "first prediction for a person once their window holds this "
-              "many frames (shorter windows are less reliable)", range=(1, MAX_WINDOW_LENGTH)),
-    ParamSpec("stride", 1, "re-run the model for a person every `stride` sampled frames "
-              "(results are repeated in between)", range=(1, 100)),
-    ParamSpec("sample_rate", 0.0, "frames per second put into the windows; 0 = the model's "
-              "training frame rate (from its description), so a window spans the same time "
-              "whatever the camera rate", range=(0.0, MAX_FRAME_RATE)),
-    ParamSpec("track_timeout", 2.0, "forget a person not seen for this many seconds (message "
-              "time)", range=(0.05, 600.0)),
+    ParamSpec(
+        "model_size",
+        "micro",
+        "AcT size of the shipped model to load (ignored when model_path is set)",
+        choices=MODEL_SIZES,
+    ),
+    ParamSpec(
+        "model_path",
+        "",
+        "path of a .tflite model exported by act-ros export (its "
+        "description embedded); several comma-separated paths = an ensemble (scores "
+        "averaged); '' = shipped model of model_size",
+    ),
+    ParamSpec(
+        "num_threads",
+        1,
+        "TFLite CPU threads (AcT-micro is fastest on 1: one batched call "
+        "for all people beats threading a tiny model)",
+        range=(1, 64),
+    ),
+    ParamSpec(
+        "window_length", 0, "frames per window; 0 = the model's own length", range=(0, MAX_WINDOW_LENGTH)
+    ),
+    ParamSpec(
+        "min_frames",
+        10,
+        "first prediction for a person once their window holds this "
+        "many frames (shorter windows are less reliable)",
+        range=(1, MAX_WINDOW_LENGTH),
+    ),
+    ParamSpec(
+        "stride",
+        1,
+        "re-run the model for a person every `stride` sampled frames (results are repeated in between)",
+        range=(1, 100),
+    ),
+    ParamSpec(
+        "sample_rate",
+        0.0,
+        "frames per second put into the windows; 0 = the model's "
+        "training frame rate (from its description), so a window spans the same time "
+        "whatever the camera rate",
+        range=(0.0, MAX_FRAME_RATE),
+    ),
+    ParamSpec(
+        "track_timeout",
+        2.0,
+        "forget a person not seen for this many seconds (message time)",
+        range=(0.05, 600.0),
+    ),
     # Off: consecutive windows already share all but one frame, so smoothing changed neither
     # accuracy nor label switches on the demo clip (0 / 0.5 / 0.8: 50.0 / 50.0 / 50.0 %, 8 / 8 / 9
     # switches) while it delays every label change.
-    ParamSpec("smoothing", 0.0, "exponential smoothing of each person's scores: weight of the "
-              "previous scores (0 = none)", range=(0.0, 0.99), read_only=False),
-    ParamSpec("unknown_threshold", -1.0, "publish the label 'unknown' (label_index -1) when the "
-              "best (calibrated) score is below this; -1 = the model's own threshold from its "
-              "description (chosen on held-out actions), 0 = never", range=(-1.0, 1.0),
-              read_only=False),
-    ParamSpec("max_people", 64, "people tracked at once (memory bound); more are dropped and "
-              "counted", range=(1, 1000)),
-    ParamSpec("no_input_warning", 5.0, "warn when no pose message arrived for this many "
-              "seconds (0 = never)", range=(0.0, 3600.0)),
+    ParamSpec(
+        "smoothing",
+        0.0,
+        "exponential smoothing of each person's scores: weight of the previous scores (0 = none)",
+        range=(0.0, 0.99),
+        read_only=False,
+    ),
+    ParamSpec(
+        "unknown_threshold",
+        -1.0,
+        "publish the label 'unknown' (label_index -1) when the "
+        "best (calibrated) score is below this; -1 = the model's own threshold from its "
+        "description (chosen on held-out actions), 0 = never",
+        range=(-1.0, 1.0),
+        read_only=False,
+    ),
+    ParamSpec(
+        "max_people",
+        64,
+        "people tracked at once (memory bound); more are dropped and counted",
+        range=(1, 1000),
+    ),
+    ParamSpec(
+        "no_input_warning",
+        5.0,
+        "warn when no pose message arrived for this many seconds (0 = never)",
+        range=(0.0, 3600.0),
+    ),
 )
 
 
@@ -150,8 +264,10 @@ def resolve(table: tuple[ParamSpec, ...], overrides: Mapping[str, Any] | None = 
 def check_node_parameters(pose: Mapping[str, Any], act: Mapping[str, Any]) -> None:
     """Refuse unknown or out-of-range overrides of either node before anything starts (a ROS
     node would silently ignore an override it does not declare): ValueError naming the node."""
-    for name, table, values in (("pose node", POSE_NODE_PARAMETERS, pose),
-                                ("AcT node", ACT_NODE_PARAMETERS, act)):
+    for name, table, values in (
+        ("pose node", POSE_NODE_PARAMETERS, pose),
+        ("AcT node", ACT_NODE_PARAMETERS, act),
+    ):
         try:
             resolve(table, values)
         except ValueError as exc:
@@ -186,8 +302,13 @@ def markdown_table(table: tuple[ParamSpec, ...]) -> str:
     for s in table:
         limits = ", ".join(s.choices) if s.choices else (f"{s.range[0]} .. {s.range[1]}" if s.range else "")
         dynamic = "" if s.read_only else " (settable at run time)"
-        default = repr(s.default) if isinstance(s.default, str) else str(s.default).lower() \
-            if isinstance(s.default, bool) else s.default
+        default = (
+            repr(s.default)
+            if isinstance(s.default, str)
+            else str(s.default).lower()
+            if isinstance(s.default, bool)
+            else s.default
+        )
         rows.append(f"| `{s.name}` | `{default}` | {limits} | {s.description}{dynamic} |")
     return "\n".join(rows)
 

@@ -38,6 +38,7 @@ depend on who else is in the batch. (The exported models also accept fewer than 
 Coordinates are expected in pixels (any consistent unit works: only ratios matter; the tiny
 ``MIN_SCALE`` keeps [0, 1]-normalised input scaled too, unlike the reference demo).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -126,7 +127,7 @@ def _body_extent(joints: np.ndarray, jvalid: np.ndarray) -> np.ndarray:
     """A third of the largest x or y extent of the valid joints over the window (a torso-length
     stand-in for windows without any torso)."""
     m = jvalid[..., None]
-    span = (np.where(m, joints, -np.inf).max(-2) - np.where(m, joints, np.inf).min(-2))  # ..,T,2
+    span = np.where(m, joints, -np.inf).max(-2) - np.where(m, joints, np.inf).min(-2)  # ..,T,2
     span = np.where(np.isfinite(span), span, 0.0)
     return span.max(-1).max(-1) / 3.0
 
@@ -145,8 +146,9 @@ def pose_features(poses: np.ndarray, layout: str = COCO17) -> np.ndarray:
             f"pose_features expects (..., T, {k}, 3) [x, y, confidence] for layout {layout!r}, "
             f"got shape {arr.shape}"
         )
-    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
-            or arr.dtype == bool):
+    if not (
+        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer) or arr.dtype == bool
+    ):
         raise TypeError(f"pose_features expects a numeric array, got dtype {arr.dtype}")
     if arr.size == 0:
         return np.zeros(arr.shape[:-2] + (NUM_FEATURES,), np.float32)
@@ -154,19 +156,20 @@ def pose_features(poses: np.ndarray, layout: str = COCO17) -> np.ndarray:
     with np.errstate(invalid="ignore", over="ignore"):
         data = arr.astype(np.float64)
         xy, conf = data[..., :2], data[..., 2]
-        valid = (np.isfinite(conf) & (conf > 0) & np.isfinite(xy).all(-1)
-                 & (np.abs(xy) <= MAX_ABS_COORD).all(-1))
+        valid = (
+            np.isfinite(conf) & (conf > 0) & np.isfinite(xy).all(-1) & (np.abs(xy) <= MAX_ABS_COORD).all(-1)
+        )
     validf = valid.astype(np.float64)
     xy = np.where(valid[..., None], xy, 0.0)
 
     reduce_m, origin_ms, hip_ms = _layout_matrices(layout)
-    joints, jvalid = _group_mean(reduce_m, xy, validf)          # (..., T, 13, 2), (..., T, 13)
-    origin, ovalid = _first_valid(origin_ms, xy, validf)          # (..., T, 2), (..., T)
+    joints, jvalid = _group_mean(reduce_m, xy, validf)  # (..., T, 13, 2), (..., T, 13)
+    origin, ovalid = _first_valid(origin_ms, xy, validf)  # (..., T, 2), (..., T)
     hip, hvalid = _first_valid(hip_ms, xy, validf)
 
     # Frames without an origin: mid-hips + the window's mean hip->origin vector, else centroid.
     both = (ovalid & hvalid)[..., None]
-    n_both = both.sum(axis=-2)                                   # (..., 1)
+    n_both = both.sum(axis=-2)  # (..., 1)
     torso_vec = np.where(both, origin - hip, 0.0).sum(axis=-2) / np.maximum(n_both, 1)
     from_hip = hip + torso_vec[..., None, :]
     n_valid = jvalid.sum(-1)
@@ -177,7 +180,7 @@ def pose_features(poses: np.ndarray, layout: str = COCO17) -> np.ndarray:
     # Scale: the frame's torso length, else the window median; floored relative to the median.
     raw = np.linalg.norm(origin - hip, axis=-1)
     sok = ovalid & hvalid & (raw > MIN_SCALE)
-    median = _window_median(raw, sok)                            # (...,)
+    median = _window_median(raw, sok)  # (...,)
     window_scale = median
     no_torso = ~np.isfinite(median)
     if np.any(no_torso):  # rare: only then is the body extent worth computing
@@ -192,7 +195,7 @@ def pose_features(poses: np.ndarray, layout: str = COCO17) -> np.ndarray:
     both_t = (jvalid[..., 1:, :] & jvalid[..., :-1, :])[..., None]
     vel[..., 1:, :, :] = np.where(both_t, pos[..., 1:, :, :] - pos[..., :-1, :, :], 0.0)
 
-    out = np.concatenate([pos, vel], axis=-1)                    # (..., T, 13, 4)
+    out = np.concatenate([pos, vel], axis=-1)  # (..., T, 13, 4)
     out = np.clip(np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0), -FEATURE_CLIP, FEATURE_CLIP)
     return out.reshape(out.shape[:-2] + (NUM_FEATURES,)).astype(np.float32)
 
@@ -215,9 +218,7 @@ def flip_poses(poses: np.ndarray, layout: str = COCO17, image_width: float | Non
     return out
 
 
-_FEATURE_FLIP = np.array(
-    [4 * j + c for j in REDUCED_FLIP_INDEX for c in range(4)], dtype=np.int64
-)
+_FEATURE_FLIP = np.array([4 * j + c for j in REDUCED_FLIP_INDEX for c in range(4)], dtype=np.int64)
 _X_COLUMNS = np.array([4 * j + c for j in range(NUM_REDUCED_JOINTS) for c in (0, 2)])
 
 
@@ -250,7 +251,7 @@ def pad_window(poses: np.ndarray, length: int) -> np.ndarray:
     if t == 0:
         return np.zeros(shape, arr.dtype)
     with np.errstate(invalid="ignore"):
-        present = (arr[..., 2] > 0).any(axis=-1)                    # (..., t)
+        present = (arr[..., 2] > 0).any(axis=-1)  # (..., t)
     seen = present.any(axis=-1)
     end = np.where(seen, t - np.argmax(present[..., ::-1], axis=-1), 0)  # real frames
     if t == length and np.all(end == t):
@@ -270,7 +271,7 @@ def pad_front(features: np.ndarray, length: int) -> np.ndarray:
     feats = np.asarray(features, dtype=np.float32)
     t = feats.shape[-2]
     if t >= length:
-        return feats[..., t - length:, :]
+        return feats[..., t - length :, :]
     if t == 0:
         return np.zeros(feats.shape[:-2] + (length, NUM_FEATURES), np.float32)
     first = feats[..., :1, :].copy()

@@ -20,6 +20,7 @@ Chosen so that concurrent runs cannot collide, across processes and users:
 The domain is given to the run's rclpy context (``NodeHost(domain_id=...)``), not written to
 ROS_DOMAIN_ID.
 """
+
 from __future__ import annotations
 
 import errno
@@ -59,8 +60,7 @@ def domain_ports(domain: int) -> list[int]:
     base = _PORT_BASE + _DOMAIN_GAIN * domain
     ports = [base, base + 1]
     for participant in range(_PROBED_PARTICIPANTS):
-        ports += [base + 10 + _PARTICIPANT_GAIN * participant,
-                  base + 11 + _PARTICIPANT_GAIN * participant]
+        ports += [base + 10 + _PARTICIPANT_GAIN * participant, base + 11 + _PARTICIPANT_GAIN * participant]
     return ports
 
 
@@ -124,7 +124,8 @@ def reserve(domains: range = PRIVATE_DOMAINS, folder: Path | None = None) -> Dom
     raise NoPrivateDomain(
         f"every private ROS domain ({domains.start}..{domains.stop - 1}) is in use by other runs "
         f"or programs on this machine; wait for one to finish, or join the ROS graph of "
-        f"ROS_DOMAIN_ID on purpose (--join-graph)")
+        f"ROS_DOMAIN_ID on purpose (--join-graph)"
+    )
 
 
 _LEASES: list[DomainLease] = []  # kept for the life of the process

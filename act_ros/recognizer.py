@@ -17,6 +17,7 @@ keypoints in pixels) and returns the actions of every person whose window is rea
 
 Nothing is dropped silently: every rejected person or frame increments a counter in ``stats``.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -43,15 +44,15 @@ class Classifier(Protocol):
 @dataclass(frozen=True)
 class RecognizerConfig:
     window_length: int = 30
-    min_frames: int = 10            # first prediction once a window holds this many frames
-    stride: int = 1                 # re-run the model for a track every `stride` sampled frames
-    frame_rate: float = 0.0         # frames per second the model was trained at; 0 = every frame
-    track_timeout_s: float = 2.0    # forget a track unseen for this long (stamp time)
-    smoothing: float = 0.0          # EMA weight of the previous scores, 0 = none, < 1
+    min_frames: int = 10  # first prediction once a window holds this many frames
+    stride: int = 1  # re-run the model for a track every `stride` sampled frames
+    frame_rate: float = 0.0  # frames per second the model was trained at; 0 = every frame
+    track_timeout_s: float = 2.0  # forget a track unseen for this long (stamp time)
+    smoothing: float = 0.0  # EMA weight of the previous scores, 0 = none, < 1
     unknown_threshold: float = 0.0  # below this confidence the label is "unknown"
-    max_tracks: int = 64            # windows kept at once; more people are dropped (counted)
+    max_tracks: int = 64  # windows kept at once; more people are dropped (counted)
     reorder_tolerance_s: float = 0.5  # an older stamp within this is out-of-order, beyond it a jump
-    max_coordinate: float = 1.0e5   # |x|, |y| beyond this (pixels) = corrupt keypoint
+    max_coordinate: float = 1.0e5  # |x|, |y| beyond this (pixels) = corrupt keypoint
 
     def __post_init__(self) -> None:
         if self.window_length < 1:
@@ -71,23 +72,23 @@ class RecognizerConfig:
 @dataclass
 class TrackAction:
     track_id: int
-    label_index: int        # -1 = unknown (below unknown_threshold)
+    label_index: int  # -1 = unknown (below unknown_threshold)
     label: str
     confidence: float
-    scores: np.ndarray      # (C,) probabilities, sums to 1
+    scores: np.ndarray  # (C,) probabilities, sums to 1
     window_frames: int
-    fresh: bool             # computed on this frame (False: repeated from the last run, stride)
+    fresh: bool  # computed on this frame (False: repeated from the last run, stride)
 
 
 @dataclass(eq=False)
 class _Track:
     track_id: int
     slot: int
-    count: int = 0                  # frames in the window (<= window_length)
-    head: int = 0                   # ring position of the next write
-    last_stamp_ns: int = -1         # last frame seen (any)
+    count: int = 0  # frames in the window (<= window_length)
+    head: int = 0  # ring position of the next write
+    last_stamp_ns: int = -1  # last frame seen (any)
     next_sample_ns: int = -(2**62)  # when the next frame is due in the window (frame_rate)
-    since_run: int = 0              # sampled frames since the model last ran for this track
+    since_run: int = 0  # sampled frames since the model last ran for this track
     scores: np.ndarray | None = None
     result: TrackAction | None = None
 
@@ -113,7 +114,8 @@ class ActionRecognizer:
         if self.config.window_length > classifier.window_length:
             raise ValueError(
                 f"window_length {self.config.window_length} exceeds the model's "
-                f"{classifier.window_length} frames")
+                f"{classifier.window_length} frames"
+            )
         self.class_names = tuple(classifier.class_names)
         cfg = self.config
         self._buffer = np.zeros((cfg.max_tracks, cfg.window_length, NUM_KEYPOINTS, 3), np.float32)
@@ -177,7 +179,8 @@ class ActionRecognizer:
             self._push(track, kp[person])
             track.since_run += 1
             if track.count >= self.config.min_frames and (
-                    track.result is None or track.since_run >= self.config.stride):
+                track.result is None or track.since_run >= self.config.stride
+            ):
                 ready.append(track)
         if ready:
             self._run(ready)
@@ -268,5 +271,6 @@ class ActionRecognizer:
                 label_index, label = -1, UNKNOWN_LABEL
             else:
                 label_index, label = best, self.class_names[best]
-            track.result = TrackAction(track.track_id, label_index, label, confidence,
-                                       p.astype(np.float32), track.count, True)
+            track.result = TrackAction(
+                track.track_id, label_index, label, confidence, p.astype(np.float32), track.count, True
+            )

@@ -7,6 +7,7 @@ its description).
 
 An ``ActClassifier`` is not thread-safe (TFLite interpreters are not): use one per thread.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -37,7 +38,8 @@ def shipped_model_path(size: str) -> Path:
         shipped = ", ".join(_shipped()) or "none"
         raise FileNotFoundError(
             f"no shipped AcT model of size {size!r} (expected {path}); shipped sizes: {shipped}. "
-            f"Train and export one with `act-ros train` / `act-ros export`, or pass a model path")
+            f"Train and export one with `act-ros train` / `act-ros export`, or pass a model path"
+        )
     return path
 
 
@@ -49,8 +51,9 @@ def load_interpreter_class():
         try:
             from tflite_runtime.interpreter import Interpreter
         except ImportError as exc:
-            raise ImportError("no TFLite runtime: install ai-edge-litert (preferred) or "
-                              "tflite-runtime") from exc
+            raise ImportError(
+                "no TFLite runtime: install ai-edge-litert (preferred) or tflite-runtime"
+            ) from exc
     return Interpreter
 
 
@@ -78,7 +81,8 @@ class _Member:
         self.dynamic_batch = signature[0] == -1 and spec.dynamic_batch
         self.dynamic_length = signature[1] == -1 and spec.dynamic_length
         self._by_shape: OrderedDict[tuple[int, ...], Any] = OrderedDict(
-            {tuple(int(d) for d in inp[0]["shape"]): interpreter})
+            {tuple(int(d) for d in inp[0]["shape"]): interpreter}
+        )
 
     def _new_interpreter(self) -> Any:
         interpreter_cls = load_interpreter_class()
@@ -87,8 +91,9 @@ class _Member:
             interpreter = interpreter_cls(model_path=str(self.path), num_threads=self.num_threads)
             interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
-            raise ModelMismatchError(f"{self.path}: the TFLite runtime cannot load it: "
-                                     f"{_first_line(exc)}") from None
+            raise ModelMismatchError(
+                f"{self.path}: the TFLite runtime cannot load it: {_first_line(exc)}"
+            ) from None
         return interpreter
 
     def _interpreter_for(self, shape: tuple[int, ...]) -> Any:
@@ -121,10 +126,15 @@ class ActClassifier:
     model that lies or breaks is refused here (ModelMismatchError), never at the first message.
     """
 
-    def __init__(self, model_paths: str | Path | Sequence[str | Path], num_threads: int = 1,
-                 expected_layout: str | None = None) -> None:
-        paths = [Path(model_paths)] if isinstance(model_paths, (str, Path)) else \
-            [Path(p) for p in model_paths]
+    def __init__(
+        self,
+        model_paths: str | Path | Sequence[str | Path],
+        num_threads: int = 1,
+        expected_layout: str | None = None,
+    ) -> None:
+        paths = (
+            [Path(model_paths)] if isinstance(model_paths, (str, Path)) else [Path(p) for p in model_paths]
+        )
         if not paths:
             raise ValueError("ActClassifier needs at least one model path")
         if num_threads < 1:
@@ -133,15 +143,23 @@ class ActClassifier:
         self.specs: tuple[ModelSpec, ...] = tuple(load_model_spec(p) for p in paths)
         first = self.specs[0]
         for path, spec in zip(paths, self.specs):
-            spec.check(str(path), keypoint_layout=expected_layout, num_features=NUM_FEATURES,
-                       preprocessing_version=PREPROCESSING_VERSION)
-            if spec.class_names != first.class_names or spec.keypoint_layout != first.keypoint_layout \
-                    or spec.window_length != first.window_length:
+            spec.check(
+                str(path),
+                keypoint_layout=expected_layout,
+                num_features=NUM_FEATURES,
+                preprocessing_version=PREPROCESSING_VERSION,
+            )
+            if (
+                spec.class_names != first.class_names
+                or spec.keypoint_layout != first.keypoint_layout
+                or spec.window_length != first.window_length
+            ):
                 raise ModelMismatchError(
                     f"{path}: ensemble member does not match {paths[0]}: expected classes "
                     f"{list(first.class_names)}, layout {first.keypoint_layout!r}, T="
                     f"{first.window_length}; got {list(spec.class_names)}, "
-                    f"{spec.keypoint_layout!r}, T={spec.window_length}")
+                    f"{spec.keypoint_layout!r}, T={spec.window_length}"
+                )
         self.spec: ModelSpec = first
         self.class_names: tuple[str, ...] = first.class_names
         self.window_length: int = first.window_length
@@ -156,11 +174,13 @@ class ActClassifier:
             except (ValueError, RuntimeError) as exc:
                 raise ModelMismatchError(
                     f"{path}: expected to classify a window of {spec.window_length} frames as "
-                    f"its description says, the TFLite runtime failed: {_first_line(exc)}") from None
+                    f"its description says, the TFLite runtime failed: {_first_line(exc)}"
+                ) from None
             if out.shape != (1, len(self.class_names)) or not np.isfinite(out).all():
                 raise ModelMismatchError(
                     f"{path}: expected {len(self.class_names)} finite scores (one per class of "
-                    f"its description), found output {out.shape} on a zero window")
+                    f"its description), found output {out.shape} on a zero window"
+                )
 
     @property
     def ensemble_size(self) -> int:
@@ -172,8 +192,7 @@ class ActClassifier:
         if x.ndim != 3 or x.shape[2] != NUM_FEATURES:
             raise ValueError(f"expected features of shape (N, t, {NUM_FEATURES}), got {x.shape}")
         if not 1 <= x.shape[1] <= self.window_length:
-            raise ValueError(f"window length must be 1..{self.window_length} frames, got "
-                             f"{x.shape[1]}")
+            raise ValueError(f"window length must be 1..{self.window_length} frames, got {x.shape[1]}")
         if not np.isfinite(np.sum(x)):  # one reduction: NaN/inf propagate, no mask allocated
             raise ValueError("features contain NaN or inf (use preprocessing.pose_features)")
         return x
@@ -184,8 +203,7 @@ class ActClassifier:
         n = x.shape[0]
         if n == 0:
             return np.zeros((0, len(self.class_names)), np.float32)
-        if len(self._members) == 1 and self._members[0].dynamic_batch \
-                and self._members[0].dynamic_length:
+        if len(self._members) == 1 and self._members[0].dynamic_batch and self._members[0].dynamic_length:
             return self._members[0].run(x)  # the hot path: one model, one invoke
         total = None
         for member, spec in zip(self._members, self.specs):
@@ -193,7 +211,7 @@ class ActClassifier:
             if member.dynamic_batch:
                 logits = member.run(xm)
             else:
-                logits = np.concatenate([member.run(xm[i:i + 1]) for i in range(n)])
+                logits = np.concatenate([member.run(xm[i : i + 1]) for i in range(n)])
             # A file holding k averaged models weighs k in a list ensemble.
             logits = logits * spec.ensemble_size
             total = logits if total is None else total + logits

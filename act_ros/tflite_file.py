@@ -4,6 +4,7 @@ in which act_ros keeps a model's description. No interpreter and no TensorFlow: 
 generated Python code from ai-edge-litert (the runtime), or the same code shipped by MediaPipe
 on machines that run tflite-runtime instead (read only).
 """
+
 from __future__ import annotations
 
 import functools
@@ -30,11 +31,13 @@ def _schema(writable: bool = False):
     would drop fields it does not know when the model is re-serialised)."""
     try:
         from ai_edge_litert import schema_py_generated
+
         return schema_py_generated
     except ImportError:
         if writable:
-            raise ImportError("rewriting a .tflite file needs ai-edge-litert (pip install "
-                              "ai-edge-litert)") from None
+            raise ImportError(
+                "rewriting a .tflite file needs ai-edge-litert (pip install ai-edge-litert)"
+            ) from None
     return mediapipe_schema()
 
 
@@ -43,12 +46,18 @@ def mediapipe_schema():
     """MediaPipe's copy of the generated TFLite schema (for machines with tflite-runtime, which
     ships none). Loaded by path: importing the mediapipe package starts its whole task API."""
     found = importlib.util.find_spec("mediapipe")
-    path = None if found is None or not found.submodule_search_locations else \
-        Path(next(iter(found.submodule_search_locations))) / "tasks" / "metadata" / \
-        "schema_py_generated.py"
+    path = (
+        None
+        if found is None or not found.submodule_search_locations
+        else Path(next(iter(found.submodule_search_locations)))
+        / "tasks"
+        / "metadata"
+        / "schema_py_generated.py"
+    )
     if path is None or not path.is_file():
-        raise ImportError("reading a .tflite file needs ai-edge-litert (or mediapipe, which "
-                          "ships the TFLite schema)")
+        raise ImportError(
+            "reading a .tflite file needs ai-edge-litert (or mediapipe, which ships the TFLite schema)"
+        )
     spec = importlib.util.spec_from_file_location("act_ros._tflite_schema", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -64,9 +73,9 @@ def _type_names() -> dict[int, str]:
 @dataclass(frozen=True)
 class TensorInfo:
     name: str
-    shape: tuple[int, ...]   # the shape signature: -1 = dynamic
-    dtype: str               # float32, float16, int8, ...
-    constant: bool           # its data is stored in the file (a weight)
+    shape: tuple[int, ...]  # the shape signature: -1 = dynamic
+    dtype: str  # float32, float16, int8, ...
+    constant: bool  # its data is stored in the file (a weight)
 
 
 @dataclass(frozen=True)
@@ -74,8 +83,8 @@ class TfliteModel:
     path: Path
     size_bytes: int
     sha256: str
-    weights_sha256: str               # of every constant tensor's data, in tensor order
-    tensors: tuple[TensorInfo, ...]   # of the main subgraph
+    weights_sha256: str  # of every constant tensor's data, in tensor order
+    tensors: tuple[TensorInfo, ...]  # of the main subgraph
     inputs: tuple[TensorInfo, ...]
     outputs: tuple[TensorInfo, ...]
     metadata: dict[str, bytes]
@@ -110,8 +119,12 @@ def _tensor(t, buffers: list[bytes | None]) -> TensorInfo:
     shape = tuple(int(d) for d in signature) if isinstance(signature, np.ndarray) else ()
     index = t.Buffer()
     stored = 0 < index < len(buffers) and buffers[index] != b""
-    return TensorInfo(name=(t.Name() or b"").decode("utf-8", "replace"), shape=shape,
-                      dtype=_type_names().get(t.Type(), f"type_{t.Type()}"), constant=stored)
+    return TensorInfo(
+        name=(t.Name() or b"").decode("utf-8", "replace"),
+        shape=shape,
+        dtype=_type_names().get(t.Type(), f"type_{t.Type()}"),
+        constant=stored,
+    )
 
 
 def read_tflite(path: str | Path) -> TfliteModel:
@@ -123,8 +136,9 @@ def read_tflite(path: str | Path) -> TfliteModel:
     if not data:
         raise TfliteFileError(f"{path}: empty file (0 bytes); {expected}")
     if len(data) < 8 or data[4:8] != FILE_IDENTIFIER:
-        raise TfliteFileError(f"{path}: not a TFLite model: identifier {data[4:8]!r} in its "
-                              f"{len(data)} bytes; {expected}")
+        raise TfliteFileError(
+            f"{path}: not a TFLite model: identifier {data[4:8]!r} in its {len(data)} bytes; {expected}"
+        )
     schema = _schema()
     try:
         model = schema.Model.GetRootAs(data, 0)
@@ -139,10 +153,8 @@ def read_tflite(path: str | Path) -> TfliteModel:
             tensors.append(_tensor(t, buffers))
             if tensors[-1].constant:
                 weights.update(buffers[t.Buffer()])
-        inputs = tuple(tensors[int(i)] for i in graph.InputsAsNumpy()) \
-            if graph.InputsLength() else ()
-        outputs = tuple(tensors[int(i)] for i in graph.OutputsAsNumpy()) \
-            if graph.OutputsLength() else ()
+        inputs = tuple(tensors[int(i)] for i in graph.InputsAsNumpy()) if graph.InputsLength() else ()
+        outputs = tuple(tensors[int(i)] for i in graph.OutputsAsNumpy()) if graph.OutputsLength() else ()
         metadata = {}
         for i in range(model.MetadataLength()):
             entry = model.Metadata(i)
@@ -150,10 +162,20 @@ def read_tflite(path: str | Path) -> TfliteModel:
             metadata[name] = buffers[entry.Buffer()] or b""
     except (IndexError, struct.error, ValueError, TypeError) as exc:
         # The Python flatbuffers reader has no verifier: reading past the end raises one of these.
-        raise TfliteFileError(f"{path}: truncated or corrupt TFLite model ({len(data)} bytes: "
-                              f"{exc}); {expected}, re-export or copy it again") from None
-    return TfliteModel(path=path, size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest(),
-                       weights_sha256=weights.hexdigest(), tensors=tuple(tensors), inputs=inputs, outputs=outputs, metadata=metadata)
+        raise TfliteFileError(
+            f"{path}: truncated or corrupt TFLite model ({len(data)} bytes: "
+            f"{exc}); {expected}, re-export or copy it again"
+        ) from None
+    return TfliteModel(
+        path=path,
+        size_bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        weights_sha256=weights.hexdigest(),
+        tensors=tuple(tensors),
+        inputs=inputs,
+        outputs=outputs,
+        metadata=metadata,
+    )
 
 
 @functools.cache
@@ -168,7 +190,7 @@ def _aligned_buffer_class(schema):
             payload = np.asarray(self.data, np.uint8).tobytes()
             builder.StartVector(1, len(payload), BUFFER_ALIGNMENT)
             builder.head = builder.head - len(payload)
-            builder.Bytes[builder.head:builder.head + len(payload)] = payload
+            builder.Bytes[builder.head : builder.head + len(payload)] = payload
             builder.vectorNumElems = len(payload)
             data = builder.EndVector()
             schema.BufferStart(builder)
@@ -186,12 +208,13 @@ def with_metadata(data: bytes, name: str, payload: bytes | None) -> bytes:
     schema = _schema(writable=True)
     model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
     if any(b.offset or b.size for b in model.buffers or ()):
-        raise TfliteFileError("models with buffers outside the flatbuffer (over 2 GB) are not "
-                              "supported")
+        raise TfliteFileError("models with buffers outside the flatbuffer (over 2 GB) are not supported")
     model.metadata = list(model.metadata or [])
     model.buffers = list(model.buffers or [])
-    entry = next((m for m in model.metadata
-                  if (m.name.decode() if isinstance(m.name, bytes) else m.name) == name), None)
+    entry = next(
+        (m for m in model.metadata if (m.name.decode() if isinstance(m.name, bytes) else m.name) == name),
+        None,
+    )
     blob = np.frombuffer(payload or b"", np.uint8).copy()
     if payload is None:
         if entry is not None:

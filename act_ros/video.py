@@ -9,6 +9,7 @@ smaller). Without PyAV the writer falls back to ``mp4v`` and says so (``codec``)
 Frames are BGR uint8 (what OpenCV reads and draws). The file is complete once :meth:`close`
 ran: callers close it on every way out (see act_ros.interrupts for SIGTERM).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -51,8 +52,7 @@ class VideoWriter:
             self._open_h264(fps)
             self.codec = H264
         else:
-            self._cv = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), float(fps),
-                                       self.size)
+            self._cv = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), self.size)
             if not self._cv.isOpened():
                 raise OSError(f"cannot write the video {self.path}")
             self.codec = MP4V
@@ -81,8 +81,7 @@ class VideoWriter:
 
             w, h = self._stream.width, self._stream.height
             if (w, h) != self.size:  # odd size: repeat the last column / row
-                bgr = cv2.copyMakeBorder(bgr, 0, h - self.size[1], 0, w - self.size[0],
-                                         cv2.BORDER_REPLICATE)
+                bgr = cv2.copyMakeBorder(bgr, 0, h - self.size[1], 0, w - self.size[0], cv2.BORDER_REPLICATE)
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(bgr), format="bgr24")
             for packet in self._stream.encode(frame):
                 self._av.mux(packet)

@@ -1,7 +1,8 @@
 """AcT latency table (size x threads x batch) vs a matmul peak measured in the same run.
 
-    .venv/bin/python benchmarks/bench_act.py [act-ros bench options]
+.venv/bin/python benchmarks/bench_act.py [act-ros bench options]
 """
+
 import sys
 
 from act_ros.bench import main

@@ -10,6 +10,7 @@ process CPU time per wall second (1.0 = one busy core). Other processes on the m
 these numbers: compare rows of one run. The pose node benchmark compares its throughput with
 :func:`measure_estimator` on the same frames.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,9 @@ if str(ROOT) not in sys.path:  # runnable from a source checkout without install
 from act_ros.pose import create_estimator  # noqa: E402
 
 
-def load_frames(path: str | Path | None = None, count: int = 60, size: tuple[int, int] | None = None,
-                start: int = 0) -> list[np.ndarray]:
+def load_frames(
+    path: str | Path | None = None, count: int = 60, size: tuple[int, int] | None = None, start: int = 0
+) -> list[np.ndarray]:
     """``count`` consecutive RGB frames of a video (default: the demo clip), optionally resized."""
     if path is None:
         from act_ros.data import demo_video_path
@@ -55,8 +57,14 @@ def load_frames(path: str | Path | None = None, count: int = 60, size: tuple[int
     return frames
 
 
-def measure_estimator(frames: Sequence[np.ndarray], backend: str = "mediapipe", *, warmup: int = 5,
-                      fps: float = 30.0, **options: Any) -> dict[str, float]:
+def measure_estimator(
+    frames: Sequence[np.ndarray],
+    backend: str = "mediapipe",
+    *,
+    warmup: int = 5,
+    fps: float = 30.0,
+    **options: Any,
+) -> dict[str, float]:
     """Time ``estimate()`` of a fresh estimator over ``frames`` (stamps spaced 1/fps apart).
 
     Returns median_ms, p90_ms, mean_ms, fps (1000 / mean_ms), cpu (process CPU seconds per
@@ -112,9 +120,15 @@ def _plot(rows: list[dict[str, Any]], path: Path) -> None:
     labels = [f"{r['variant']}\n{r['size']}\nt={r['threads']}" for r in rows]
     fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(rows)), 4))
     ax.bar(range(len(rows)), [r["median_ms"] for r in rows], color="tab:blue", label="median")
-    ax.errorbar(range(len(rows)), [r["median_ms"] for r in rows],
-                yerr=[[0] * len(rows), [r["p90_ms"] - r["median_ms"] for r in rows]],
-                fmt="none", ecolor="black", capsize=3, label="p90")
+    ax.errorbar(
+        range(len(rows)),
+        [r["median_ms"] for r in rows],
+        yerr=[[0] * len(rows), [r["p90_ms"] - r["median_ms"] for r in rows]],
+        fmt="none",
+        ecolor="black",
+        capsize=3,
+        label="p90",
+    )
     ax.set_xticks(range(len(rows)), labels, fontsize=8)
     ax.set_ylabel("ms per frame")
     ax.set_title("MediaPipe PoseLandmarker (VIDEO mode), demo clip, " + time.strftime("%Y-%m-%d"))
@@ -126,8 +140,12 @@ def _plot(rows: list[dict[str, Any]], path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--frames", type=int, default=120,
-                        help="timed frames per configuration (the clip's 2nd person enters at ~59)")
+    parser.add_argument(
+        "--frames",
+        type=int,
+        default=120,
+        help="timed frames per configuration (the clip's 2nd person enters at ~59)",
+    )
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--variants", default="lite,full,heavy")
     parser.add_argument("--threads", default="1,2", help="num_threads values to request")
@@ -142,28 +160,34 @@ def main(argv: list[str] | None = None) -> int:
     variants = [v for v in args.variants.split(",") if v]
     threads = [int(t) for t in args.threads.split(",") if t]
     sizes = [s for s in args.sizes.split(",") if s]
-    frames_by_size = {s: load_frames(args.video, args.frames + args.warmup, _parse_size(s))
-                      for s in sizes}
+    frames_by_size = {s: load_frames(args.video, args.frames + args.warmup, _parse_size(s)) for s in sizes}
     configs = [(v, s, t) for s in sizes for v in variants for t in threads]
     rows = []
     for variant, size, n in tqdm(configs, desc="configurations", leave=False):
-        r = measure_estimator(frames_by_size[size], warmup=args.warmup, variant=variant,
-                              num_poses=args.num_poses, num_threads=n)
+        r = measure_estimator(
+            frames_by_size[size], warmup=args.warmup, variant=variant, num_poses=args.num_poses, num_threads=n
+        )
         h, w = frames_by_size[size][0].shape[:2]
         rows.append({"variant": variant, "size": f"{w}x{h}", "threads": n, **r})
 
     import mediapipe
 
-    print(f"\nMediaPipe {mediapipe.__version__} PoseLandmarker, VIDEO mode, num_poses={args.num_poses}; "
-          f"{args.frames} timed frames after {args.warmup} warm-up; {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"\nMediaPipe {mediapipe.__version__} PoseLandmarker, VIDEO mode, num_poses={args.num_poses}; "
+        f"{args.frames} timed frames after {args.warmup} warm-up; {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
     print("| variant | image | threads asked | median ms | p90 ms | FPS | CPU (cores) | people/frame |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['variant']} | {r['size']} | {r['threads']} | {r['median_ms']:.1f} | "
-              f"{r['p90_ms']:.1f} | {r['fps']:.1f} | {r['cpu']:.2f} | {r['people']:.2f} |")
-    print("mediapipe's Tasks API has no thread setting: 'threads asked' changes nothing, the CPU "
-          "column shows what runs (about one core).")
+        print(
+            f"| {r['variant']} | {r['size']} | {r['threads']} | {r['median_ms']:.1f} | "
+            f"{r['p90_ms']:.1f} | {r['fps']:.1f} | {r['cpu']:.2f} | {r['people']:.2f} |"
+        )
+    print(
+        "mediapipe's Tasks API has no thread setting: 'threads asked' changes nothing, the CPU "
+        "column shows what runs (about one core)."
+    )
     if args.png:
         _plot(rows, args.png)
         print(f"chart: {args.png}")

@@ -19,6 +19,7 @@ run   ``act-ros run`` on the bundled clip (1768x994, 230 frames) with each backe
 
 The machine is shared: compare numbers of one run (the header gives the load average).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -77,11 +78,14 @@ def clip_frames(count: int, start: int = 0) -> list[np.ndarray]:
 def _fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
     """``image`` scaled to fit width x height, centred on grey."""
     scale = min(width / image.shape[1], height / image.shape[0])
-    small = cv2.resize(image, (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale))),
-                       interpolation=cv2.INTER_AREA)
+    small = cv2.resize(
+        image,
+        (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale))),
+        interpolation=cv2.INTER_AREA,
+    )
     out = np.full((height, width, 3), 114, np.uint8)
     y, x = (height - small.shape[0]) // 2, (width - small.shape[1]) // 2
-    out[y:y + small.shape[0], x:x + small.shape[1]] = small
+    out[y : y + small.shape[0], x : x + small.shape[1]] = small
     return out
 
 
@@ -96,7 +100,7 @@ def mosaic_frames(people: int, count: int, clip: list[np.ndarray]) -> list[np.nd
         for k in range(people):
             source = clip[(i + 9 * k) % len(clip)][y0:y1, x0:x1]
             r, c = divmod(k, cols)
-            canvas[r * height:(r + 1) * height, c * width:(c + 1) * width] = _fit(source, width, height)
+            canvas[r * height : (r + 1) * height, c * width : (c + 1) * width] = _fit(source, width, height)
         frames.append(canvas)
     return frames
 
@@ -110,14 +114,16 @@ def run_cost(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, dict[int, dict[str, float]]] = {name: {} for name in CONFIGS}
     for people in PEOPLE:
         frames = mosaic_frames(people, args.frames + args.warmup, clip)
-        estimators = {name: create_estimator(b, num_poses=max(PEOPLE) + 2, num_threads=1, **o)
-                      for name, (b, o) in CONFIGS.items()}
+        estimators = {
+            name: create_estimator(b, num_poses=max(PEOPLE) + 2, num_threads=1, **o)
+            for name, (b, o) in CONFIGS.items()
+        }
         times: dict[str, list[float]] = {name: [] for name in CONFIGS}
         found: dict[str, list[int]] = {name: [] for name in CONFIGS}
         names = list(CONFIGS)
         try:
             for i, frame in enumerate(tqdm(frames, desc=f"{people} people", leave=False)):
-                order = names[i % len(names):] + names[: i % len(names)]
+                order = names[i % len(names) :] + names[: i % len(names)]
                 for name in order:
                     t0 = time.perf_counter()
                     det = estimators[name].estimate(frame, i * 33_333_333)
@@ -129,8 +135,12 @@ def run_cost(args: argparse.Namespace) -> dict[str, Any]:
                 est.close()
         for name in CONFIGS:
             ms = np.array(times[name]) * 1e3
-            results[name][people] = {"median_ms": float(np.median(ms)), "p90_ms": float(np.percentile(ms, 90)),
-                                     "mean_ms": float(ms.mean()), "people": float(np.mean(found[name]))}
+            results[name][people] = {
+                "median_ms": float(np.median(ms)),
+                "p90_ms": float(np.percentile(ms, 90)),
+                "mean_ms": float(ms.mean()),
+                "people": float(np.mean(found[name])),
+            }
     fits = {}
     for name in CONFIGS:
         if name.startswith("topdown"):
@@ -142,11 +152,15 @@ def run_cost(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def print_cost(res: dict[str, Any], args: argparse.Namespace) -> None:
-    print(f"### Cost per 640x480 frame by people in view ({args.frames} timed frames after "
-          f"{args.warmup}; one core (CPU {args.cpu}), one thread per model; load average "
-          f"{os.getloadavg()[0]:.2f})")
-    print("Frames: grids of 1, 2, 5, 10 real crops of the bundled clip's man on the box; every "
-          "backend on every frame, in turn.")
+    print(
+        f"### Cost per 640x480 frame by people in view ({args.frames} timed frames after "
+        f"{args.warmup}; one core (CPU {args.cpu}), one thread per model; load average "
+        f"{os.getloadavg()[0]:.2f})"
+    )
+    print(
+        "Frames: grids of 1, 2, 5, 10 real crops of the bundled clip's man on the box; every "
+        "backend on every frame, in turn."
+    )
     print("| backend | people in view | median ms | p90 ms | people found |")
     print("|---|---|---|---|---|")
     for name, by_n in res["results"].items():
@@ -156,8 +170,10 @@ def print_cost(res: dict[str, Any], args: argparse.Namespace) -> None:
     base = res["results"]["mediapipe-full"][1]["median_ms"]
     for name, fit in res["fits"].items():
         one = res["results"][name][1]["median_ms"]
-        print(f"- {name}: {fit['ms']:.1f} ms + {fit['ms_per_person']:.1f} ms per person "
-              f"(least squares over the four columns); one person = {one / base:.2f}x MediaPipe full")
+        print(
+            f"- {name}: {fit['ms']:.1f} ms + {fit['ms_per_person']:.1f} ms per person "
+            f"(least squares over the four columns); one person = {one / base:.2f}x MediaPipe full"
+        )
     print()
 
 
@@ -197,13 +213,17 @@ def run_node(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def print_node(res: dict[str, Any], args: argparse.Namespace) -> None:
-    print(f"### Pose node overhead over the raw backend (640x480 frames 60+ of the bundled clip, "
-          f"{args.frames} timed; load average {os.getloadavg()[0]:.2f})")
+    print(
+        f"### Pose node overhead over the raw backend (640x480 frames 60+ of the bundled clip, "
+        f"{args.frames} timed; load average {os.getloadavg()[0]:.2f})"
+    )
     print("| backend | raw estimate() ms | node process() ms | overhead |")
     print("|---|---|---|---|")
     for backend, r in res.items():
-        print(f"| {backend} | {r['raw_ms']:.1f} | {r['node_ms']:.1f} | "
-              f"{100 * (r['node_ms'] / r['raw_ms'] - 1):+.0f} % |")
+        print(
+            f"| {backend} | {r['raw_ms']:.1f} | {r['node_ms']:.1f} | "
+            f"{100 * (r['node_ms'] / r['raw_ms'] - 1):+.0f} % |"
+        )
     print("process() = message to RGB, the pipeline (estimator + tracker), the pose message, publish.")
     print()
 
@@ -216,8 +236,17 @@ def run_end_to_end(args: argparse.Namespace) -> dict[str, Any]:
         with tempfile.TemporaryDirectory() as tmp:
             params = Path(tmp) / "params.yaml"
             params.write_text(f"pose_node:\n  ros__parameters:\n    backend: {backend}\n")
-            cmd = [sys.executable, "-m", "act_ros.cli", "run", "--source", str(demo_video_path()),
-                   "--quiet", "--params-file", str(params)]
+            cmd = [
+                sys.executable,
+                "-m",
+                "act_ros.cli",
+                "run",
+                "--source",
+                str(demo_video_path()),
+                "--quiet",
+                "--params-file",
+                str(params),
+            ]
             if args.max_frames:
                 cmd += ["--max-frames", str(args.max_frames)]
             env = environment.apply(dict(os.environ))
@@ -226,14 +255,19 @@ def run_end_to_end(args: argparse.Namespace) -> dict[str, Any]:
         match = re.search(r"(\d+) frames in ([\d.]+) s \(([\d.]+) fps\)", done.stderr)
         if done.returncode != 0 or match is None:
             raise RuntimeError(f"act-ros run ({backend}) failed ({done.returncode}): {done.stderr[-2000:]}")
-        out[backend] = {"frames": int(match.group(1)), "seconds": float(match.group(2)),
-                        "fps": float(match.group(3))}
+        out[backend] = {
+            "frames": int(match.group(1)),
+            "seconds": float(match.group(2)),
+            "fps": float(match.group(3)),
+        }
     return out
 
 
 def print_end_to_end(res: dict[str, Any]) -> None:
-    print(f"### `act-ros run` on the bundled clip (1768x994, every frame; {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.2f})")
+    print(
+        f"### `act-ros run` on the bundled clip (1768x994, every frame; {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.2f})"
+    )
     print("| pose backend | frames | seconds | frames/s |")
     print("|---|---|---|---|")
     for backend, r in res.items():

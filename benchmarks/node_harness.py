@@ -5,6 +5,7 @@ header, statistics and tables, child processes, a host for in-process nodes, and
 Not a benchmark itself (run_all.py runs ``bench_*.py``). Child processes the benchmarks start
 (echo, camera, nodes on a chosen executor) are in ``node_servers.py``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,25 +39,35 @@ EXECUTOR_NAMES = {"multi": "MultiThreadedExecutor", "single": "SingleThreadedExe
 
 
 # --- command line and the run ------------------------------------------------------------------
-def add_common_arguments(ap: argparse.ArgumentParser, *, pose_variant: bool = False,
-                         act_model: bool = False) -> None:
+def add_common_arguments(
+    ap: argparse.ArgumentParser, *, pose_variant: bool = False, act_model: bool = False
+) -> None:
     """The options every node benchmark takes (and, when asked, the pose model / AcT model)."""
     if pose_variant:
         from act_ros.pose.variants import POSE_VARIANTS
 
-        ap.add_argument("--variant", choices=POSE_VARIANTS,
-                        help="pose model (default: config/act_ros.yaml's model_variant)")
+        ap.add_argument(
+            "--variant",
+            choices=POSE_VARIANTS,
+            help="pose model (default: config/act_ros.yaml's model_variant)",
+        )
     if act_model:
         ap.add_argument("--act-model", help="a .tflite AcT model (default: the shipped micro)")
-    ap.add_argument("--quick", action="store_true",
-                    help="a few frames/messages (smoke test); numbers are rough")
+    ap.add_argument(
+        "--quick", action="store_true", help="a few frames/messages (smoke test); numbers are rough"
+    )
     ap.add_argument("--json", type=Path, help="save the results here")
     ap.add_argument("--png", type=Path, help="save a chart of the results here")
-    ap.add_argument("--dds-profile", choices=("project", "default-transports"), default="project",
-                    help="Fast DDS profile of every process: the project's, or the same without "
-                         "its shared-memory segment (see bench_transport.py)")
-    ap.add_argument("--encoding", choices=("rgb8", "bgr8"), default="rgb8",
-                    help="image encoding the camera publishes")
+    ap.add_argument(
+        "--dds-profile",
+        choices=("project", "default-transports"),
+        default="project",
+        help="Fast DDS profile of every process: the project's, or the same without "
+        "its shared-memory segment (see bench_transport.py)",
+    )
+    ap.add_argument(
+        "--encoding", choices=("rgb8", "bgr8"), default="rgb8", help="image encoding the camera publishes"
+    )
 
 
 def begin(args: argparse.Namespace, title: str) -> tuple[Path, dict[str, Any]]:
@@ -66,16 +77,25 @@ def begin(args: argparse.Namespace, title: str) -> tuple[Path, dict[str, Any]]:
     info = machine_info()
     print(f"## {title}{' (--quick: rough numbers)' if args.quick else ''}")
     print(header_line(info))
-    print(f"ROS_DOMAIN_ID={os.environ['ROS_DOMAIN_ID']}, ROS_AUTOMATIC_DISCOVERY_RANGE="
-          f"{os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE']}, DDS profile '{args.dds_profile}'; "
-          f"{load_text()}; logs in {run_dir}\n")
-    return run_dir, {"machine": info, "profile": args.dds_profile, "quick": args.quick,
-                     "domain_id": int(os.environ["ROS_DOMAIN_ID"])}
+    print(
+        f"ROS_DOMAIN_ID={os.environ['ROS_DOMAIN_ID']}, ROS_AUTOMATIC_DISCOVERY_RANGE="
+        f"{os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE']}, DDS profile '{args.dds_profile}'; "
+        f"{load_text()}; logs in {run_dir}\n"
+    )
+    return run_dir, {
+        "machine": info,
+        "profile": args.dds_profile,
+        "quick": args.quick,
+        "domain_id": int(os.environ["ROS_DOMAIN_ID"]),
+    }
 
 
-def run_benchmark(args: argparse.Namespace, title: str,
-                  measure: Callable[[Path, dict[str, Any]], None],
-                  plot: Callable[[Any, dict[str, Any]], str] | None = None) -> int:
+def run_benchmark(
+    args: argparse.Namespace,
+    title: str,
+    measure: Callable[[Path, dict[str, Any]], None],
+    plot: Callable[[Any, dict[str, Any]], str] | None = None,
+) -> int:
     """A node benchmark's main: the header, ``measure(run_dir, results)`` (which prints its
     tables and fills ``results``), every child stopped however it ends, JSON and chart."""
     run_dir, results = begin(args, title)
@@ -86,14 +106,20 @@ def run_benchmark(args: argparse.Namespace, title: str,
     return finish(args, results, plot)
 
 
-def finish(args: argparse.Namespace, results: dict[str, Any],
-           plot: Callable[[Any, dict[str, Any]], str] | None = None) -> int:
+def finish(
+    args: argparse.Namespace,
+    results: dict[str, Any],
+    plot: Callable[[Any, dict[str, Any]], str] | None = None,
+) -> int:
     """Check multicast (after every child stopped), write the JSON and the chart."""
     groups = multicast_groups()
     results["multicast_groups_seen"] = groups
     if groups:
-        print(f"WARNING: multicast groups joined on network interfaces during the run: {groups} "
-              f"(other processes on the machine may have joined them)", file=sys.stderr)
+        print(
+            f"WARNING: multicast groups joined on network interfaces during the run: {groups} "
+            f"(other processes on the machine may have joined them)",
+            file=sys.stderr,
+        )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2, default=str) + "\n")
@@ -145,8 +171,7 @@ def profile_path(profile: str, run_dir: Path) -> str:
 def setup_environment(profile: str, run_dir: Path) -> None:
     """Localhost-only DDS, a private domain and log folder, and the chosen Fast DDS profile, in
     os.environ (children inherit it). Must run before rclpy is imported."""
-    domain = int(os.environ.get("ACT_ROS_BENCH_DOMAIN_ID",
-                                random.Random(os.getpid()).randint(101, 199)))
+    domain = int(os.environ.get("ACT_ROS_BENCH_DOMAIN_ID", random.Random(os.getpid()).randint(101, 199)))
     environment.apply(os.environ, domain_id=domain, log_dir=run_dir / "ros_log")
     os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = profile_path(profile, run_dir)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -191,17 +216,24 @@ def machine_info() -> dict[str, Any]:
     except OSError:
         pass
     rclpy_version = _version("rclpy")
-    distro = os.environ.get("ROS_DISTRO") or {"3": "humble", "4": "iron", "7": "jazzy",
-                                              "9": "kilted"}.get(rclpy_version.split(".")[0], "?")
+    distro = os.environ.get("ROS_DISTRO") or {"3": "humble", "4": "iron", "7": "jazzy", "9": "kilted"}.get(
+        rclpy_version.split(".")[0], "?"
+    )
     litert = _version("ai-edge-litert")
     return {
-        "cpu": cpu, "cores": os.cpu_count(), "arch": platform.machine(),
-        "python": platform.python_version(), "numpy": np.__version__,
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "arch": platform.machine(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
         "mediapipe": _version("mediapipe"),
-        "tflite_runtime": f"ai-edge-litert {litert}" if litert != "not installed"
+        "tflite_runtime": f"ai-edge-litert {litert}"
+        if litert != "not installed"
         else f"tflite-runtime {_version('tflite-runtime')}",
-        "rclpy": rclpy_version, "ros_distro": distro,
-        "fastdds": _version("ros-fastdds"), "rmw": os.environ.get("RMW_IMPLEMENTATION", ""),
+        "rclpy": rclpy_version,
+        "ros_distro": distro,
+        "fastdds": _version("ros-fastdds"),
+        "rmw": os.environ.get("RMW_IMPLEMENTATION", ""),
     }
 
 
@@ -211,20 +243,33 @@ def load_text() -> str:
 
 
 def header_line(info: dict[str, Any]) -> str:
-    return (f"{info['cpu']} ({info['cores']} cores, {info['arch']}); Python {info['python']}, "
-            f"mediapipe {info['mediapipe']}, {info['tflite_runtime']}, rclpy {info['rclpy']} "
-            f"(ROS 2 {info['ros_distro']}, Fast DDS {info['fastdds']}, {info['rmw']})")
+    return (
+        f"{info['cpu']} ({info['cores']} cores, {info['arch']}); Python {info['python']}, "
+        f"mediapipe {info['mediapipe']}, {info['tflite_runtime']}, rclpy {info['rclpy']} "
+        f"(ROS 2 {info['ros_distro']}, Fast DDS {info['fastdds']}, {info['rmw']})"
+    )
 
 
 # --- statistics and tables -----------------------------------------------------------------------
 def stats_ms(seconds: Sequence[float]) -> dict[str, float]:
     ms = np.asarray(seconds, dtype=np.float64) * 1e3
     if ms.size == 0:
-        return {"n": 0, "median": float("nan"), "p90": float("nan"), "p99": float("nan"),
-                "mean": float("nan"), "max": float("nan")}
-    return {"n": int(ms.size), "median": float(np.median(ms)),
-            "p90": float(np.percentile(ms, 90)), "p99": float(np.percentile(ms, 99)),
-            "mean": float(ms.mean()), "max": float(ms.max())}
+        return {
+            "n": 0,
+            "median": float("nan"),
+            "p90": float("nan"),
+            "p99": float("nan"),
+            "mean": float("nan"),
+            "max": float("nan"),
+        }
+    return {
+        "n": int(ms.size),
+        "median": float(np.median(ms)),
+        "p90": float(np.percentile(ms, 90)),
+        "p99": float(np.percentile(ms, 99)),
+        "mean": float(ms.mean()),
+        "max": float(ms.max()),
+    }
 
 
 def fmt(value: Any, digits: int = 2) -> str:
@@ -253,14 +298,19 @@ _CHILDREN: list[Child] = []
 class Child:
     """A process started by a benchmark (a node, the echo or the camera); logs to a file."""
 
-    def __init__(self, cmd: list[str], log_path: Path, env: dict[str, str] | None = None,
-                 capture_stdout: bool = False) -> None:
+    def __init__(
+        self, cmd: list[str], log_path: Path, env: dict[str, str] | None = None, capture_stdout: bool = False
+    ) -> None:
         self.cmd = cmd
         self.log_path = log_path
         self._log = open(log_path, "w")
         self.proc = subprocess.Popen(
-            cmd, env=env, stderr=self._log,
-            stdout=subprocess.PIPE if capture_stdout else self._log, text=capture_stdout)
+            cmd,
+            env=env,
+            stderr=self._log,
+            stdout=subprocess.PIPE if capture_stdout else self._log,
+            text=capture_stdout,
+        )
         _CHILDREN.append(self)
 
     def alive(self) -> bool:
@@ -277,8 +327,9 @@ class Child:
     def check(self) -> None:
         """Raise with the log when the process has exited."""
         if not self.alive():
-            raise RuntimeError(f"{' '.join(self.cmd[:4])} exited ({self.proc.returncode}):\n"
-                               f"{self.log_tail()}")
+            raise RuntimeError(
+                f"{' '.join(self.cmd[:4])} exited ({self.proc.returncode}):\n{self.log_tail()}"
+            )
 
     def result(self, timeout: float = 600) -> dict[str, Any]:
         """The JSON line a child printed last on stdout (it was started with capture_stdout)."""
@@ -296,8 +347,7 @@ class Child:
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                print(f"{self.proc.args[:3]}: no exit {timeout:.0f} s after SIGINT: killed",
-                      file=sys.stderr)
+                print(f"{self.proc.args[:3]}: no exit {timeout:.0f} s after SIGINT: killed", file=sys.stderr)
                 self.proc.kill()
                 self.proc.wait()
         self._log.close()
@@ -313,19 +363,22 @@ def _param_text(value: Any) -> str:
 def node_process(module: str, run_dir: Path, params: dict[str, Any]) -> Child:
     """``python -m act_ros.ros.<module>`` (the shipped program) with config/act_ros.yaml and
     ``params`` on top."""
-    cmd = [sys.executable, "-m", f"act_ros.ros.{module}", "--ros-args", "--params-file",
-           str(CONFIG)]
+    cmd = [sys.executable, "-m", f"act_ros.ros.{module}", "--ros-args", "--params-file", str(CONFIG)]
     for key, value in params.items():
         cmd += ["-p", f"{key}:={_param_text(value)}"]
     return Child(cmd, run_dir / f"{module}_{time.monotonic_ns()}.log")
 
 
-def server_process(mode: str, run_dir: Path, args: Sequence[str] = (),
-                   env: dict[str, str] | None = None, capture_stdout: bool = False) -> Child:
+def server_process(
+    mode: str,
+    run_dir: Path,
+    args: Sequence[str] = (),
+    env: dict[str, str] | None = None,
+    capture_stdout: bool = False,
+) -> Child:
     """A child of node_servers.py: ``mode`` is echo, camera, pose-node or act-node."""
     cmd = [sys.executable, str(HERE / "node_servers.py"), mode, *args]
-    return Child(cmd, run_dir / f"{mode}_{time.monotonic_ns()}.log", env=env,
-                 capture_stdout=capture_stdout)
+    return Child(cmd, run_dir / f"{mode}_{time.monotonic_ns()}.log", env=env, capture_stdout=capture_stdout)
 
 
 def stop_all_children() -> None:
@@ -344,8 +397,9 @@ def host(name: str, args: list[str] | None = None):
     return h
 
 
-def spin_or_fail(h: Any, predicate: Callable[[], bool], timeout: float, what: str,
-                 watch: Sequence[Child] = ()) -> None:
+def spin_or_fail(
+    h: Any, predicate: Callable[[], bool], timeout: float, what: str, watch: Sequence[Child] = ()
+) -> None:
     def check() -> None:
         for child in watch:
             child.check()
@@ -354,8 +408,9 @@ def spin_or_fail(h: Any, predicate: Callable[[], bool], timeout: float, what: st
         raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-def flow_controlled(host: Any, pub: Any, replies: Any, msgs: list[Any], watch: Any,
-                     desc: str, before: Any = None) -> list[tuple[int, float, float]]:
+def flow_controlled(
+    host: Any, pub: Any, replies: Any, msgs: list[Any], watch: Any, desc: str, before: Any = None
+) -> list[tuple[int, float, float]]:
     """Flow control: publish each image and await its poses (``replies``, StampedMessages) before
     the next; [(index, publish start, publish end)] of the answered images. ``before(i)`` runs
     just before image i is published; ``watch`` (a Child) raises if the node process died."""
@@ -390,8 +445,13 @@ def image_link(host: Any, node_name: str, watch: Any) -> tuple[Any, Any]:
     pub = node.create_publisher(Image, IMAGE_TOPIC, qos_profile_sensor_data)
     replies = StampedMessages()
     sub = node.create_subscription(PersonPose2DArray, POSES_TOPIC, replies, reliable())
-    spin_or_fail(host, lambda: pub.get_subscription_count() >= 1
-                    and sub.get_publisher_count() >= 1, 120, node_name, [watch])
+    spin_or_fail(
+        host,
+        lambda: pub.get_subscription_count() >= 1 and sub.get_publisher_count() >= 1,
+        120,
+        node_name,
+        [watch],
+    )
     return pub, replies
 
 
@@ -448,8 +508,11 @@ def lzq_recordings() -> list[np.ndarray]:
         from act_ros.datasets.lzq import read_recordings
         from act_ros.layouts import COCO18, to_coco17
 
-        _RECORDINGS = [to_coco17(r.frames, COCO18).astype(np.float32)
-                       for r in read_recordings(LZQ_DIR) if len(r.frames) >= 60]
+        _RECORDINGS = [
+            to_coco17(r.frames, COCO18).astype(np.float32)
+            for r in read_recordings(LZQ_DIR)
+            if len(r.frames) >= 60
+        ]
     return _RECORDINGS
 
 
@@ -505,5 +568,6 @@ def resolve_act_model(path: str | None) -> tuple[Path, str]:
         from act_ros.bench import random_model
 
         model = random_model("micro", 30, "fp32")
-        return model, (f"{model.name}: untrained random-weight AcT-micro (NO shipped model yet; "
-                       f"same graph, 20 classes)")
+        return model, (
+            f"{model.name}: untrained random-weight AcT-micro (NO shipped model yet; same graph, 20 classes)"
+        )

@@ -8,6 +8,7 @@
 ``--executor single|multi`` runs a node on that rclpy executor (the executor comparison). The
 environment (domain, discovery range, DDS profile) comes from the parent benchmark.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,9 @@ def serve_echo(args: argparse.Namespace) -> int:
     with NodeHost(signal_handlers=True) as host:
         node = host.node("bench_image_echo")
         ack = node.create_publisher(Header, "image_ack", nh.reliable())
-        node.create_subscription(Image, IMAGE_TOPIC, lambda msg: ack.publish(msg.header),
-                                 qos_profile_sensor_data)
+        node.create_subscription(
+            Image, IMAGE_TOPIC, lambda msg: ack.publish(msg.header), qos_profile_sensor_data
+        )
         host.spin()
     return 0
 
@@ -56,8 +58,7 @@ def serve_camera(args: argparse.Namespace) -> int:
     frames = load_frames(count=args.frames, size=nh.parse_size(args.size))
     msgs = [nh.image_message(f, args.encoding) for f in frames]
     with NodeHost() as host:  # a publisher needs no spinning
-        pub = host.node("bench_camera").create_publisher(Image, IMAGE_TOPIC,
-                                                          qos_profile_sensor_data)
+        pub = host.node("bench_camera").create_publisher(Image, IMAGE_TOPIC, qos_profile_sensor_data)
         if not wait_until(lambda: pub.get_subscription_count() >= 1, 60):
             print(json.dumps({"error": "no subscriber on image_raw"}), flush=True)
             return 1
@@ -78,8 +79,18 @@ def serve_camera(args: argparse.Namespace) -> int:
             pub.publish(msg)
             publish.append(time.perf_counter() - t0)
         elapsed = time.perf_counter() - start
-    print(json.dumps({"published": total, "late": late, "seconds": elapsed,
-                      "rate": total / elapsed, "publish_ms": nh.stats_ms(publish)}), flush=True)
+    print(
+        json.dumps(
+            {
+                "published": total,
+                "late": late,
+                "seconds": elapsed,
+                "rate": total / elapsed,
+                "publish_ms": nh.stats_ms(publish),
+            }
+        ),
+        flush=True,
+    )
     return 0
 
 
@@ -98,10 +109,16 @@ def serve_pose_node(args: argparse.Namespace) -> int:
             marks[header_stamp_ns(msg)] = dict(self.last_timing)
             return out
 
-    ros_args = ["--ros-args", "--params-file", str(nh.CONFIG), "-p",
-                f"model_variant:={args.pose_variant}", "-p", "no_input_warning:=0.0"]
-    host = NodeHost(args=ros_args, signal_handlers=True,
-                    executor_class=_executor_class(args.executor))
+    ros_args = [
+        "--ros-args",
+        "--params-file",
+        str(nh.CONFIG),
+        "-p",
+        f"model_variant:={args.pose_variant}",
+        "-p",
+        "no_input_warning:=0.0",
+    ]
+    host = NodeHost(args=ros_args, signal_handlers=True, executor_class=_executor_class(args.executor))
     try:
         host.create(MarkedPoseNode)
         host.spin()
@@ -118,18 +135,29 @@ def serve_act_node(args: argparse.Namespace) -> int:
     from act_ros.ros.act_node import ActNode
     from act_ros.ros.host import NodeHost
 
-    ros_args = ["--ros-args", "--params-file", str(nh.CONFIG), "-p",
-                f"model_path:={args.act_model}", "-p", "num_threads:=1", "-p",
-                "no_input_warning:=0.0"]
-    with NodeHost(args=ros_args, signal_handlers=True,
-                  executor_class=_executor_class(args.executor)) as host:
+    ros_args = [
+        "--ros-args",
+        "--params-file",
+        str(nh.CONFIG),
+        "-p",
+        f"model_path:={args.act_model}",
+        "-p",
+        "num_threads:=1",
+        "-p",
+        "no_input_warning:=0.0",
+    ]
+    with NodeHost(args=ros_args, signal_handlers=True, executor_class=_executor_class(args.executor)) as host:
         host.create(ActNode)
         host.spin()
     return 0
 
 
-SERVERS = {"echo": serve_echo, "camera": serve_camera, "pose-node": serve_pose_node,
-           "act-node": serve_act_node}
+SERVERS = {
+    "echo": serve_echo,
+    "camera": serve_camera,
+    "pose-node": serve_pose_node,
+    "act-node": serve_act_node,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,7 @@ people present on the labelled frames, the ones found and the false positives
 a low threshold whose crop the landmark model accepts, and the poses of both backends with low
 thresholds) on a 50-pixel grid: the pictures the labels were made from.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,8 +64,8 @@ def evaluate(scenes: list[Scene], names: list[str], keep_frames: set[tuple[str, 
             with create_estimator(backend, **options) as estimator:
                 detections = run_on_scene(scene, estimator.estimate)
             results[name][scene.name] = {
-                f.index: (count_frame(f, detections[f.index]), detections[f.index])
-                for f in scene.frames}
+                f.index: (count_frame(f, detections[f.index]), detections[f.index]) for f in scene.frames
+            }
     return results
 
 
@@ -74,8 +75,11 @@ def recall_table(scenes: list[Scene], results) -> str:
         if s.group not in groups:
             groups.append(s.group)
     names = list(results)
-    head = "| scene | frames | people present | " + " | ".join(
-        f"found by {n} (false pos.)" for n in names) + " |"
+    head = (
+        "| scene | frames | people present | "
+        + " | ".join(f"found by {n} (false pos.)" for n in names)
+        + " |"
+    )
     rows = [head, "|" + "---|" * (3 + len(names))]
     for group in groups:
         members = [s for s in scenes if s.group == group]
@@ -96,13 +100,20 @@ def recall_table(scenes: list[Scene], results) -> str:
 def _label_bar(bgr: np.ndarray, text: str) -> np.ndarray:
     bar = np.full((max(28, bgr.shape[0] // 18), bgr.shape[1], 3), 255, np.uint8)
     scale = bar.shape[0] / 40
-    cv2.putText(bar, text, (8, int(bar.shape[0] * 0.72)), cv2.FONT_HERSHEY_SIMPLEX, scale,
-                (0, 0, 0), max(1, round(scale * 2)), cv2.LINE_AA)
+    cv2.putText(
+        bar,
+        text,
+        (8, int(bar.shape[0] * 0.72)),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        scale,
+        (0, 0, 0),
+        max(1, round(scale * 2)),
+        cv2.LINE_AA,
+    )
     return np.vstack([bar, bgr])
 
 
-def montage(scenes: list[Scene], results, picks: list[tuple[str, int]], path: Path,
-            width: int = 640) -> None:
+def montage(scenes: list[Scene], results, picks: list[tuple[str, int]], path: Path, width: int = 640) -> None:
     """Rows = picked frames, columns = backends, skeletons drawn; saved as JPEG/PNG."""
     from act_ros.drawing import draw_poses
     from act_ros.pose.people_count import iter_frames
@@ -119,9 +130,14 @@ def montage(scenes: list[Scene], results, picks: list[tuple[str, int]], path: Pa
             bgr = draw_poses(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), det, {})
             scale = width / bgr.shape[1]
             bgr = cv2.resize(bgr, (width, round(bgr.shape[0] * scale)), interpolation=cv2.INTER_AREA)
-            tiles.append(_label_bar(bgr, f"{name}: {count.found} of {labelled.people} people"
-                                         f"{f', {count.false_positives} false' if count.false_positives else ''}"
-                                         f"  ({scene_name} #{index})"))
+            tiles.append(
+                _label_bar(
+                    bgr,
+                    f"{name}: {count.found} of {labelled.people} people"
+                    f"{f', {count.false_positives} false' if count.false_positives else ''}"
+                    f"  ({scene_name} #{index})",
+                )
+            )
         rows.append(np.hstack(tiles))
     width_max = max(r.shape[1] for r in rows)
     rows = [np.pad(r, ((0, 0), (0, width_max - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
@@ -141,17 +157,33 @@ def candidates(scenes: list[Scene], out_dir: Path) -> None:
     landmarker = BlazePoseLandmarker(landmark_model_path("full"))
     found: dict[str, dict[int, list[list[float]]]] = {}
     loose = {
-        "topdown": ("topdown", {"variant": "full", "num_poses": 20, "min_detection_confidence": 0.2,
-                                "min_presence_confidence": 0.3}),
-        "mediapipe": ("mediapipe", {"variant": "full", "num_poses": 30, "min_detection_confidence": 0.2,
-                                    "min_presence_confidence": 0.2}),
+        "topdown": (
+            "topdown",
+            {
+                "variant": "full",
+                "num_poses": 20,
+                "min_detection_confidence": 0.2,
+                "min_presence_confidence": 0.3,
+            },
+        ),
+        "mediapipe": (
+            "mediapipe",
+            {
+                "variant": "full",
+                "num_poses": 30,
+                "min_detection_confidence": 0.2,
+                "min_presence_confidence": 0.2,
+            },
+        ),
     }
     frames: dict[tuple[str, int], np.ndarray] = {}
     for backend, options in loose.values():
         for scene in scenes:
+
             def keep(index, rgb, det, scene=scene):
                 frames[(scene.name, index)] = rgb
                 found.setdefault(scene.name, {}).setdefault(index, []).extend(det.boxes.tolist())
+
             with create_estimator(backend, **options) as est:
                 run_on_scene(scene, est.estimate, on_frame=keep)
     table: dict[str, dict[int, list[list[int]]]] = {}
@@ -184,17 +216,25 @@ def candidates(scenes: list[Scene], out_dir: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backends", default="mediapipe-full,topdown-lite,topdown-full",
-                        help=f"comma-separated subset of {', '.join(BACKENDS)}")
+    parser.add_argument(
+        "--backends",
+        default="mediapipe-full,topdown-lite,topdown-full",
+        help=f"comma-separated subset of {', '.join(BACKENDS)}",
+    )
     parser.add_argument("--scenes", default="", help="comma-separated scene names (default: all)")
     parser.add_argument("--labels", type=Path, default=LABELS_PATH)
-    parser.add_argument("--montage", type=Path, default=None,
-                        help="also save skeletons of every backend side by side here")
-    parser.add_argument("--montage-frames", default="vtest:300,pose2sim_cam02:50,sports2d_demo:125",
-                        help="scene:frame rows of the montage")
+    parser.add_argument(
+        "--montage", type=Path, default=None, help="also save skeletons of every backend side by side here"
+    )
+    parser.add_argument(
+        "--montage-frames",
+        default="vtest:300,pose2sim_cam02:50,sports2d_demo:125",
+        help="scene:frame rows of the montage",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also save per-frame counts here")
-    parser.add_argument("--candidates", type=Path, default=None,
-                        help="only draw labelling candidates into this folder")
+    parser.add_argument(
+        "--candidates", type=Path, default=None, help="only draw labelling candidates into this folder"
+    )
     args = parser.parse_args(argv)
 
     scenes = load_scenes(args.labels)
@@ -210,19 +250,28 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown backends {unknown}; choose from {', '.join(BACKENDS)}")
     t0 = time.perf_counter()
     results = evaluate(scenes, names)
-    print(f"\nPeople found on {sum(len(s.frames) for s in scenes)} hand-counted frames "
-          f"({args.labels.name}); every backend with its defaults (num_poses=20), VIDEO mode over "
-          f"each clip; {time.perf_counter() - t0:.0f} s, load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"\nPeople found on {sum(len(s.frames) for s in scenes)} hand-counted frames "
+        f"({args.labels.name}); every backend with its defaults (num_poses=20), VIDEO mode over "
+        f"each clip; {time.perf_counter() - t0:.0f} s, load average {os.getloadavg()[0]:.2f}"
+    )
     print(recall_table(scenes, results))
     if args.json:
-        args.json.write_text(json.dumps({n: {s: {i: [c.present, c.found, c.false_positives]
-                                                 for i, (c, _) in frames.items()}
-                                             for s, frames in per.items()}
-                                         for n, per in results.items()}, indent=1))
+        args.json.write_text(
+            json.dumps(
+                {
+                    n: {
+                        s: {i: [c.present, c.found, c.false_positives] for i, (c, _) in frames.items()}
+                        for s, frames in per.items()
+                    }
+                    for n, per in results.items()
+                },
+                indent=1,
+            )
+        )
     if args.montage:
         picks = [(p.split(":")[0], int(p.split(":")[1])) for p in args.montage_frames.split(",")]
-        montage(scenes, results, [p for p in picks if any(s.name == p[0] for s in scenes)],
-                args.montage)
+        montage(scenes, results, [p for p in picks if any(s.name == p[0] for s in scenes)], args.montage)
         print(f"montage: {args.montage}")
     return 0
 

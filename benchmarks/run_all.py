@@ -11,6 +11,7 @@ The module is importable: :func:`find_tables` / :func:`check_table` parse and ch
 script prints (the smoke test uses them); numbers are never checked, only that the table is
 well-formed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,10 +29,23 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
 # Arguments of the scripts that have no --quick of their own: (full run, quick run).
-_POSE_QUICK = ["--frames", "6", "--warmup", "2", "--variants", "lite", "--threads", "1",
-               "--sizes", "640x360"]
-_ACT_QUICK = ["--sizes", "micro", "--threads", "1", "--batches", "1", "--runs", "5",
-              "--warmup", "1", "--peak-size", "256", "--peak-repeats", "3"]
+_POSE_QUICK = ["--frames", "6", "--warmup", "2", "--variants", "lite", "--threads", "1", "--sizes", "640x360"]
+_ACT_QUICK = [
+    "--sizes",
+    "micro",
+    "--threads",
+    "1",
+    "--batches",
+    "1",
+    "--runs",
+    "5",
+    "--warmup",
+    "1",
+    "--peak-size",
+    "256",
+    "--peak-repeats",
+    "3",
+]
 KNOWN_ARGS: dict[str, tuple[list[str], list[str]]] = {
     "bench_pose.py": ([], _POSE_QUICK),
     "bench_act.py": ([], _ACT_QUICK),
@@ -44,8 +58,9 @@ def benchmark_scripts(directory: Path = HERE) -> list[Path]:
 
 
 def _help_text(script: Path) -> str:
-    out = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True,
-                         timeout=120, env=_child_env())
+    out = subprocess.run(
+        [sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=120, env=_child_env()
+    )
     return out.stdout
 
 
@@ -53,8 +68,9 @@ def _shipped_models() -> list[str]:
     return sorted(str(p) for p in (ROOT / "act_ros" / "models").glob("act_*.tflite"))
 
 
-def command(script: Path, quick: bool = False, json_dir: Path | None = None,
-            help_text: str | None = None) -> list[str]:
+def command(
+    script: Path, quick: bool = False, json_dir: Path | None = None, help_text: str | None = None
+) -> list[str]:
     """The command that runs ``script`` (full or quick)."""
     full, short = KNOWN_ARGS.get(script.name, (None, None))
     help_text = help_text if help_text is not None else _help_text(script)
@@ -81,10 +97,10 @@ def _child_env() -> dict[str, str]:
 # --- tables ------------------------------------------------------------------------------------
 @dataclass
 class Table:
-    kind: str                       # "markdown" (| a | b |) or "fixed" (header, dashes, rows)
+    kind: str  # "markdown" (| a | b |) or "fixed" (header, dashes, rows)
     header: str
     rows: list[str] = field(default_factory=list)
-    line: int = 0                   # line number of the header in the output
+    line: int = 0  # line number of the header in the output
 
     def cells(self, row: str) -> list[str]:
         if self.kind == "markdown":
@@ -112,8 +128,12 @@ def find_tables(text: str) -> list[Table]:
                 i += 1
             tables.append(table)
             continue
-        if (head.strip() and set(sep.strip()) == {"-"} and len(sep.strip()) >= 10
-                and len(sep.rstrip()) == len(head.rstrip())):
+        if (
+            head.strip()
+            and set(sep.strip()) == {"-"}
+            and len(sep.strip()) >= 10
+            and len(sep.rstrip()) == len(head.rstrip())
+        ):
             table = Table("fixed", head, line=i + 1)
             i += 2
             while i < len(lines) and lines[i].strip():
@@ -141,13 +161,11 @@ def check_table(table: Table) -> None:
         cells = table.cells(row)
         if table.kind == "markdown":
             if len(cells) != len(header_cells):
-                raise ValueError(f"{where}: row has {len(cells)} cells, header "
-                                 f"{len(header_cells)}: {row!r}")
+                raise ValueError(f"{where}: row has {len(cells)} cells, header {len(header_cells)}: {row!r}")
             if any(c == "" for c in cells):
                 raise ValueError(f"{where}: empty cell in {row!r}")
         elif len(row.rstrip()) > len(table.header.rstrip()):
-            raise ValueError(f"{where}: row wider than its header (a value overflowed its "
-                             f"column): {row!r}")
+            raise ValueError(f"{where}: row wider than its header (a value overflowed its column): {row!r}")
         bad = [c for c in cells if c.lower().strip("+-") in ("nan", "inf", "infinity")]
         if bad:
             raise ValueError(f"{where}: {bad} in {row!r}")
@@ -159,8 +177,7 @@ def check_table(table: Table) -> None:
 def run_script(cmd: list[str], echo: bool = True) -> tuple[int, str, float]:
     """Run one benchmark; stream its stdout (the tables) while keeping a copy."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=_child_env(),
-                            cwd=str(ROOT))
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=_child_env(), cwd=str(ROOT))
     captured = []
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -176,8 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="tiny settings (smoke test)")
     ap.add_argument("--only", default="", help="comma-separated script names (default: all)")
-    ap.add_argument("--json", type=Path, metavar="DIR",
-                    help="folder for each script's JSON results and run_all.json")
+    ap.add_argument(
+        "--json", type=Path, metavar="DIR", help="folder for each script's JSON results and run_all.json"
+    )
     args = ap.parse_args(argv)
 
     scripts = benchmark_scripts()
@@ -185,8 +203,10 @@ def main(argv: list[str] | None = None) -> int:
         wanted = {n if n.endswith(".py") else f"{n}.py" for n in args.only.split(",") if n}
         unknown = wanted - {s.name for s in scripts}
         if unknown:
-            raise SystemExit(f"no benchmark script {sorted(unknown)} in {HERE} "
-                             f"(have: {', '.join(s.name for s in scripts)})")
+            raise SystemExit(
+                f"no benchmark script {sorted(unknown)} in {HERE} "
+                f"(have: {', '.join(s.name for s in scripts)})"
+            )
         scripts = [s for s in scripts if s.name in wanted]
     if args.json:
         args.json.mkdir(parents=True, exist_ok=True)
@@ -205,15 +225,25 @@ def main(argv: list[str] | None = None) -> int:
                 problems.append(str(exc))
         if not tables:
             problems.append("printed no table")
-        summary.append({"script": script.name, "command": cmd, "exit_code": code,
-                        "seconds": seconds, "tables": len(tables), "problems": problems,
-                        "stdout": out})
+        summary.append(
+            {
+                "script": script.name,
+                "command": cmd,
+                "exit_code": code,
+                "seconds": seconds,
+                "tables": len(tables),
+                "problems": problems,
+                "stdout": out,
+            }
+        )
     print("\n## Summary")
     print("| script | exit code | seconds | tables | problems |")
     print("|---|---|---|---|---|")
     for s in summary:
-        print(f"| {s['script']} | {s['exit_code']} | {s['seconds']:.0f} | {s['tables']} | "
-              f"{'; '.join(s['problems']) or 'none'} |")
+        print(
+            f"| {s['script']} | {s['exit_code']} | {s['seconds']:.0f} | {s['tables']} | "
+            f"{'; '.join(s['problems']) or 'none'} |"
+        )
     if args.json:
         (args.json / "run_all.json").write_text(json.dumps(summary, indent=2) + "\n")
     failed = [s for s in summary if s["exit_code"] != 0 or s["problems"]]

@@ -16,6 +16,7 @@ run with the project's Fast DDS profile (share/act_ros/config/fastdds_profile.xm
 shared-memory segment carries raw images between processes. A camera driver in another process
 needs it too (it is the sender's segment that counts): see the README.
 """
+
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
@@ -38,38 +39,64 @@ def _managed_node(executable: str, autostart: bool, **kwargs) -> LifecycleNode:
     seconds, and be lost); without, it waits unconfigured (--managed). Either way the
     lifecycle services are there, and launch files including this one can send ChangeState
     events to these actions."""
-    return LifecycleNode(package="act_ros", executable=executable, name=executable,
-                         arguments=[] if autostart else ["--managed"], output="screen",
-                         emulate_tty=True, **kwargs)
+    return LifecycleNode(
+        package="act_ros",
+        executable=executable,
+        name=executable,
+        arguments=[] if autostart else ["--managed"],
+        output="screen",
+        emulate_tty=True,
+        **kwargs,
+    )
 
 
 def _nodes(context):
-    values = {a.name: LaunchConfiguration(a.name).perform(context)
-              for a in NODE_ARGUMENTS + GRAPH_ARGUMENTS}
+    values = {a.name: LaunchConfiguration(a.name).perform(context) for a in NODE_ARGUMENTS + GRAPH_ARGUMENTS}
     overrides = parameter_overrides(values)
     graph = graph_settings(values)
     share = FindPackageShare("act_ros").perform(context)
     files = [share + "/config/act_ros.yaml"] + ([graph.params_file] if graph.params_file else [])
     env = node_environment(dict(context.environment), share + "/config/fastdds_profile.xml")
-    note = [LogInfo(msg=f"act_ros nodes: Fast DDS profile {env['FASTDDS_DEFAULT_PROFILES_FILE']} "
-                        "(large shared-memory segment for raw images; set "
-                        "FASTDDS_DEFAULT_PROFILES_FILE to use your own)")] if env else []
-    common = dict(namespace=graph.namespace, additional_env=env, respawn=graph.respawn,
-                  respawn_delay=graph.respawn_delay)
+    note = (
+        [
+            LogInfo(
+                msg=f"act_ros nodes: Fast DDS profile {env['FASTDDS_DEFAULT_PROFILES_FILE']} "
+                "(large shared-memory segment for raw images; set "
+                "FASTDDS_DEFAULT_PROFILES_FILE to use your own)"
+            )
+        ]
+        if env
+        else []
+    )
+    common = dict(
+        namespace=graph.namespace,
+        additional_env=env,
+        respawn=graph.respawn,
+        respawn_delay=graph.respawn_delay,
+    )
     return note + [
-        _managed_node("pose_node", graph.autostart, parameters=files + [overrides["pose_node"]],
-                      remappings=[("image_raw", graph.image_topic),
-                                  ("image_raw/compressed", graph.image_topic + "/compressed")],
-                      **common),
-        _managed_node("act_node", graph.autostart, parameters=files + [overrides["act_node"]],
-                      **common),
+        _managed_node(
+            "pose_node",
+            graph.autostart,
+            parameters=files + [overrides["pose_node"]],
+            remappings=[
+                ("image_raw", graph.image_topic),
+                ("image_raw/compressed", graph.image_topic + "/compressed"),
+            ],
+            **common,
+        ),
+        _managed_node("act_node", graph.autostart, parameters=files + [overrides["act_node"]], **common),
     ]
 
 
 def generate_launch_description() -> LaunchDescription:
     arguments = [
-        DeclareLaunchArgument(a.name, default_value=a.default, description=a.description,
-                              **({"choices": list(a.choices)} if a.choices else {}))
+        DeclareLaunchArgument(
+            a.name,
+            default_value=a.default,
+            description=a.description,
+            **({"choices": list(a.choices)} if a.choices else {}),
+        )
         for a in GRAPH_ARGUMENTS + NODE_ARGUMENTS
     ]
     return LaunchDescription(arguments + [OpaqueFunction(function=_nodes)])

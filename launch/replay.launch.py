@@ -7,6 +7,7 @@
 Same nodes and arguments as act.launch.py, with use_sim_time:=true (windows follow the bag's
 clock; a bag that loops resets them).
 """
+
 from pathlib import Path
 
 from launch import LaunchDescription
@@ -20,11 +21,11 @@ from act_ros.launch_args import GRAPH_ARGUMENTS, NODE_ARGUMENTS
 
 def generate_launch_description() -> LaunchDescription:
     passed = [a for a in GRAPH_ARGUMENTS + NODE_ARGUMENTS if a.name != "use_sim_time"]
-    arguments = [DeclareLaunchArgument(a.name, default_value=a.default, description=a.description)
-                 for a in passed]
+    arguments = [
+        DeclareLaunchArgument(a.name, default_value=a.default, description=a.description) for a in passed
+    ]
     include = IncludeLaunchDescription(
         PythonLaunchDescriptionSource(str(Path(__file__).with_name("act.launch.py"))),
-        launch_arguments=[(a.name, LaunchConfiguration(a.name)) for a in passed]
-        + [("use_sim_time", "true")],
+        launch_arguments=[(a.name, LaunchConfiguration(a.name)) for a in passed] + [("use_sim_time", "true")],
     )
     return LaunchDescription(arguments + [include])

@@ -1,4 +1,5 @@
 """Shared helpers for the bag tests: the real demo clip, its labels, and bags made from them."""
+
 from __future__ import annotations
 
 import os
@@ -29,8 +30,17 @@ def make_video_bag(out: Path, labels: Path | str, *extra: str, classes: str | No
     """Run the real `act-ros make-bag` on the demo clip; fails the test on a non-zero exit."""
     from act_ros.bag.make_bag import main
 
-    argv = [str(demo_video()), "--labels", str(labels), "-o", str(out), "--quiet",
-            "--start-time", str(START_TIME_S), *extra]
+    argv = [
+        str(demo_video()),
+        "--labels",
+        str(labels),
+        "-o",
+        str(out),
+        "--quiet",
+        "--start-time",
+        str(START_TIME_S),
+        *extra,
+    ]
     if classes:
         argv += ["--classes", classes]
     assert main(argv) == 0, f"make-bag failed for {argv}"

@@ -9,6 +9,7 @@ and ``done <count>`` at the end; --loop plays the clip over and over until SIGIN
 that time on /clock before each frame, as `ros2 bag play --clock` does. It waits (up to 60 s)
 for a subscriber before the first frame, so that a test does not race the node's start-up.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,24 +35,31 @@ def read_frames(path: str, width: int, count: int) -> tuple[list[np.ndarray], fl
         if not ok:
             break
         if width and frame.shape[1] != width:
-            frame = cv2.resize(frame, (width, round(frame.shape[0] * width / frame.shape[1])),
-                               interpolation=cv2.INTER_AREA)
+            frame = cv2.resize(
+                frame, (width, round(frame.shape[0] * width / frame.shape[1])), interpolation=cv2.INTER_AREA
+            )
         frames.append(np.ascontiguousarray(frame))
     if not frames:
         raise SystemExit(f"no frames in {path}")
     return frames, fps
 
 
-def publish(images, clock, frame: np.ndarray, i: int, fps: float, start: float,
-            sim_start: float | None) -> None:
+def publish(
+    images, clock, frame: np.ndarray, i: int, fps: float, start: float, sim_start: float | None
+) -> None:
     """Frame ``i`` at its time (real-time pacing), stamped with wall or simulated time."""
     time.sleep(max(0.0, start + i / fps - time.monotonic()))
     stamp_ns = time.time_ns() if sim_start is None else round((sim_start + i / fps) * 1e9)
     stamp = Time(sec=stamp_ns // 10**9, nanosec=stamp_ns % 10**9)
     if clock is not None:
         clock.publish(Clock(clock=stamp))
-    msg = Image(height=frame.shape[0], width=frame.shape[1], encoding="bgr8",
-                step=frame.shape[1] * 3, data=frame.tobytes())
+    msg = Image(
+        height=frame.shape[0],
+        width=frame.shape[1],
+        encoding="bgr8",
+        step=frame.shape[1] * 3,
+        data=frame.tobytes(),
+    )
     msg.header.stamp = stamp
     msg.header.frame_id = "camera"
     # Said before publishing: a SIGINT between the two must not leave a published frame unlisted
@@ -74,8 +82,9 @@ def main() -> int:
     rclpy.init(signal_handler_options=SignalHandlerOptions.NO)  # Ctrl-C: KeyboardInterrupt
     node = rclpy.create_node("camera")
     images = node.create_publisher(Image, "image_raw", qos_profile_sensor_data)
-    clock = node.create_publisher(Clock, "/clock", QoSProfile(depth=10)) \
-        if args.sim_start is not None else None
+    clock = (
+        node.create_publisher(Clock, "/clock", QoSProfile(depth=10)) if args.sim_start is not None else None
+    )
     deadline = time.monotonic() + 60.0
     while images.get_subscription_count() == 0 and time.monotonic() < deadline:
         time.sleep(0.01)

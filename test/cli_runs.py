@@ -1,5 +1,6 @@
 """`act-ros run` / `act-ros evaluate` as child processes, a small real clip to run them on, and a
 foreign ROS publisher (the robot's camera, another run) to disturb them."""
+
 from __future__ import annotations
 
 import os
@@ -28,11 +29,13 @@ def small_clip(path: Path, frames: int, width: int = 640) -> Path:
     for _ in range(frames):
         ok, bgr = cap.read()
         assert ok
-        bgr = cv2.resize(bgr, (width, round(bgr.shape[0] * width / bgr.shape[1])),
-                         interpolation=cv2.INTER_AREA)
+        bgr = cv2.resize(
+            bgr, (width, round(bgr.shape[0] * width / bgr.shape[1])), interpolation=cv2.INTER_AREA
+        )
         if writer is None:
-            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps,
-                                     (bgr.shape[1], bgr.shape[0]))
+            writer = cv2.VideoWriter(
+                str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (bgr.shape[1], bgr.shape[0])
+            )
         writer.write(bgr)
     writer.release()
     return path
@@ -40,13 +43,22 @@ def small_clip(path: Path, frames: int, width: int = 640) -> Path:
 
 def start(command: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
     """``act-ros COMMAND ARGS`` in a child process, output captured as text."""
-    return subprocess.Popen([sys.executable, "-m", "act_ros.cli", command, *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-                            env={**os.environ, **(env or {})})
+    return subprocess.Popen(
+        [sys.executable, "-m", "act_ros.cli", command, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+    )
 
 
-def run(command: str, *args: str, timeout: float = 600, env: dict[str, str] | None = None,
-        ) -> subprocess.CompletedProcess:
+def run(
+    command: str,
+    *args: str,
+    timeout: float = 600,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess:
     proc = start(command, *args, env=env)
     out, err = proc.communicate(timeout=timeout)
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
@@ -91,8 +103,7 @@ class LineWatcher:
                         return m
                 seen = len(self.lines)
                 if self.lines and self.lines[-1] == "" or time.monotonic() > deadline:
-                    raise TimeoutError(f"no line matching {pattern!r}; got:\n"
-                                       + "".join(self.lines)[-3000:])
+                    raise TimeoutError(f"no line matching {pattern!r}; got:\n" + "".join(self.lines)[-3000:])
                 self._cond.wait(max(0.0, deadline - time.monotonic()))
 
     def text(self) -> str:
@@ -143,6 +154,5 @@ class ForeignTraffic:
             for msg in (self._image, self._poses, self._actions):
                 set_stamp(msg, stamp)
             for pub, kind in self._pubs:
-                pub.publish({"image": self._image, "poses": self._poses,
-                             "actions": self._actions}[kind])
+                pub.publish({"image": self._image, "poses": self._poses, "actions": self._actions}[kind])
             self.sent += 1

@@ -4,6 +4,7 @@ The environment is fixed HERE, before any test module imports rclpy: DDS discove
 localhost (the network rule), a private ROS log folder, a per-run domain ID (so concurrent runs
 on one machine do not see each other), and the fast-discovery Fast DDS profile.
 """
+
 from __future__ import annotations
 
 import os
@@ -42,14 +43,22 @@ def pytest_report_header(config):
 
 
 def pytest_addoption(parser):
-    parser.addoption("--ros-free", action="store_true",
-                     help="run only the tests that need neither ROS 2 nor the training extra, "
-                          "and list the ones left out (the rule: test/needs.py)")
-    parser.addoption("--emulated", nargs="?", const="core", default=None,
-                     choices=needs.EMULATED_MODES,
-                     help="for CPU emulation (implies --ros-free): 'core' (the default) runs only "
-                          "the tests marked emulated, the light numeric core; 'all' runs every "
-                          "ROS-free test except the heavy ones (about an hour under QEMU)")
+    parser.addoption(
+        "--ros-free",
+        action="store_true",
+        help="run only the tests that need neither ROS 2 nor the training extra, "
+        "and list the ones left out (the rule: test/needs.py)",
+    )
+    parser.addoption(
+        "--emulated",
+        nargs="?",
+        const="core",
+        default=None,
+        choices=needs.EMULATED_MODES,
+        help="for CPU emulation (implies --ros-free): 'core' (the default) runs only "
+        "the tests marked emulated, the light numeric core; 'all' runs every "
+        "ROS-free test except the heavy ones (about an hour under QEMU)",
+    )
 
 
 def _ros_free(config) -> bool:
@@ -58,27 +67,35 @@ def _ros_free(config) -> bool:
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes more than ~30 s (still run in CI)")
-    config.addinivalue_line("markers", "ros: needs rclpy / the generated messages (set by test/needs.py "
-                                       "from the code; mark by hand what it cannot see)")
+    config.addinivalue_line(
+        "markers",
+        "ros: needs rclpy / the generated messages (set by test/needs.py "
+        "from the code; mark by hand what it cannot see)",
+    )
     config.addinivalue_line("markers", "train: needs the training extra (TensorFlow, mpose)")
     config.addinivalue_line("markers", "heavy: too slow for CPU emulation (left out by --emulated)")
-    config.addinivalue_line("markers", "emulated: the emulated core, run by --emulated (light, "
-                                       "numeric; test/needs.py)")
+    config.addinivalue_line(
+        "markers", "emulated: the emulated core, run by --emulated (light, numeric; test/needs.py)"
+    )
     config._ros_free_left_out = []  # (what, reason) for the summary
     config._ros_free_counts = {}
 
 
 def pytest_ignore_collect(collection_path, config):
     """--ros-free: modules whose imports need ROS or TensorFlow are not imported at all."""
-    if not _ros_free(config) or collection_path.suffix != ".py" \
-            or not collection_path.name.startswith("test_"):
+    if (
+        not _ros_free(config)
+        or collection_path.suffix != ".py"
+        or not collection_path.name.startswith("test_")
+    ):
         return None
     found = needs.module_needs(collection_path)
     if not found:
         return None
     count = needs.count_tests(collection_path)
     config._ros_free_left_out.append(
-        (f"{collection_path.name} ({count} tests)", "; ".join(f"{n}: {why}" for n, why in found)))
+        (f"{collection_path.name} ({count} tests)", "; ".join(f"{n}: {why}" for n, why in found))
+    )
     return True
 
 
@@ -90,8 +107,12 @@ def pytest_collection_modifyitems(config, items):
         found = needs.item_needs(item)
         for need in found:
             item.add_marker(need)
-        why = needs.left_out_because(found, item.get_closest_marker(needs.EMULATED) is not None,
-                                     ros_free=_ros_free(config), emulated=emulated)
+        why = needs.left_out_because(
+            found,
+            item.get_closest_marker(needs.EMULATED) is not None,
+            ros_free=_ros_free(config),
+            emulated=emulated,
+        )
         (left_out if why else kept).append(item)
         if why == "not marked emulated":
             module = item.nodeid.split("::")[0]
@@ -118,9 +139,11 @@ def pytest_terminal_summary(terminalreporter, config):
     singles = sum(1 for w, why in left if "::" in w)
     counts = config._ros_free_counts
     emulated = config.getoption("--emulated")
-    line = (f"ros-free selection{f' (--emulated={emulated})' if emulated else ''}: "
-            f"{counts.get('selected', 0)} tests selected; left out {len(modules)} modules "
-            f"({tests} tests) and {singles} single tests")
+    line = (
+        f"ros-free selection{f' (--emulated={emulated})' if emulated else ''}: "
+        f"{counts.get('selected', 0)} tests selected; left out {len(modules)} modules "
+        f"({tests} tests) and {singles} single tests"
+    )
     if emulated == "core":
         line += f", {counts.get('unmarked', 0)} ROS-free tests not marked emulated"
     terminalreporter.line(line)

@@ -1,4 +1,5 @@
 """Shared helpers for the core tests: the real LZQ data (act_ros/data), small real datasets."""
+
 from __future__ import annotations
 
 import functools
@@ -45,9 +46,26 @@ def trained_micro(seed: int = 0) -> Path:
     root = Path(tempfile.mkdtemp(prefix="act_core_test_"))
     data = small_lzq_npz(root / "lzq_small.npz")
     run = root / f"run_{seed}"
-    assert train.main(["--dataset", str(data), "--size", "micro", "--epochs", "4",
-                       "--batch-size", "64", "--seed", str(seed), "--output", str(run),
-                       "--quiet"]) == 0
+    assert (
+        train.main(
+            [
+                "--dataset",
+                str(data),
+                "--size",
+                "micro",
+                "--epochs",
+                "4",
+                "--batch-size",
+                "64",
+                "--seed",
+                str(seed),
+                "--output",
+                str(run),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert export.main([str(run), "-o", str(run / "act_micro.tflite")]) == 0
     return run
 
@@ -161,4 +179,5 @@ def rosbags_image(pixels: np.ndarray, encoding: str, pad: int = 0):
 
     fields, padded = image_fields_with_padding(pixels, encoding, pad)
     return typestore().types["sensor_msgs/msg/Image"](
-        header=bag_images.header(0, "c"), **fields, data=padded.reshape(-1))
+        header=bag_images.header(0, "c"), **fields, data=padded.reshape(-1)
+    )

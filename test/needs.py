@@ -27,6 +27,7 @@ over the whole demo clip (they use one of ``HEAVY_HELPERS``) or carry ``@pytest.
 The ROS-free core (``act_ros/*.py``, ``act_ros/pose``, ``act_ros/bag``, ...) is not followed: if
 it ever imports rclpy, its tests fail in ``--ros-free`` runs instead of being left out.
 """
+
 from __future__ import annotations
 
 import ast
@@ -73,8 +74,11 @@ def _imported_names(nodes) -> list[str]:
     ``pytest.importorskip("x")`` calls."""
     names: list[str] = []
     for node in nodes:
-        for sub in ast.walk(node) if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef,
-                                                           ast.ClassDef)) else ():
+        for sub in (
+            ast.walk(node)
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            else ()
+        ):
             if isinstance(sub, ast.Import):
                 names += [a.name for a in sub.names]
             elif isinstance(sub, ast.ImportFrom) and sub.module and not sub.level:
@@ -87,16 +91,22 @@ def _imported_names(nodes) -> list[str]:
 
 def _body_imports(func: ast.AST) -> list[str]:
     """Every module a function imports anywhere in its body (nested blocks included)."""
-    return _imported_names([n for n in ast.walk(func) if isinstance(n, (ast.Import, ast.ImportFrom,
-                                                                        ast.Call))])
+    return _imported_names(
+        [n for n in ast.walk(func) if isinstance(n, (ast.Import, ast.ImportFrom, ast.Call))]
+    )
 
 
 def _is_importorskip(call: ast.Call) -> bool:
     f = call.func
-    named = (isinstance(f, ast.Attribute) and f.attr == "importorskip") or \
-        (isinstance(f, ast.Name) and f.id == "importorskip")
-    return named and bool(call.args) and isinstance(call.args[0], ast.Constant) \
+    named = (isinstance(f, ast.Attribute) and f.attr == "importorskip") or (
+        isinstance(f, ast.Name) and f.id == "importorskip"
+    )
+    return (
+        named
+        and bool(call.args)
+        and isinstance(call.args[0], ast.Constant)
         and isinstance(call.args[0].value, str)
+    )
 
 
 def _local_file(name: str) -> Path | None:
@@ -128,7 +138,8 @@ def _needs_of_names(names: list[str], seen: frozenset) -> tuple[tuple[str, str],
         path = _local_file(name)
         if path is not None and path not in seen:
             for need, why in _needs_of_names(
-                    _imported_names(ast.parse(path.read_text()).body), seen | {path}):
+                _imported_names(ast.parse(path.read_text()).body), seen | {path}
+            ):
                 found.setdefault(need, f"imports {name} ({why})")
     return tuple(found.items())
 
@@ -136,8 +147,9 @@ def _needs_of_names(names: list[str], seen: frozenset) -> tuple[tuple[str, str],
 @functools.cache
 def _module_functions(path: Path) -> dict[str, ast.AST]:
     tree = ast.parse(path.read_text())
-    return {n.name: n for n in tree.body
-            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    return {
+        n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+    }
 
 
 def function_needs(func) -> tuple[tuple[str, str], ...]:
@@ -175,7 +187,7 @@ def item_needs(item) -> dict[str, str]:
     if heavy:
         found.setdefault("heavy", f"{HEAVY_REASON} (fixture {heavy[0]})")
     for name in getattr(info, "names_closure", ()):
-        for fixturedef in (info.name2fixturedefs.get(name) or ()):
+        for fixturedef in info.name2fixturedefs.get(name) or ():
             funcs.append(fixturedef.func)
     for func in funcs:
         if func is None:
@@ -195,13 +207,16 @@ def count_tests(path: Path) -> int:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
             count += 1
         elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
-            count += sum(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
-                         and n.name.startswith("test") for n in node.body)
+            count += sum(
+                isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name.startswith("test")
+                for n in node.body
+            )
     return count
 
 
-def left_out_because(found: dict[str, str], marked_emulated: bool, *, ros_free: bool,
-                     emulated: str | None) -> str | None:
+def left_out_because(
+    found: dict[str, str], marked_emulated: bool, *, ros_free: bool, emulated: str | None
+) -> str | None:
     """Why a test with these needs is left out of this run, or None when it runs.
 
     ``emulated`` is None (no emulation), "core" (only tests marked ``emulated``) or "all"

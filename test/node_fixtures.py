@@ -1,4 +1,5 @@
 """Shared pieces of the node tests: real pose sequences and message builders."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,8 +8,16 @@ from act_ros.msg import Keypoint2D, PersonPose2D, PersonPose2DArray
 from core_fixtures import lzq_sequences  # noqa: F401  (ROS-free; re-exported for the node tests)
 
 
-def pose_array_msg(stamp_ns: int, track_ids, keypoints: np.ndarray, *, layout: str = "coco17",
-                   width: int = 640, height: int = 480, frame_id: str = "camera") -> PersonPose2DArray:
+def pose_array_msg(
+    stamp_ns: int,
+    track_ids,
+    keypoints: np.ndarray,
+    *,
+    layout: str = "coco17",
+    width: int = 640,
+    height: int = 480,
+    frame_id: str = "camera",
+) -> PersonPose2DArray:
     """A PersonPose2DArray built field by field (independently of the package's converters)."""
     msg = PersonPose2DArray()
     msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(int(stamp_ns), 1_000_000_000)

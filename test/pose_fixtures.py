@@ -2,6 +2,7 @@
 
 Import the fixtures you use into the test module (``from pose_fixtures import demo_detections``).
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -19,8 +20,9 @@ def frame_stamp_ns(index: int, fps: float = DEMO_FPS) -> int:
     return int(round(index * 1e9 / fps))
 
 
-def read_video_rgb(path, start: int = 0, count: int | None = None, size: tuple[int, int] | None = None,
-                   step: int = 1) -> list[np.ndarray]:
+def read_video_rgb(
+    path, start: int = 0, count: int | None = None, size: tuple[int, int] | None = None, step: int = 1
+) -> list[np.ndarray]:
     """RGB frames ``start, start+step, ...`` (``count`` of them, or to the end), optionally resized."""
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():

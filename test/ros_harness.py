@@ -1,5 +1,6 @@
 """Helpers to run real ROS 2 nodes in tests: in-process executors, child processes, and waits
 on the ROS graph (never fixed sleeps)."""
+
 from __future__ import annotations
 
 import os
@@ -41,8 +42,7 @@ class Collector:
         with self._cond:
             ok = self._cond.wait_for(lambda: len(self.messages) >= count, timeout)
             if not ok:
-                raise TimeoutError(
-                    f"got {len(self.messages)} of {count} {what} within {timeout:.1f} s")
+                raise TimeoutError(f"got {len(self.messages)} of {count} {what} within {timeout:.1f} s")
             return list(self.messages)
 
 
@@ -68,12 +68,16 @@ class Graph:
         return self.node.create_publisher(msg_type, topic, qos)
 
     def wait_for_subscribers(self, publisher, count: int = 1, timeout: float = 15.0) -> None:
-        wait_until(lambda: publisher.get_subscription_count() >= count, timeout,
-                   f"{count} subscriber(s) on {publisher.topic_name}")
+        wait_until(
+            lambda: publisher.get_subscription_count() >= count,
+            timeout,
+            f"{count} subscriber(s) on {publisher.topic_name}",
+        )
 
     def wait_for_publishers(self, topic: str, count: int = 1, timeout: float = 15.0) -> None:
-        wait_until(lambda: self.node.count_publishers(topic) >= count, timeout,
-                   f"{count} publisher(s) on {topic}")
+        wait_until(
+            lambda: self.node.count_publishers(topic) >= count, timeout, f"{count} publisher(s) on {topic}"
+        )
 
     def close(self) -> None:
         self.host.close()
@@ -105,8 +109,7 @@ class NodeProcess:
         child_env = {**os.environ, **(env or {})}
         # The test helpers (e.g. echo_node) are importable in the child too.
         here = str(Path(__file__).resolve().parent)
-        child_env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (here, child_env.get("PYTHONPATH", "")) if p)
+        child_env["PYTHONPATH"] = os.pathsep.join(p for p in (here, child_env.get("PYTHONPATH", "")) if p)
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=child_env)
 
     def log(self) -> str:

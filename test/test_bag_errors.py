@@ -1,4 +1,5 @@
 """Bags that cannot be evaluated get clear errors, before any node is started."""
+
 from __future__ import annotations
 
 import os
@@ -23,9 +24,20 @@ CLASSES = "stand,walk,wave"
 def good_bags(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("bags")
     labels = write_text(root / "labels.csv", "start,end,label\n0,1,walk\n")
-    return {storage: make_video_bag(root / storage, labels, "--width", "320", "--max-frames", "20",
-                                    "--storage", storage, classes=CLASSES)
-            for storage in ("mcap", "sqlite3")}
+    return {
+        storage: make_video_bag(
+            root / storage,
+            labels,
+            "--width",
+            "320",
+            "--max-frames",
+            "20",
+            "--storage",
+            storage,
+            classes=CLASSES,
+        )
+        for storage in ("mcap", "sqlite3")
+    }
 
 
 def _copy(bag: Path, dst: Path) -> Path:
@@ -89,28 +101,38 @@ def _bag_with_unknown_type(path: Path) -> Path:
     with Writer(path, version=8, storage_plugin=StoragePlugin.MCAP) as writer:
         conn = writer.add_connection("/image_raw", "vendor_msgs/msg/Frame", typestore=store)
         for i in range(3):
-            msg = Frame(header=Header(stamp=Time(sec=i, nanosec=0), frame_id="c"),
-                        pixels=np.zeros(4, np.uint8))
+            msg = Frame(
+                header=Header(stamp=Time(sec=i, nanosec=0), frame_id="c"), pixels=np.zeros(4, np.uint8)
+            )
             writer.write(conn, i * 10**9, store.serialize_cdr(msg, "vendor_msgs/msg/Frame"))
     return path
 
 
 def test_unknown_topic_type(tmp_path):
     bag = _bag_with_unknown_type(tmp_path / "vendor")
-    with pytest.raises(BagError, match=r"no input topic of type .*unknown message type\(s\): "
-                                       r"/image_raw \[vendor_msgs/msg/Frame\]"):
+    with pytest.raises(
+        BagError,
+        match=r"no input topic of type .*unknown message type\(s\): "
+        r"/image_raw \[vendor_msgs/msg/Frame\]",
+    ):
         inspect_bag(bag)
-    with pytest.raises(BagError, match=r"topic /image_raw has type vendor_msgs/msg/Frame, which "
-                                       r"cannot be replayed"):
+    with pytest.raises(
+        BagError,
+        match=r"topic /image_raw has type vendor_msgs/msg/Frame, which "
+        r"cannot be replayed",
+    ):
         inspect_bag(bag, input_topic="image_raw")
 
 
 def test_missing_topics(good_bags):
     with pytest.raises(BagError, match=r"no ground-truth topic /labels \(act_ros/msg/PersonActionArray\)"):
         inspect_bag(good_bags["mcap"], ground_truth_topic="labels")
-    with pytest.raises(BagError, match=r"has no topic /camera/image; its topics: "
-                                       r"/ground_truth/actions \[act_ros/msg/PersonActionArray\], "
-                                       r"/image_raw \[sensor_msgs/msg/Image\]"):
+    with pytest.raises(
+        BagError,
+        match=r"has no topic /camera/image; its topics: "
+        r"/ground_truth/actions \[act_ros/msg/PersonActionArray\], "
+        r"/image_raw \[sensor_msgs/msg/Image\]",
+    ):
         inspect_bag(good_bags["mcap"], input_topic="/camera/image")
     with pytest.raises(BagError, match=r"ground-truth topic /image_raw has type sensor_msgs/msg/Image"):
         inspect_bag(good_bags["mcap"], ground_truth_topic="image_raw")
@@ -128,14 +150,27 @@ def test_evaluate_cli_reports_bag_errors(tmp_path, capsys):
 @pytest.mark.ros  # the checks run where the nodes are built (act_ros.ros)
 def test_evaluate_cli_rejects_bad_node_parameters_and_models(good_bags, tmp_path, capsys):
     bag = str(good_bags["mcap"])
-    assert evaluate_main([bag, "--pose-param", "model_varient=lite", "-o", str(tmp_path / "a"),
-                          "--quiet"]) == 2
+    assert (
+        evaluate_main([bag, "--pose-param", "model_varient=lite", "-o", str(tmp_path / "a"), "--quiet"]) == 2
+    )
     assert "pose node: unknown parameter(s) ['model_varient']" in capsys.readouterr().err
     assert evaluate_main([bag, "--act-param", "min_frames=0", "-o", str(tmp_path / "b"), "--quiet"]) == 2
     assert "parameter 'min_frames' must be in 1 .. 300; got 0" in capsys.readouterr().err
     missing = tmp_path / "missing.tflite"
-    assert evaluate_main([bag, "--in-process", "--act-param", f"model_path={missing}",
-                          "-o", str(tmp_path / "c"), "--quiet"]) == 2
+    assert (
+        evaluate_main(
+            [
+                bag,
+                "--in-process",
+                "--act-param",
+                f"model_path={missing}",
+                "-o",
+                str(tmp_path / "c"),
+                "--quiet",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert err.startswith("act-ros evaluate: error: AcT model file not found") and str(missing) in err
     assert "Traceback" not in err

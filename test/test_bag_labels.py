@@ -1,4 +1,5 @@
 """Labels files: the format, ranges in seconds or frames, per-track labels, and clear errors."""
+
 from __future__ import annotations
 
 import pytest
@@ -39,22 +40,28 @@ def test_frame_ranges_are_inclusive_and_need_fps():
         parse_labels(text)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("start,end,label\n0,2,walk\n1.5,3,stand\n", r"overlapping ranges for every person \(track 0\): "
-                                                 r"line 2 \[0, 2\) 'walk' and line 3"),
-    ("start,end,label,track_id\n0,2,walk,3\n1,3,stand,3\n", "overlapping ranges for track 3"),
-    ("begin,stop,label\n0,1,walk\n", "header must name 'start,end,label'"),
-    ("start,end,action\n0,1,walk\n", "no 'label' column"),
-    ("start,end,label\n0,1\n", "line 2: 2 fields, the header has 3"),
-    ("start,end,label\nzero,1,walk\n", "line 2: start/end must be numbers"),
-    ("start,end,label\n2,1,walk\n", "need 0 <= start < end"),
-    ("start,end,label\n0,nan,walk\n", "finite"),
-    ("start,end,label\n0,1,\n", "empty label"),
-    ("start,end,label,track_id\n0,1,walk,x\n", "track_id must be an integer"),
-    ("start,end,label\n", "no label rows"),
-    ("", "no header"),
-    ('start,end,label\n0,1,"walk\n', "not valid CSV|fields"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            "start,end,label\n0,2,walk\n1.5,3,stand\n",
+            r"overlapping ranges for every person \(track 0\): "
+            r"line 2 \[0, 2\) 'walk' and line 3",
+        ),
+        ("start,end,label,track_id\n0,2,walk,3\n1,3,stand,3\n", "overlapping ranges for track 3"),
+        ("begin,stop,label\n0,1,walk\n", "header must name 'start,end,label'"),
+        ("start,end,action\n0,1,walk\n", "no 'label' column"),
+        ("start,end,label\n0,1\n", "line 2: 2 fields, the header has 3"),
+        ("start,end,label\nzero,1,walk\n", "line 2: start/end must be numbers"),
+        ("start,end,label\n2,1,walk\n", "need 0 <= start < end"),
+        ("start,end,label\n0,nan,walk\n", "finite"),
+        ("start,end,label\n0,1,\n", "empty label"),
+        ("start,end,label,track_id\n0,1,walk,x\n", "track_id must be an integer"),
+        ("start,end,label\n", "no label rows"),
+        ("", "no header"),
+        ('start,end,label\n0,1,"walk\n', "not valid CSV|fields"),
+    ],
+)
 def test_bad_labels_get_clear_errors(text, message):
     with pytest.raises(LabelsError, match=message):
         parse_labels(text, source="labels.csv")
@@ -67,8 +74,11 @@ def test_overlap_of_different_tracks_is_fine():
 
 def test_unknown_label_names_are_named_with_their_lines():
     labels = parse_labels("start,end,label\n0,1,walk\n1,2,jumping\n2,3,dance\n", source="x.csv")
-    with pytest.raises(LabelsError, match=r"unknown label name\(s\) 'dance' \(line 4\), 'jumping' "
-                                          r"\(line 3\); the model's classes are: walk, stand"):
+    with pytest.raises(
+        LabelsError,
+        match=r"unknown label name\(s\) 'dance' \(line 4\), 'jumping' "
+        r"\(line 3\); the model's classes are: walk, stand",
+    ):
         labels.check_classes(["walk", "stand"])
 
 

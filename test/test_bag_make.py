@@ -1,4 +1,5 @@
 """`act-ros make-bag` on real footage and real pose data: what the bags hold, read back."""
+
 from __future__ import annotations
 
 import json
@@ -35,17 +36,29 @@ def _frames(n: int, width: int) -> list[np.ndarray]:
 
 @pytest.mark.parametrize("storage", ["mcap", "sqlite3"])
 def test_video_bag_holds_frames_stamps_and_ground_truth(tmp_path, storage):
-    labels = write_text(tmp_path / "labels.csv",
-                        "start,end,label,track_id\n0,0.5,stand,0\n0.5,1.0,walk,2\n0.5,0.9,wave,0\n")
-    bag = make_video_bag(tmp_path / "bag", labels, "--width", "320", "--max-frames", "36",
-                         "--storage", storage, classes=CLASSES)
+    labels = write_text(
+        tmp_path / "labels.csv", "start,end,label,track_id\n0,0.5,stand,0\n0.5,1.0,walk,2\n0.5,0.9,wave,0\n"
+    )
+    bag = make_video_bag(
+        tmp_path / "bag",
+        labels,
+        "--width",
+        "320",
+        "--max-frames",
+        "36",
+        "--storage",
+        storage,
+        classes=CLASSES,
+    )
     meta = (bag / "metadata.yaml").read_text()
     assert f"storage_identifier: {storage}" in meta and "version: 8" in meta
     info = inspect_bag(bag)
     assert info.storage == storage
     assert info.input_topic == "/image_raw" and info.n_frames == 36
-    assert info.topics == {"/image_raw": "sensor_msgs/msg/Image",
-                           "/ground_truth/actions": "act_ros/msg/PersonActionArray"}
+    assert info.topics == {
+        "/image_raw": "sensor_msgs/msg/Image",
+        "/ground_truth/actions": "act_ros/msg/PersonActionArray",
+    }
     # The clip is 30 fps: stamps start at --start-time and advance by 1/30 s; bag time = stamp.
     stamps = np.array(info.frame_stamps)
     assert stamps[0] == int(START_TIME_S * 1e9)
@@ -73,8 +86,17 @@ def test_video_bag_holds_frames_stamps_and_ground_truth(tmp_path, storage):
 @pytest.mark.parametrize("encoding", ["rgb8", "mono8"])
 def test_other_raw_encodings_round_trip(tmp_path, encoding):
     labels = write_text(tmp_path / "labels.csv", "start,end,label\n0,1,walk\n")
-    bag = make_video_bag(tmp_path / "bag", labels, "--width", "160", "--max-frames", "2",
-                         "--encoding", encoding, classes=CLASSES)
+    bag = make_video_bag(
+        tmp_path / "bag",
+        labels,
+        "--width",
+        "160",
+        "--max-frames",
+        "2",
+        "--encoding",
+        encoding,
+        classes=CLASSES,
+    )
     _, img = next(iter_messages(bag, "/image_raw", "sensor_msgs/msg/Image"))
     assert img.encoding == encoding
     bgr = image_to_bgr(img)
@@ -92,8 +114,15 @@ def test_padded_rows_are_read_with_their_step():
     pixels = np.arange(4 * 5 * 3, dtype=np.uint8).reshape(4, 5, 3)
     padded = np.zeros((4, 20), dtype=np.uint8)  # step 20 > 15 bytes of pixels per row
     padded[:, :15] = pixels.reshape(4, 15)
-    img = Image(header=header(0, "c"), height=4, width=5, encoding="rgb8", is_bigendian=0, step=20,
-                data=padded.reshape(-1))
+    img = Image(
+        header=header(0, "c"),
+        height=4,
+        width=5,
+        encoding="rgb8",
+        is_bigendian=0,
+        step=20,
+        data=padded.reshape(-1),
+    )
     np.testing.assert_array_equal(image_to_bgr(img), pixels[:, :, ::-1])
     img.step = 10  # shorter than a row: refused, not misread
     with pytest.raises(ValueError, match="smaller than width"):
@@ -102,11 +131,19 @@ def test_padded_rows_are_read_with_their_step():
 
 def test_compressed_bag(tmp_path):
     labels = write_text(tmp_path / "labels.csv", "start,end,label\n0,1,walk\n")
-    bag = make_video_bag(tmp_path / "bag", labels, "--compressed", "jpeg", "--width", "320",
-                         "--max-frames", "4", classes=CLASSES)
+    bag = make_video_bag(
+        tmp_path / "bag",
+        labels,
+        "--compressed",
+        "jpeg",
+        "--width",
+        "320",
+        "--max-frames",
+        "4",
+        classes=CLASSES,
+    )
     info = inspect_bag(bag)
-    assert (info.input_topic, info.input_type) == ("/image_raw/compressed",
-                                                   "sensor_msgs/msg/CompressedImage")
+    assert (info.input_topic, info.input_type) == ("/image_raw/compressed", "sensor_msgs/msg/CompressedImage")
     _, msg = next(iter_messages(bag, "/image_raw/compressed", "sensor_msgs/msg/CompressedImage"))
     assert msg.format == "bgr8; jpeg compressed bgr8"
     decoded = compressed_to_bgr(msg)
@@ -171,15 +208,23 @@ def test_make_bag_cli_errors(tmp_path, capsys):
     unknown = write_text(tmp_path / "unknown.csv", "start,end,label\n0,2,moonwalk\n")
     cases = [
         ([video, "-o", str(tmp_path / "a")], "a video needs --labels"),
-        ([video, "--labels", str(overlap), "-o", str(tmp_path / "b"), "--classes", CLASSES],
-         "overlapping ranges"),
-        ([video, "--labels", str(unknown), "-o", str(tmp_path / "c"), "--classes", CLASSES],
-         "unknown label name(s) 'moonwalk' (line 2)"),
+        (
+            [video, "--labels", str(overlap), "-o", str(tmp_path / "b"), "--classes", CLASSES],
+            "overlapping ranges",
+        ),
+        (
+            [video, "--labels", str(unknown), "-o", str(tmp_path / "c"), "--classes", CLASSES],
+            "unknown label name(s) 'moonwalk' (line 2)",
+        ),
         # ... and how to fix it (issue 11, item 15): the model's classes, or --classes
-        ([video, "--labels", str(unknown), "-o", str(tmp_path / "c2")],
-         "--model MODEL.tflite (its description) or --classes name1,name2"),
-        ([str(write_text(tmp_path / "notes.txt", "hello")), "-o", str(tmp_path / "e")],
-         "is neither a video OpenCV can read nor a pose dataset (.csv LZQ export, .npz)"),
+        (
+            [video, "--labels", str(unknown), "-o", str(tmp_path / "c2")],
+            "--model MODEL.tflite (its description) or --classes name1,name2",
+        ),
+        (
+            [str(write_text(tmp_path / "notes.txt", "hello")), "-o", str(tmp_path / "e")],
+            "is neither a video OpenCV can read nor a pose dataset (.csv LZQ export, .npz)",
+        ),
         ([str(tmp_path / "missing.mp4"), "-o", str(tmp_path / "d")], "no such file"),
     ]
     for argv, message in cases:
@@ -188,8 +233,12 @@ def test_make_bag_cli_errors(tmp_path, capsys):
     # Never overwrites an existing bag.
     (tmp_path / "exists").mkdir()
     ok = write_text(tmp_path / "ok.csv", "start,end,label\n0,1,walk\n")
-    assert make_bag_main([video, "--labels", str(ok), "-o", str(tmp_path / "exists"), "--classes",
-                          CLASSES, "--quiet"]) == 2
+    assert (
+        make_bag_main(
+            [video, "--labels", str(ok), "-o", str(tmp_path / "exists"), "--classes", CLASSES, "--quiet"]
+        )
+        == 2
+    )
     assert "exists already" in capsys.readouterr().err
 
 
@@ -199,13 +248,19 @@ def test_every_video_opencv_reads_makes_a_bag_gif_included(tmp_path):
     from PIL import Image as PILImage
 
     cap = cv2.VideoCapture(str(demo_video()))
-    frames = [PILImage.fromarray(cv2.cvtColor(cv2.resize(cap.read()[1], (160, 90)),
-                                              cv2.COLOR_BGR2RGB)) for _ in range(8)]
+    frames = [
+        PILImage.fromarray(cv2.cvtColor(cv2.resize(cap.read()[1], (160, 90)), cv2.COLOR_BGR2RGB))
+        for _ in range(8)
+    ]
     gif = tmp_path / "clip.gif"
     frames[0].save(gif, save_all=True, append_images=frames[1:], duration=100, loop=0)
     labels = write_text(tmp_path / "l.csv", "start,end,label\n0,0.8,walk\n")
-    assert make_bag_main([str(gif), "--labels", str(labels), "-o", str(tmp_path / "bag"),
-                          "--classes", CLASSES, "--quiet"]) == 0
+    assert (
+        make_bag_main(
+            [str(gif), "--labels", str(labels), "-o", str(tmp_path / "bag"), "--classes", CLASSES, "--quiet"]
+        )
+        == 0
+    )
     info = inspect_bag(tmp_path / "bag")
     assert info.n_frames == 8 and info.input_type == "sensor_msgs/msg/Image"
     assert info.duration_s == pytest.approx(0.7, abs=1e-6)  # the GIF's 100 ms frames

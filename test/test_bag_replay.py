@@ -1,5 +1,6 @@
 """Labelled bags replayed through the REAL pose and AcT nodes over DDS (loopback), scored, and
 checked against the direct (non-ROS) evaluation of the same frames."""
+
 from __future__ import annotations
 
 import json
@@ -64,8 +65,13 @@ def _pairs(report: dict) -> dict[tuple[int, int], str]:
 @pytest.mark.slow
 def test_demo_bag_through_the_real_nodes_agrees_with_direct_evaluation(demo_bag, tmp_path, act_params):
     pose = dict(NODE_QUIET)
-    replay = _run(demo_bag, tmp_path / "replay", "--in-process", "--as-fast-as-possible",
-                  *_params_args(pose, act_params))
+    replay = _run(
+        demo_bag,
+        tmp_path / "replay",
+        "--in-process",
+        "--as-fast-as-possible",
+        *_params_args(pose, act_params),
+    )
     direct = _run(demo_bag, tmp_path / "direct", "--direct", *_params_args(pose, act_params))
 
     cov = replay["score"]["coverage"]
@@ -104,12 +110,24 @@ def test_demo_bag_through_the_real_nodes_agrees_with_direct_evaluation(demo_bag,
 
 @pytest.mark.slow
 def test_launch_mode_nodes_in_other_processes_with_sim_time_and_compressed_images(
-        tmp_path, node_process, act_params):
+    tmp_path, node_process, act_params
+):
     labels = write_text(tmp_path / "labels.csv", "start_frame,end_frame,label,track_id\n45,119,walk,2\n")
-    bag = make_video_bag(tmp_path / "bag", labels, "--width", "640", "--max-frames", "120",
-                         "--compressed", "jpeg", "--storage", "sqlite3")
-    pose = node_process("act_ros.ros.pose_node",
-                        params={"use_compressed": True, "use_sim_time": True, **NODE_QUIET})
+    bag = make_video_bag(
+        tmp_path / "bag",
+        labels,
+        "--width",
+        "640",
+        "--max-frames",
+        "120",
+        "--compressed",
+        "jpeg",
+        "--storage",
+        "sqlite3",
+    )
+    pose = node_process(
+        "act_ros.ros.pose_node", params={"use_compressed": True, "use_sim_time": True, **NODE_QUIET}
+    )
     act = node_process("act_ros.ros.act_node", params={"use_sim_time": True, **act_params})
     report = _run(bag, tmp_path / "out", "--launch", "--use-sim-time", "--connect-timeout", "120")
     assert pose.alive() and act.alive(), pose.log() + act.log()
@@ -123,11 +141,21 @@ def test_launch_mode_nodes_in_other_processes_with_sim_time_and_compressed_image
 
 
 @pytest.mark.slow
-def test_real_time_rate_without_flow_control_counts_drops_and_measures_latency(demo_bag, tmp_path,
-                                                                               act_params):
+def test_real_time_rate_without_flow_control_counts_drops_and_measures_latency(
+    demo_bag, tmp_path, act_params
+):
     # 1x recorded speed, no waiting for results, stamps rewritten to the wall clock: as live.
-    report = _run(demo_bag, tmp_path / "rt", "--in-process", "--rate", "1.0", "--no-flow-control",
-                  "--stamps", "wall", *_params_args({"model_variant": "lite", **NODE_QUIET}, act_params))
+    report = _run(
+        demo_bag,
+        tmp_path / "rt",
+        "--in-process",
+        "--rate",
+        "1.0",
+        "--no-flow-control",
+        "--stamps",
+        "wall",
+        *_params_args({"model_variant": "lite", **NODE_QUIET}, act_params),
+    )
     cov = report["score"]["coverage"]
     assert report["run"]["pacing"] == "1x recorded rate, no flow control"
     assert report["run"]["wall_time_s"] >= 7.0  # the clip lasts 7.6 s
@@ -151,11 +179,26 @@ def test_pose_bag_into_the_act_node_alone_matches_direct_exactly(tmp_path, act_p
 
     short = [PoseSequence(s.keypoints[100:190], s.labels[100:190]) for s in sequences]
     bag = tmp_path / "poses"
-    write_pose_bag(short, bag, classes, fps=fps, image_size=(640, 480),
-                   start_time_ns=int(START_TIME_S * 1e9), progress=False)
+    write_pose_bag(
+        short,
+        bag,
+        classes,
+        fps=fps,
+        image_size=(640, 480),
+        start_time_ns=int(START_TIME_S * 1e9),
+        progress=False,
+    )
     assert inspect_bag(bag).is_pose_bag
-    replay = _run(bag, tmp_path / "replay", "--in-process", "--namespace", "robot1",
-                  "--max-in-flight", "4", *_params_args({}, act_params))
+    replay = _run(
+        bag,
+        tmp_path / "replay",
+        "--in-process",
+        "--namespace",
+        "robot1",
+        "--max-in-flight",
+        "4",
+        *_params_args({}, act_params),
+    )
     direct = _run(bag, tmp_path / "direct", "--direct", *_params_args({}, act_params))
     assert replay["run"]["pacing"] == "as fast as possible, flow control (4 in flight)"
     assert replay["score"]["coverage"]["frames_with_result"] == 360
@@ -168,8 +211,9 @@ def test_pose_bag_into_the_act_node_alone_matches_direct_exactly(tmp_path, act_p
 
 
 @pytest.mark.slow
-def test_external_player_mode_scores_what_another_player_replays(tmp_path, node_process, act_params,
-                                                                 ros_graph):
+def test_external_player_mode_scores_what_another_player_replays(
+    tmp_path, node_process, act_params, ros_graph
+):
     """`--external-player` only listens (as with `ros2 bag play`); here the player is a second
     `act-ros evaluate --launch`, since ros2 bag is not installable on these machines."""
     import subprocess
@@ -183,17 +227,46 @@ def test_external_player_mode_scores_what_another_player_replays(tmp_path, node_
     node_process("act_ros.ros.act_node", params=act_params)
     log = open(tmp_path / "listener.log", "w")
     listener = subprocess.Popen(
-        [sys.executable, "-m", "act_ros.ros.evaluate", str(bag), "--external-player", "--quiet",
-         "-o", str(tmp_path / "listened")], stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "act_ros.ros.evaluate",
+            str(bag),
+            "--external-player",
+            "--quiet",
+            "-o",
+            str(tmp_path / "listened"),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
-        wait_until(lambda: ros_graph.node.count_subscribers("/human_actions") >= 1, 120,
-                   "the listener's subscription")
-        wait_until(lambda: "listening on /human_actions" in (tmp_path / "listener.log").read_text(),
-                   60, "the listener to match the AcT node")
+        wait_until(
+            lambda: ros_graph.node.count_subscribers("/human_actions") >= 1,
+            120,
+            "the listener's subscription",
+        )
+        wait_until(
+            lambda: "listening on /human_actions" in (tmp_path / "listener.log").read_text(),
+            60,
+            "the listener to match the AcT node",
+        )
         # The player is a process of its own too.
         played = subprocess.run(
-            [sys.executable, "-m", "act_ros.ros.evaluate", str(bag), "--launch", "--quiet",
-             "-o", str(tmp_path / "player")], capture_output=True, text=True, timeout=300)
+            [
+                sys.executable,
+                "-m",
+                "act_ros.ros.evaluate",
+                str(bag),
+                "--launch",
+                "--quiet",
+                "-o",
+                str(tmp_path / "player"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert played.returncode == 0, played.stdout + played.stderr
         player = json.loads((tmp_path / "player" / "report.json").read_text())
         assert listener.wait(120) == 0, (tmp_path / "listener.log").read_text()

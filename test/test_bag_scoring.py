@@ -1,4 +1,5 @@
 """Scoring rules (stamp + track matching) and the reports, on hand-checked cases."""
+
 from __future__ import annotations
 
 import json
@@ -21,24 +22,31 @@ def _gt(stamp, actions):
 
 
 GROUND_TRUTH = [
-    _gt(1, {0: "walk"}),                # everyone walks
-    _gt(2, {1: "stand", 0: "walk"}),    # track 1 stands, anyone else walks
-    _gt(3, {1: "wave"}),                # only track 1 is labelled
-    _gt(4, {0: "walk"}),                # its result never arrives
-    _gt(5, {}),                         # not labelled
+    _gt(1, {0: "walk"}),  # everyone walks
+    _gt(2, {1: "stand", 0: "walk"}),  # track 1 stands, anyone else walks
+    _gt(3, {1: "wave"}),  # only track 1 is labelled
+    _gt(4, {0: "walk"}),  # its result never arrives
+    _gt(5, {}),  # not labelled
     _gt(6, {2: "walk"}),
 ]
 OUTPUTS = {
-    1: FrameOutput([Prediction(5, "walk", window_frames=30), Prediction(6, "stand", window_frames=30)],
-                   CLASSES, latency_s=0.010, pose_track_ids=[5, 6]),
-    2: FrameOutput([Prediction(1, "stand", window_frames=30), Prediction(2, "walk", window_frames=30)],
-                   CLASSES, latency_s=0.020, pose_track_ids=[1, 2]),
-    3: FrameOutput([Prediction(2, "walk", window_frames=30)], CLASSES, latency_s=0.030,
-                   pose_track_ids=[1, 2]),
-    5: FrameOutput([Prediction(2, "wave", window_frames=30)], CLASSES, latency_s=0.040,
-                   pose_track_ids=[2]),
-    6: FrameOutput([Prediction(2, "walk", window_frames=5)], CLASSES, latency_s=0.050,
-                   pose_track_ids=[2]),
+    1: FrameOutput(
+        [Prediction(5, "walk", window_frames=30), Prediction(6, "stand", window_frames=30)],
+        CLASSES,
+        latency_s=0.010,
+        pose_track_ids=[5, 6],
+    ),
+    2: FrameOutput(
+        [Prediction(1, "stand", window_frames=30), Prediction(2, "walk", window_frames=30)],
+        CLASSES,
+        latency_s=0.020,
+        pose_track_ids=[1, 2],
+    ),
+    3: FrameOutput(
+        [Prediction(2, "walk", window_frames=30)], CLASSES, latency_s=0.030, pose_track_ids=[1, 2]
+    ),
+    5: FrameOutput([Prediction(2, "wave", window_frames=30)], CLASSES, latency_s=0.040, pose_track_ids=[2]),
+    6: FrameOutput([Prediction(2, "walk", window_frames=5)], CLASSES, latency_s=0.050, pose_track_ids=[2]),
 }
 STAMPS = [1, 2, 3, 4, 5, 6, 7]  # frame 7 has neither ground truth nor a result
 
@@ -47,13 +55,15 @@ STAMPS = [1, 2, 3, 4, 5, 6, 7]  # frame 7 has neither ground truth nor a result
 def test_matching_rules():
     m = match(GROUND_TRUTH, OUTPUTS)
     assert list(zip(m.stamps, m.track_ids, m.y_true, m.y_pred)) == [
-        (1, 5, "walk", "walk"), (1, 6, "walk", "stand"),
-        (2, 1, "stand", "stand"), (2, 2, "walk", "walk"),   # track 2 falls back to track 0
+        (1, 5, "walk", "walk"),
+        (1, 6, "walk", "stand"),
+        (2, 1, "stand", "stand"),
+        (2, 2, "walk", "walk"),  # track 2 falls back to track 0
         (6, 2, "walk", "walk"),
     ]
     assert m.labelled_frames == 5
-    assert m.frames_without_result == 1          # stamp 4
-    assert m.missed_tracks == 1                  # track 1 at stamp 3
+    assert m.frames_without_result == 1  # stamp 4
+    assert m.missed_tracks == 1  # track 1 at stamp 3
     assert m.labelled_frames_without_prediction == 2  # stamps 3 and 4
     # Partial windows can be excluded: stamp 6's prediction used 5 frames only.
     m10 = match(GROUND_TRUTH, OUTPUTS, min_window_frames=10)
@@ -68,8 +78,13 @@ def test_score_numbers():
     assert c["accuracy"] == pytest.approx(4 / 5)
     assert c["balanced_accuracy"] == pytest.approx((3 / 4 + 1 / 1) / 2)  # walk 3/4, stand 1/1
     assert c["labels"] == CLASSES
-    assert c["per_class"]["walk"] == {"precision": 1.0, "recall": 0.75, "f1": pytest.approx(6 / 7),
-                                      "support": 4, "predicted": 3}
+    assert c["per_class"]["walk"] == {
+        "precision": 1.0,
+        "recall": 0.75,
+        "f1": pytest.approx(6 / 7),
+        "support": 4,
+        "predicted": 3,
+    }
     assert c["per_class"]["stand"]["precision"] == 0.5 and c["per_class"]["stand"]["recall"] == 1.0
     assert c["per_class"]["wave"]["support"] == 0
     assert c["confusion_matrix"] == [[1, 0, 0], [1, 3, 0], [0, 0, 0]]
@@ -79,14 +94,19 @@ def test_score_numbers():
     assert s["latency"]["p50_ms"] == pytest.approx(30.0)
     assert s["latency"]["max_ms"] == pytest.approx(50.0)
     t = s["tracks"]
-    assert t["ground_truth_tracks"] == 2                 # tracks 1 and 2
-    assert t["predicted_tracks_in_poses"] == 4           # 1, 2, 5, 6
+    assert t["ground_truth_tracks"] == 2  # tracks 1 and 2
+    assert t["predicted_tracks_in_poses"] == 4  # 1, 2, 5, 6
     assert t["predicted_tracks_with_actions"] == 4
     assert t["mean_people_per_frame_poses"] == pytest.approx((2 + 2 + 2 + 1 + 1) / 5)
     summary = s["track_summary"]
     assert list(summary) == ["1", "2", "5", "6"]
-    assert summary["2"] == {"first_s": 0.0, "last_s": 0.0, "frames": 4, "mean_x": None,  # ns stamps
-                            "mean_y": None}
+    assert summary["2"] == {
+        "first_s": 0.0,
+        "last_s": 0.0,
+        "frames": 4,
+        "mean_x": None,  # ns stamps
+        "mean_y": None,
+    }
 
 
 @pytest.mark.emulated
@@ -94,9 +114,12 @@ def test_track_summary_positions():
     from act_ros.bag.scoring import track_summary
 
     t0 = 1_000_000_000
-    outputs = {t0 + i * 100_000_000: FrameOutput([], CLASSES, pose_track_ids=[3, 7],
-                                                 pose_centers=[(0.1 * i, 0.5), (0.9, 0.25)])
-               for i in range(5)}
+    outputs = {
+        t0 + i * 100_000_000: FrameOutput(
+            [], CLASSES, pose_track_ids=[3, 7], pose_centers=[(0.1 * i, 0.5), (0.9, 0.25)]
+        )
+        for i in range(5)
+    }
     summary = track_summary(outputs, t0)
     assert summary["3"] == {"first_s": 0.0, "last_s": 0.4, "frames": 5, "mean_x": 0.2, "mean_y": 0.5}
     assert summary["7"]["mean_x"] == 0.9 and summary["7"]["mean_y"] == 0.25
@@ -106,8 +129,9 @@ def test_track_summary_positions():
 def test_latency_percentiles_are_numpy_percentiles():
     values = np.random.default_rng(1).exponential(0.05, 1000)
     stats = latency_stats(values.tolist())
-    np.testing.assert_allclose([stats["p50_ms"], stats["p90_ms"], stats["p99_ms"]],
-                               np.percentile(values, [50, 90, 99]) * 1e3)
+    np.testing.assert_allclose(
+        [stats["p50_ms"], stats["p90_ms"], stats["p99_ms"]], np.percentile(values, [50, 90, 99]) * 1e3
+    )
     assert latency_stats([])["p50_ms"] is None
 
 
@@ -119,12 +143,23 @@ def test_nothing_scored_is_reported_as_such():
 
 
 def test_reports_json_markdown_png(tmp_path):
-    report = {"bag": "/data/demo_bag", "input_topic": "/image_raw", "input_type": "sensor_msgs/msg/Image",
-              "bag_duration_s": 7.63, "frames": 7,
-              "run": {"mode": "in-process", "pacing": "as fast as possible", "wall_time_s": 12.5,
-                      "throughput_fps": 18.4, "frames_published": 7, "stamps": "original"},
-              "diagnostics": {"pose_node: frames_dropped": 0},
-              "score": score(GROUND_TRUTH, OUTPUTS, STAMPS)}
+    report = {
+        "bag": "/data/demo_bag",
+        "input_topic": "/image_raw",
+        "input_type": "sensor_msgs/msg/Image",
+        "bag_duration_s": 7.63,
+        "frames": 7,
+        "run": {
+            "mode": "in-process",
+            "pacing": "as fast as possible",
+            "wall_time_s": 12.5,
+            "throughput_fps": 18.4,
+            "frames_published": 7,
+            "stamps": "original",
+        },
+        "diagnostics": {"pose_node: frames_dropped": 0},
+        "score": score(GROUND_TRUTH, OUTPUTS, STAMPS),
+    }
     paths = write_reports(report, tmp_path / "out")
     data = json.loads(paths["json"].read_text())
     assert data["score"]["classification"]["accuracy"] == pytest.approx(0.8)
@@ -145,8 +180,12 @@ def test_reports_json_markdown_png(tmp_path):
 def test_metrics_agree_with_scikit_learn_on_random_labels():
     """The runtime computes them with numpy (no scikit-learn after the README's set-up); these
     are scikit-learn's definitions, checked here against scikit-learn itself."""
-    from sklearn.metrics import (accuracy_score, balanced_accuracy_score, confusion_matrix,
-                                 precision_recall_fscore_support)
+    from sklearn.metrics import (
+        accuracy_score,
+        balanced_accuracy_score,
+        confusion_matrix,
+        precision_recall_fscore_support,
+    )
 
     from act_ros.bag.scoring import classification_metrics
 
@@ -154,7 +193,7 @@ def test_metrics_agree_with_scikit_learn_on_random_labels():
     names = ["stand", "walk", "wave", "run", "squat"]
     for trial in range(20):
         n = int(rng.integers(1, 200))
-        y_true = list(rng.choice(names[:3], n))          # some classes never labelled
+        y_true = list(rng.choice(names[:3], n))  # some classes never labelled
         y_pred = list(rng.choice(names + ["unknown"], n))  # and labels outside the model
         c = classification_metrics(y_true, y_pred, names)
         labels = c["labels"]
@@ -167,7 +206,8 @@ def test_metrics_agree_with_scikit_learn_on_random_labels():
         for i, name in enumerate(labels):
             v = c["per_class"][name]
             assert (v["precision"], v["recall"], v["f1"], v["support"]) == pytest.approx(
-                (p[i], r[i], f[i], s[i])), (trial, name)
+                (p[i], r[i], f[i], s[i])
+            ), (trial, name)
 
 
 def test_scoring_and_reports_need_no_scikit_learn(tmp_path):
@@ -184,9 +224,14 @@ def test_scoring_and_reports_need_no_scikit_learn(tmp_path):
         "s = t.score(t.GROUND_TRUTH, t.OUTPUTS, t.STAMPS)\n"
         "assert abs(s['classification']['accuracy'] - 0.8) < 1e-9\n"
         "write_reports({'bag': 'b', 'run': {}, 'score': s}, sys.argv[2])\n"
-        "assert 'sklearn' not in [m for m in sys.modules if sys.modules[m] is not None]\n")
-    done = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), str(tmp_path)],
-                          capture_output=True, text=True, timeout=120)
+        "assert 'sklearn' not in [m for m in sys.modules if sys.modules[m] is not None]\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(Path(__file__).parent), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert (tmp_path / "report.md").is_file() and (tmp_path / "report_confusion.png").is_file()
 
@@ -194,18 +239,24 @@ def test_scoring_and_reports_need_no_scikit_learn(tmp_path):
 def test_the_report_keeps_confidences_to_choose_unknown_threshold(tmp_path):
     """Issue 11, item 15: which confidences the right and the wrong predictions had."""
     gt = [_gt(i, {0: "walk"}) for i in range(1, 6)]
-    outputs = {i: FrameOutput([Prediction(1, label, confidence, 30)], CLASSES)
-               for i, (label, confidence) in enumerate(
-                   [("walk", 0.9), ("walk", 0.8), ("walk", 0.7), ("stand", 0.4), ("wave", 0.6)], 1)}
+    outputs = {
+        i: FrameOutput([Prediction(1, label, confidence, 30)], CLASSES)
+        for i, (label, confidence) in enumerate(
+            [("walk", 0.9), ("walk", 0.8), ("walk", 0.7), ("stand", 0.4), ("wave", 0.6)], 1
+        )
+    }
     s = score(gt, outputs, list(range(1, 6)))
     c = s["confidence"]
     assert (c["right"], c["wrong"]) == (3, 2)
     assert c["right_quantiles"]["p50"] == pytest.approx(0.8)
     assert c["wrong_quantiles"]["p50"] == pytest.approx(0.5)
     assert c["per_predicted_class"]["walk"]["right"] == 3
-    assert c["per_predicted_class"]["stand"] == {"right": 0, "wrong": 1, "right_quantiles": None,
-                                                 "wrong_quantiles": pytest.approx(
-                                                     {f"p{q}": 0.4 for q in (10, 25, 50, 75, 90)})}
+    assert c["per_predicted_class"]["stand"] == {
+        "right": 0,
+        "wrong": 1,
+        "right_quantiles": None,
+        "wrong_quantiles": pytest.approx({f"p{q}": 0.4 for q in (10, 25, 50, 75, 90)}),
+    }
     at = {r["threshold"]: r for r in c["thresholds"]}
     assert at[0.5] == {"threshold": 0.5, "right_kept": 1.0, "wrong_rejected": 0.5}
     assert at[0.75] == {"threshold": 0.75, "right_kept": pytest.approx(2 / 3), "wrong_rejected": 1.0}

@@ -4,6 +4,7 @@ Speed is never asserted here (benchmarks measure it); these tests only check tha
 benchmarks/ still runs against the current code, on the real estimator, model and data, and that
 its tables are complete (every row with the header's columns, numbers present, no NaN).
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -38,11 +39,11 @@ def _run(cmd: list[str], timeout: float = 600) -> subprocess.CompletedProcess:
     # (conftest), so it never crosses another test run on the machine.
     env["ACT_ROS_BENCH_DOMAIN_ID"] = env["ROS_DOMAIN_ID"]
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
-                          cwd=str(ROOT))
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=str(ROOT))
     assert proc.returncode == 0, (
         f"{' '.join(cmd)} exited {proc.returncode}\n--- stdout\n{proc.stdout[-3000:]}\n"
-        f"--- stderr\n{proc.stderr[-3000:]}")
+        f"--- stderr\n{proc.stderr[-3000:]}"
+    )
     return proc
 
 
@@ -65,8 +66,7 @@ def test_the_benchmark_folder_has_the_expected_scripts():
     assert not {"run_all.py", "node_harness.py", "node_servers.py"} & names
 
 
-@pytest.mark.parametrize("script", [s for s in SCRIPTS if s.name not in NODE_SCRIPTS],
-                         ids=lambda s: s.name)
+@pytest.mark.parametrize("script", [s for s in SCRIPTS if s.name not in NODE_SCRIPTS], ids=lambda s: s.name)
 def test_each_benchmark_runs_quick_and_prints_a_well_formed_table(script, tmp_path):
     cmd = run_all.command(script, quick=True, json_dir=tmp_path)
     _checked_tables(_run(cmd).stdout)
@@ -83,8 +83,14 @@ def _node_benchmark(tmp_path, name: str, *extra: str, timeout: float = 600) -> t
     out = _run(cmd + ["--png", str(png), *extra], timeout=timeout).stdout
     tables = _checked_tables(out)
     # Machine, versions and load are printed with the numbers.
-    for text in ("cores", "mediapipe", "ai-edge-litert", "rclpy", "load average",
-                 "ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST"):
+    for text in (
+        "cores",
+        "mediapipe",
+        "ai-edge-litert",
+        "rclpy",
+        "load average",
+        "ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST",
+    ):
         assert text in out, text
     results = json.loads((tmp_path / f"{Path(name).stem}.json").read_text())
     assert results["machine"]["cores"] and results["multicast_groups_seen"] == []
@@ -106,8 +112,9 @@ def test_transport_benchmark_compares_both_dds_profiles(tmp_path):
 @pytest.mark.slow
 @pytest.mark.ros  # starts the nodes
 def test_pose_node_benchmark_times_the_node_against_the_raw_estimator(tmp_path):
-    out, tables, results = _node_benchmark(tmp_path, "bench_pose_node.py", "--sizes", "640x360",
-                                           "--compare-executors")
+    out, tables, results = _node_benchmark(
+        tmp_path, "bench_pose_node.py", "--sizes", "640x360", "--compare-executors"
+    )
     assert "### Pose node throughput" in out
     assert len(tables) == 3  # throughput, where the time goes, executors
     (res,) = results["pose"]
@@ -140,8 +147,17 @@ def test_latency_benchmark_runs_both_nodes_in_real_time(tmp_path):
 
 
 def test_run_all_runs_the_selected_scripts_and_summarises(tmp_path):
-    proc = _run([sys.executable, str(BENCHMARKS / "run_all.py"), "--quick", "--only",
-                 "bench_act.py", "--json", str(tmp_path)])
+    proc = _run(
+        [
+            sys.executable,
+            str(BENCHMARKS / "run_all.py"),
+            "--quick",
+            "--only",
+            "bench_act.py",
+            "--json",
+            str(tmp_path),
+        ]
+    )
     assert "## bench_act.py" in proc.stdout and "## Summary" in proc.stdout
     assert "## bench_pose.py" not in proc.stdout
     summary = json.loads((tmp_path / "run_all.json").read_text())
@@ -150,14 +166,20 @@ def test_run_all_runs_the_selected_scripts_and_summarises(tmp_path):
 
 
 def test_run_all_refuses_an_unknown_script():
-    proc = subprocess.run([sys.executable, str(BENCHMARKS / "run_all.py"), "--only",
-                           "bench_nothing.py"], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "run_all.py"), "--only", "bench_nothing.py"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode != 0 and "bench_nothing.py" in proc.stderr
 
 
 def test_table_checker_accepts_both_table_styles():
-    text = ("intro\n| a | b ms |\n|---|---|\n| x | 1.5 |\n| y | n/a |\n\n"
-            "model    prec  median ms\n------------------------\nmicro    fp32      0.109\n")
+    text = (
+        "intro\n| a | b ms |\n|---|---|\n| x | 1.5 |\n| y | n/a |\n\n"
+        "model    prec  median ms\n------------------------\nmicro    fp32      0.109\n"
+    )
     tables = run_all.find_tables(text)
     assert [t.kind for t in tables] == ["markdown", "fixed"]
     assert [len(t.rows) for t in tables] == [2, 1]
@@ -166,13 +188,16 @@ def test_table_checker_accepts_both_table_styles():
     run_all.check_table(tables[1])
 
 
-@pytest.mark.parametrize("text, problem", [
-    ("| a | b |\n|---|---|\n| 1 |\n", "1 cells, header 2"),
-    ("| a | b |\n|---|---|\n| 1 | nan |\n", "nan"),
-    ("| a | b |\n|---|---|\n| 1 |  |\n", "empty cell"),
-    ("| a | b |\n|---|---|\n", "no rows"),
-    ("name       ms\n-------------\nmicro  0.1234567890123\n", "wider than its header"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("| a | b |\n|---|---|\n| 1 |\n", "1 cells, header 2"),
+        ("| a | b |\n|---|---|\n| 1 | nan |\n", "nan"),
+        ("| a | b |\n|---|---|\n| 1 |  |\n", "empty cell"),
+        ("| a | b |\n|---|---|\n", "no rows"),
+        ("name       ms\n-------------\nmicro  0.1234567890123\n", "wider than its header"),
+    ],
+)
 def test_table_checker_names_what_is_malformed(text, problem):
     tables = run_all.find_tables(text)
     assert len(tables) == 1

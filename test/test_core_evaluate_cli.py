@@ -1,4 +1,5 @@
 """`act-ros evaluate` dispatch: ROS 2 bags go to the bag evaluation, the rest to model scoring."""
+
 from __future__ import annotations
 
 import pytest
@@ -22,6 +23,6 @@ def test_bag_detection(tmp_path):
 
 def test_models_go_to_model_evaluation(capsys):
     with pytest.raises(SystemExit) as exc:
-        main(["act_micro.tflite"])                      # model scoring needs --dataset
+        main(["act_micro.tflite"])  # model scoring needs --dataset
     assert exc.value.code == 2
     assert "--dataset" in capsys.readouterr().err

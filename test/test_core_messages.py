@@ -2,6 +2,7 @@
 encoding against OpenCV's own conversion, padded rows, writing and reading back, compressed
 images, pose arrays and stamps. No ROS needed (the arm64 check runs these); that rclpy messages
 read the same is test_core_messages_rclpy.py."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -36,8 +37,9 @@ RNG = np.random.default_rng(7)
 @pytest.mark.parametrize("encoding", sorted(ENCODINGS))
 def test_every_encoding_reads_as_opencv_converts_it(encoding):
     pixels = random_image_pixels(encoding, RNG)
-    expected = pixels if ENCODINGS[encoding].to_rgb is None else cv2.cvtColor(
-        pixels, ENCODINGS[encoding].to_rgb)
+    expected = (
+        pixels if ENCODINGS[encoding].to_rgb is None else cv2.cvtColor(pixels, ENCODINGS[encoding].to_rgb)
+    )
     for pad in (0, 3):
         msg = rosbags_image(pixels, encoding, pad)
         rgb, bgr = image_to_rgb(msg), image_to_bgr(msg)
@@ -46,16 +48,25 @@ def test_every_encoding_reads_as_opencv_converts_it(encoding):
         np.testing.assert_array_equal(rgb, bgr[:, :, ::-1])
 
 
-@pytest.mark.parametrize("encoding, pixel", [
-    ("rgb8", (255, 0, 0)), ("bgr8", (0, 0, 255)), ("8UC3", (0, 0, 255)),
-    ("rgba8", (255, 0, 0, 9)), ("bgra8", (0, 0, 255, 9)), ("8UC4", (0, 0, 255, 9))])
+@pytest.mark.parametrize(
+    "encoding, pixel",
+    [
+        ("rgb8", (255, 0, 0)),
+        ("bgr8", (0, 0, 255)),
+        ("8UC3", (0, 0, 255)),
+        ("rgba8", (255, 0, 0, 9)),
+        ("bgra8", (0, 0, 255, 9)),
+        ("8UC4", (0, 0, 255, 9)),
+    ],
+)
 def test_channel_order_of_each_colour_encoding(encoding, pixel):
     red = np.array(pixel, np.uint8).reshape(1, 1, -1).repeat(2, axis=1)
     assert image_to_rgb(rosbags_image(red, encoding))[0, 0].tolist() == [255, 0, 0]
 
 
-@pytest.mark.parametrize("encoding, problem", [
-    ("mono16", "not supported"), ("bayer_grbg8", "unknown image encoding")])
+@pytest.mark.parametrize(
+    "encoding, problem", [("mono16", "not supported"), ("bayer_grbg8", "unknown image encoding")]
+)
 def test_unusable_encodings_say_why(encoding, problem):
     with pytest.raises(ImageConversionError, match=problem):
         image_to_rgb(rosbags_image(np.zeros((2, 2), np.uint8), encoding))
@@ -64,8 +75,11 @@ def test_unusable_encodings_say_why(encoding, problem):
 @pytest.mark.parametrize("encoding", WRITABLE_ENCODINGS)
 def test_written_images_read_back(encoding):
     bgr = RNG.integers(0, 256, (6, 7, 3), np.uint8)
-    expected = bgr if encoding != "mono8" else cv2.cvtColor(
-        cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    expected = (
+        bgr
+        if encoding != "mono8"
+        else cv2.cvtColor(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    )
     msg = bag_images.image_msg(bgr, 1_500_000_000, "cam", encoding)
     assert (msg.encoding, msg.width, msg.height) == (encoding, 7, 6)
     assert header_stamp_ns(msg) == 1_500_000_000 and msg.header.frame_id == "cam"
@@ -79,8 +93,9 @@ def test_compressed_images():
     msg = bag_images.compressed_msg(bgr, 0, "c", "png")
     np.testing.assert_array_equal(compressed_to_bgr(msg), bgr)  # png: lossless
     np.testing.assert_array_equal(message_to_rgb(msg), bgr[:, :, ::-1])
-    broken = dataclasses.replace(bag_images.compressed_msg(bgr, 0, "c", "jpeg"),
-                                 data=np.frombuffer(b"not a jpeg", np.uint8))
+    broken = dataclasses.replace(
+        bag_images.compressed_msg(bgr, 0, "c", "jpeg"), data=np.frombuffer(b"not a jpeg", np.uint8)
+    )
     with pytest.raises(ImageConversionError, match="could not decode"):
         compressed_to_bgr(broken)
 
@@ -91,8 +106,15 @@ def test_pose_arrays_read_back_from_a_pose_bag(tmp_path):
     from act_ros.bag.pose_datasets import PoseSequence
 
     kp = next(iter(lzq_sequences().values()))[:3, None].astype(np.float32)  # 3 frames, 1 person
-    write_pose_bag([PoseSequence(kp[:, 0], ["walk"] * 3)], tmp_path / "b", ["walk"], fps=10,
-                   image_size=(640, 480), start_time_ns=10**9, progress=False)
+    write_pose_bag(
+        [PoseSequence(kp[:, 0], ["walk"] * 3)],
+        tmp_path / "b",
+        ["walk"],
+        fps=10,
+        image_size=(640, 480),
+        start_time_ns=10**9,
+        progress=False,
+    )
     info = inspect_bag(tmp_path / "b")
     messages = list(iter_messages(info.path, info.input_topic, info.input_type))
     assert len(messages) == 3
@@ -107,5 +129,7 @@ def test_stamps():
     header = bag_images.header(0, "")
     set_stamp(header, 12_000_000_345)
     assert (header.stamp.sec, header.stamp.nanosec) == (12, 345)
-    assert header_stamp_ns(bag_images.image_msg(np.zeros((2, 2, 3), np.uint8), 12_000_000_345,
-                                                "c", "bgr8")) == 12_000_000_345
+    assert (
+        header_stamp_ns(bag_images.image_msg(np.zeros((2, 2, 3), np.uint8), 12_000_000_345, "c", "bgr8"))
+        == 12_000_000_345
+    )

@@ -1,6 +1,7 @@
 """act_ros.messages reads rclpy messages (the nodes, act-ros run) exactly as it reads rosbags
 messages (bags, the direct evaluation): the same bytes give the same arrays, with one encoding
 table. What each conversion gives is test_core_messages.py (ROS-free)."""
+
 from __future__ import annotations
 
 import cv2
@@ -76,12 +77,20 @@ def test_pose_arrays_read_the_same_from_both_message_kinds(tmp_path):
     from act_ros.bag.pose_datasets import PoseSequence
 
     kp = next(iter(lzq_sequences().values()))[:3, None].astype(np.float32)  # 3 frames, 1 person
-    write_pose_bag([PoseSequence(kp[:, 0], ["walk"] * 3)], tmp_path / "b", ["walk"], fps=10,
-                   image_size=(640, 480), start_time_ns=10**9, progress=False)
+    write_pose_bag(
+        [PoseSequence(kp[:, 0], ["walk"] * 3)],
+        tmp_path / "b",
+        ["walk"],
+        fps=10,
+        image_size=(640, 480),
+        start_time_ns=10**9,
+        progress=False,
+    )
     info = inspect_bag(tmp_path / "b")
     for i, (_, bag_msg) in enumerate(iter_messages(info.path, info.input_topic, info.input_type)):
-        det = PoseDetections(kp[i], boxes_from_keypoints(kp[i]), np.ones(1, np.float32),
-                             np.array([1], np.uint32))
+        det = PoseDetections(
+            kp[i], boxes_from_keypoints(kp[i]), np.ones(1, np.float32), np.array([1], np.uint32)
+        )
         rclpy_msg = conversions.detections_to_msg(det, RclpyHeader(), 640, 480)
         (rclpy_ids, rclpy_arrays), (bag_ids, bag_arrays) = pose_arrays(rclpy_msg), pose_arrays(bag_msg)
         assert rclpy_ids.tolist() == bag_ids.tolist() == [1] and rclpy_arrays.dtype == np.float32
@@ -99,8 +108,9 @@ def test_stamps_are_set_the_same_on_both_header_kinds():
 def _huge_bgr8(width: int, height: int, pad: int = 0) -> RclpyImage:
     rows = np.empty((height, width * 3 + pad), np.uint8)
     rows[:, : width * 3] = np.tile(np.arange(width * 3, dtype=np.uint8) % 251, (height, 1))
-    return RclpyImage(height=height, width=width, encoding="bgr8", step=width * 3 + pad,
-                      data=rows.reshape(-1))
+    return RclpyImage(
+        height=height, width=width, encoding="bgr8", step=width * 3 + pad, data=rows.reshape(-1)
+    )
 
 
 def test_a_huge_image_is_downscaled_while_decoding_without_a_full_size_copy():
@@ -121,8 +131,7 @@ def test_a_huge_image_is_downscaled_while_decoding_without_a_full_size_copy():
     assert peak < 16 * 2**20, f"{peak / 2**20:.0f} MB"
     # The same pixels as converting the full image and then resizing it.
     full = image_to_rgb(msg)
-    np.testing.assert_array_equal(image.rgb, cv2.resize(full, (1920, 1440),
-                                                        interpolation=cv2.INTER_AREA))
+    np.testing.assert_array_equal(image.rgb, cv2.resize(full, (1920, 1440), interpolation=cv2.INTER_AREA))
 
 
 @pytest.mark.parametrize("encoding", ["yuv422", "yuv422_yuy2", "mono8", "rgba8"])
@@ -191,8 +200,7 @@ def test_pose_arrays_are_read_from_the_bytes_with_a_cap():
     for cap in (None, 2):
         from_bytes, from_object = read_pose_array_cdr(raw, cap), read_pose_array(msg, cap)
         for got in (from_bytes, from_object):
-            assert (got.stamp_ns, got.frame_id, got.keypoint_layout) == (12_000_000_345, "cam_é",
-                                                                          "coco17")
+            assert (got.stamp_ns, got.frame_id, got.keypoint_layout) == (12_000_000_345, "cam_é", "coco17")
             assert got.people_in_message == 3 and got.people_unread == (3 - (cap or 3))
             assert got.track_ids.tolist() == [7, 3, 9][:cap]
         np.testing.assert_array_equal(from_bytes.keypoints, from_object.keypoints)

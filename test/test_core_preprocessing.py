@@ -1,15 +1,30 @@
 """pose_features / flip: edge cases of missing data, corrupt values, shapes; on real LZQ poses."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from act_ros.layouts import (
-    BODY25, COCO17, COCO18, FLIP_INDEX, KEYPOINT_NAMES, LAYOUTS, MEDIAPIPE33,
-    REDUCED_JOINT_NAMES, num_keypoints, to_coco17,
+    BODY25,
+    COCO17,
+    COCO18,
+    FLIP_INDEX,
+    KEYPOINT_NAMES,
+    LAYOUTS,
+    MEDIAPIPE33,
+    REDUCED_JOINT_NAMES,
+    num_keypoints,
+    to_coco17,
 )
 from act_ros.preprocessing import (
-    FEATURE_CLIP, NUM_FEATURES, flip_features, flip_poses, pad_front, pad_window, pose_features,
+    FEATURE_CLIP,
+    NUM_FEATURES,
+    flip_features,
+    flip_poses,
+    pad_front,
+    pad_window,
+    pose_features,
 )
 from core_fixtures import lzq_windows
 
@@ -29,9 +44,9 @@ def _xy(features):
 def test_shapes_and_dtype(real):
     f = pose_features(real)
     assert f.shape == real.shape[:2] + (NUM_FEATURES,) and f.dtype == np.float32
-    assert pose_features(real[0]).shape == (30, 52)                   # no leading dims
+    assert pose_features(real[0]).shape == (30, 52)  # no leading dims
     assert pose_features(real[:4].reshape(2, 2, 30, 17, 3)).shape == (2, 2, 30, 52)
-    assert np.allclose(pose_features(real[3]), f[3], atol=1e-6)       # rows are independent
+    assert np.allclose(pose_features(real[3]), f[3], atol=1e-6)  # rows are independent
     assert pose_features(np.zeros((0, 30, 17, 3))).shape == (0, 30, 52)
 
 
@@ -50,7 +65,7 @@ def test_velocity_zero_first_and_difference_after(real):
     f = _xy(pose_features(real))
     assert np.all(f[:, 0, :, 2:] == 0)
     pos, vel = f[..., :2], f[..., 2:]
-    present = np.any(pos != 0, axis=-1, keepdims=True)         # missing joints sit at 0
+    present = np.any(pos != 0, axis=-1, keepdims=True)  # missing joints sit at 0
     both = present[:, 1:] & present[:, :-1]
     diff = pos[:, 1:] - pos[:, :-1]
     assert both.mean() > 0.9
@@ -74,8 +89,8 @@ def test_origin_is_mid_shoulders_and_torso_is_unit():
     pose = np.zeros((1, 17, 3))
     pose[0, :, 2] = 1
     pose[0, :, :2] = [320, 100]
-    pose[0, 5, :2], pose[0, 6, :2] = [340, 200], [300, 200]     # shoulders -> origin (320, 200)
-    pose[0, 11, :2], pose[0, 12, :2] = [330, 300], [310, 300]   # mid-hip (320, 300): scale 100
+    pose[0, 5, :2], pose[0, 6, :2] = [340, 200], [300, 200]  # shoulders -> origin (320, 200)
+    pose[0, 11, :2], pose[0, 12, :2] = [330, 300], [310, 300]  # mid-hip (320, 300): scale 100
     f = _xy(pose_features(pose))[0]
     names = list(REDUCED_JOINT_NAMES)
     assert np.allclose(f[names.index("left_shoulder"), :2], [0.2, 0.0])
@@ -85,11 +100,11 @@ def test_origin_is_mid_shoulders_and_torso_is_unit():
 
 def test_missing_joint_is_zero_not_a_bogus_coordinate(real):
     p = real[:1].copy()
-    p[0, 10, 9] = 0.0                                  # left wrist missing in frame 10 (conf 0)
+    p[0, 10, 9] = 0.0  # left wrist missing in frame 10 (conf 0)
     f = _xy(pose_features(p))[0]
     j = REDUCED_JOINT_NAMES.index("left_wrist")
-    assert np.all(f[10, j] == 0)                       # position at origin, velocity 0
-    assert np.all(f[11, j, 2:] == 0)                   # velocity after a missing joint: 0
+    assert np.all(f[10, j] == 0)  # position at origin, velocity 0
+    assert np.all(f[11, j, 2:] == 0)  # velocity after a missing joint: 0
     # Other joints are untouched by it.
     ref = _xy(pose_features(real[:1]))[0]
     others = [i for i in range(13) if i != j]
@@ -98,18 +113,18 @@ def test_missing_joint_is_zero_not_a_bogus_coordinate(real):
 
 def test_head_is_mean_of_present_head_points(real):
     p = real[:1].copy()
-    p[0, :, 1:5, 2] = 0                                # only the nose left
+    p[0, :, 1:5, 2] = 0  # only the nose left
     q = p.copy()
-    q[0, :, 1:5, :2] = 12345.0                         # coordinates of missing points do not matter
+    q[0, :, 1:5, :2] = 12345.0  # coordinates of missing points do not matter
     assert np.allclose(pose_features(p), pose_features(q))
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, 1e300, -1e12])
 def test_corrupt_values_give_finite_features_and_count_as_missing(real, bad):
     p = real[:2].copy()
-    p[0, 5, 7, 0] = bad                                # one coordinate
-    p[0, 6, :, 1] = bad                                # a whole frame
-    p[1, :, 3, 2] = bad                                # a confidence
+    p[0, 5, 7, 0] = bad  # one coordinate
+    p[0, 6, :, 1] = bad  # a whole frame
+    p[1, :, 3, 2] = bad  # a confidence
     f = pose_features(p)
     assert np.isfinite(f).all() and np.abs(f).max() <= FEATURE_CLIP
     j = REDUCED_JOINT_NAMES.index("left_elbow")
@@ -121,7 +136,7 @@ def test_all_missing_and_missing_frames(real):
     assert np.all(pose_features(np.zeros((3, 30, 17, 3))) == 0)
     assert np.all(pose_features(np.full((30, 17, 3), np.nan)) == 0)
     p = real[:1].copy()
-    p[0, 20:] = 0                                      # MPOSE-style zero-filled tail
+    p[0, 20:] = 0  # MPOSE-style zero-filled tail
     f = pose_features(p)[0]
     assert np.all(f[20:] == 0)
     assert np.allclose(f[:20], pose_features(real[:1, :20])[0], atol=1e-5)
@@ -129,11 +144,11 @@ def test_all_missing_and_missing_frames(real):
 
 def test_frames_without_torso_use_the_window_scale(real):
     p = real[:1].copy()
-    p[0, 4, 5:7, 2] = 0                                # no shoulders in frame 4
-    p[0, 8, 11:13, 2] = 0                              # no hips in frame 8
+    p[0, 4, 5:7, 2] = 0  # no shoulders in frame 4
+    p[0, 8, 11:13, 2] = 0  # no hips in frame 8
     f = pose_features(p)
     assert np.isfinite(f).all()
-    assert np.abs(f[0, [4, 8]]).max() < 5              # stays body-sized, not blown up
+    assert np.abs(f[0, [4, 8]]).max() < 5  # stays body-sized, not blown up
     ref = pose_features(real[:1])
     knees = [REDUCED_JOINT_NAMES.index("left_knee"), REDUCED_JOINT_NAMES.index("right_knee")]
     assert np.allclose(_xy(f)[0, 4, knees, :2], _xy(ref)[0, 4, knees, :2], atol=0.3)
@@ -141,9 +156,9 @@ def test_frames_without_torso_use_the_window_scale(real):
 
 def test_degenerate_torso_and_single_joint():
     p = np.zeros((30, 17, 3))
-    p[:, 0] = [100, 100, 1]                            # only a nose
+    p[:, 0] = [100, 100, 1]  # only a nose
     assert np.all(pose_features(p) == 0)
-    q = np.ones((30, 17, 3))                           # every joint at the same point
+    q = np.ones((30, 17, 3))  # every joint at the same point
     assert np.all(pose_features(q) == 0)
 
 
@@ -179,7 +194,7 @@ def test_other_layouts_match_coco17_features(real, layout):
     for i, n in enumerate(KEYPOINT_NAMES[COCO17]):
         poses[..., names.index(n), :] = real[..., i, :]
     assert np.allclose(to_coco17(poses, layout), real)
-    if "neck" in names:                                 # the neck is the mid-shoulders
+    if "neck" in names:  # the neck is the mid-shoulders
         poses[..., names.index("neck"), :] = (real[..., 5, :] + real[..., 6, :]) / 2
     if "mid_hip" in names:
         poses[..., names.index("mid_hip"), :] = (real[..., 11, :] + real[..., 12, :]) / 2
@@ -228,8 +243,8 @@ def test_pad_window_holds_the_first_pose_before_a_short_clip(real):
 
 def test_pad_window_on_a_batch_of_different_lengths(real):
     batch = real[:3].copy()
-    batch[1, 20:] = 0           # 20 real frames
-    batch[2] = 0                # nothing at all
+    batch[1, 20:] = 0  # 20 real frames
+    batch[2] = 0  # nothing at all
     out = pad_window(batch, 30)
     assert np.array_equal(out[0], real[0])
     assert np.array_equal(out[1], pad_window(real[1, :20], 30))
@@ -246,5 +261,4 @@ def test_pad_front_on_features_is_pad_window_on_poses(real):
     ok = np.flatnonzero((both_shoulders & both_hips).all(-1))[:4]
     assert len(ok) >= 2
     clips = real[ok, 18:]
-    assert np.allclose(pad_front(pose_features(clips), 30), pose_features(pad_window(clips, 30)),
-                       atol=1e-5)
+    assert np.allclose(pad_front(pose_features(clips), 30), pose_features(pad_window(clips, 30)), atol=1e-5)

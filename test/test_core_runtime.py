@@ -1,5 +1,6 @@
 """The robot-side runtime without TensorFlow: shipped models, ActClassifier on real poses, and
 every description mismatch refused with a message naming the file and the expectation."""
+
 from __future__ import annotations
 
 import json
@@ -34,7 +35,7 @@ def model_copy(tmp_path):
 
 
 def test_shipped_models_exist_and_describe_themselves():
-    assert "micro" in SHIPPED_SIZES   # small: see MODEL_CARD.md (not retrained for the 10 classes)
+    assert "micro" in SHIPPED_SIZES  # small: see MODEL_CARD.md (not retrained for the 10 classes)
     for size in SHIPPED_SIZES:
         path = shipped_model_path(size)
         spec = load_model_spec(path)
@@ -80,17 +81,19 @@ def test_a_person_scores_the_same_whatever_the_batch_sizes_before():
     ds = lzq_dataset(30, 3).part("test")
     feats = pose_features(ds.poses[:9])
     clf = ActClassifier(shipped_model_path("micro"))
-    alone = np.concatenate([clf.predict_proba(feats[i:i + 1]) for i in range(9)])
+    alone = np.concatenate([clf.predict_proba(feats[i : i + 1]) for i in range(9)])
     for n in [5, 4, 5, 2, 9, 3, 6, 4, 7, 5, 1, 8]:
         assert np.allclose(clf.predict_proba(feats[:n]), alone[:n], atol=1e-5), n
 
 
 def test_runtime_does_not_import_tensorflow():
-    code = ("import sys, numpy as np; from act_ros.runtime import ActClassifier, "
-            "shipped_model_path; c = ActClassifier(shipped_model_path('micro')); "
-            "c.predict_proba(np.zeros((2, 30, 52), np.float32)); "
-            "assert not any(m.split('.')[0] in ('tensorflow', 'keras') for m in sys.modules), "
-            "'TensorFlow imported'")
+    code = (
+        "import sys, numpy as np; from act_ros.runtime import ActClassifier, "
+        "shipped_model_path; c = ActClassifier(shipped_model_path('micro')); "
+        "c.predict_proba(np.zeros((2, 30, 52), np.float32)); "
+        "assert not any(m.split('.')[0] in ('tensorflow', 'keras') for m in sys.modules), "
+        "'TensorFlow imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
 
@@ -124,21 +127,39 @@ def _named(name):
 
 
 # Issue 11, items 8 and 9: each of these was accepted (or failed without naming the file).
-@pytest.mark.parametrize("lie, reason", [
-    (_reversed_classes, "class_names: embedded ['stand', 'walk'"),
-    (lambda p: embed_raw(p, frame_rate=1000), "frame_rate: expected 1..240 frames per second"),
-    (lambda p: embed_raw(p, frame_rate=0), "frame_rate: expected 1..240 frames per second"),
-    (lambda p: embed_raw(p, ensemble_size=999), "ensemble_size: expected an integer in 1..32"),
-    (lambda p: embed_raw(p, precision="int8-dynamic"), "precision: description says "
-                                                       "'int8-dynamic', graph's weights are 'fp32'"),
-    (lambda p: embed_raw(p, window_length=300), "window_length: description says 300 frames, "
-                                                "graph's positional embedding holds 30"),
-    (_truncated, "truncated or corrupt TFLite model (1000000 bytes"),
-    (_emptied, "empty file (0 bytes); expected a TFLite model"),
-    (_named("\x1b[31mstand"), "class_names[0]: expected printable characters only"),
-    (_named("x" * 10_000), "class_names[0]: expected at most 64 characters"),
-], ids=["reversed-classes", "frame-rate-1000", "frame-rate-0", "ensemble-999", "int8-for-fp32",
-        "window-300", "truncated", "empty", "ansi-name", "10kB-name"])
+@pytest.mark.parametrize(
+    "lie, reason",
+    [
+        (_reversed_classes, "class_names: embedded ['stand', 'walk'"),
+        (lambda p: embed_raw(p, frame_rate=1000), "frame_rate: expected 1..240 frames per second"),
+        (lambda p: embed_raw(p, frame_rate=0), "frame_rate: expected 1..240 frames per second"),
+        (lambda p: embed_raw(p, ensemble_size=999), "ensemble_size: expected an integer in 1..32"),
+        (
+            lambda p: embed_raw(p, precision="int8-dynamic"),
+            "precision: description says 'int8-dynamic', graph's weights are 'fp32'",
+        ),
+        (
+            lambda p: embed_raw(p, window_length=300),
+            "window_length: description says 300 frames, graph's positional embedding holds 30",
+        ),
+        (_truncated, "truncated or corrupt TFLite model (1000000 bytes"),
+        (_emptied, "empty file (0 bytes); expected a TFLite model"),
+        (_named("\x1b[31mstand"), "class_names[0]: expected printable characters only"),
+        (_named("x" * 10_000), "class_names[0]: expected at most 64 characters"),
+    ],
+    ids=[
+        "reversed-classes",
+        "frame-rate-1000",
+        "frame-rate-0",
+        "ensemble-999",
+        "int8-for-fp32",
+        "window-300",
+        "truncated",
+        "empty",
+        "ansi-name",
+        "10kB-name",
+    ],
+)
 def test_models_that_lie_or_break_are_refused_by_name(model_copy, lie, reason):
     lie(model_copy)
     with pytest.raises(ModelMismatchError) as err:
@@ -158,20 +179,24 @@ def test_a_window_the_graph_cannot_run_fails_at_load_not_at_the_first_message(mo
     with pytest.raises(ModelMismatchError) as err:
         ActClassifier(model_copy)
     msg = str(err.value)
-    assert msg.startswith(f"{model_copy}: expected to classify a window of 300 frames as its "
-                          f"description says, the TFLite runtime failed:"), msg
+    assert msg.startswith(
+        f"{model_copy}: expected to classify a window of 300 frames as its "
+        f"description says, the TFLite runtime failed:"
+    ), msg
 
 
 def test_wrong_layout_is_refused(model_copy):
-    with pytest.raises(ModelMismatchError,
-                       match=f"{model_copy}.*caller feeds 'body25', model expects 'coco17'"):
+    with pytest.raises(
+        ModelMismatchError, match=f"{model_copy}.*caller feeds 'body25', model expects 'coco17'"
+    ):
         ActClassifier(model_copy, expected_layout="body25")
 
 
 def test_wrong_preprocessing_version_is_refused(model_copy):
     embed_raw(model_copy, preprocessing_version=PREPROCESSING_VERSION + 1)
-    with pytest.raises(ModelMismatchError, match=f"{model_copy}: model does not match: "
-                                                 f"preprocessing version"):
+    with pytest.raises(
+        ModelMismatchError, match=f"{model_copy}: model does not match: preprocessing version"
+    ):
         ActClassifier(model_copy)
 
 
@@ -200,8 +225,7 @@ def test_ensemble_members_must_agree(model_copy, tmp_path):
         ActClassifier([model_copy, other])
     both = ActClassifier([model_copy, model_copy])
     x = pose_features(lzq_dataset(30, 3).poses[:3])
-    assert np.allclose(both.predict_logits(x), ActClassifier(model_copy).predict_logits(x),
-                       atol=1e-5)
+    assert np.allclose(both.predict_logits(x), ActClassifier(model_copy).predict_logits(x), atol=1e-5)
 
 
 def test_bad_constructor_arguments():

@@ -1,4 +1,5 @@
 """The process environment the project sets for itself: DDS on loopback, its Fast DDS profile."""
+
 from __future__ import annotations
 
 import os

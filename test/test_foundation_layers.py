@@ -7,6 +7,7 @@ act_ros/ros imports it; rosbags and act_ros.bag stay out of the core; no import 
 The sub-command table (cli.py, evaluate_cli.py) names modules of every layer as strings and
 imports them only when a command runs; it is the top, not a layer.
 """
+
 from __future__ import annotations
 
 import ast
@@ -16,8 +17,19 @@ ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "act_ros"
 
 # Importable only under act_ros/ros: rclpy and the messages' rclpy classes.
-ROS = ("rclpy", "std_msgs", "sensor_msgs", "diagnostic_msgs", "builtin_interfaces",
-       "rcl_interfaces", "rosgraph_msgs", "launch", "launch_ros", "act_ros.msg", "act_ros.ros")
+ROS = (
+    "rclpy",
+    "std_msgs",
+    "sensor_msgs",
+    "diagnostic_msgs",
+    "builtin_interfaces",
+    "rcl_interfaces",
+    "rosgraph_msgs",
+    "launch",
+    "launch_ros",
+    "act_ros.msg",
+    "act_ros.ros",
+)
 # Importable only under act_ros/bag and act_ros/ros.
 BAG = ("rosbags", "act_ros.bag")
 
@@ -53,8 +65,9 @@ def _matches(name: str, prefixes: tuple[str, ...]) -> bool:
     return any(name == p or name.startswith(p + ".") for p in prefixes)
 
 
-def violations(prefixes: tuple[str, ...], allowed: tuple[str, ...],
-               modules: dict[str, Path] = MODULES) -> list[str]:
+def violations(
+    prefixes: tuple[str, ...], allowed: tuple[str, ...], modules: dict[str, Path] = MODULES
+) -> list[str]:
     """Modules outside the ``allowed`` sub-packages that import any of ``prefixes``."""
     found = []
     for name, path in modules.items():
@@ -81,8 +94,7 @@ def test_the_scan_sees_lazy_and_relative_imports(tmp_path):
     probe = tmp_path / "probe.py"
     probe.write_text("def f():\n    from rclpy.node import Node\n    from ..ros import host\n")
     found = violations(ROS, allowed=("ros",), modules={"act_ros.bag.probe": probe})
-    assert found == ["act_ros.bag.probe imports act_ros.ros, act_ros.ros.host, rclpy.node, "
-                     "rclpy.node.Node"]
+    assert found == ["act_ros.bag.probe imports act_ros.ros, act_ros.ros.host, rclpy.node, rclpy.node.Node"]
     assert not violations(ROS, allowed=("ros",), modules={"act_ros.ros.probe": probe})
 
 
@@ -135,6 +147,5 @@ def test_no_import_circle():
 def test_no_python_file_over_600_lines():
     """Small modules with one job: a reader can follow each file (act_ros/ and benchmarks/)."""
     files = sorted(PKG.rglob("*.py")) + sorted((ROOT / "benchmarks").glob("*.py"))
-    long = {str(p.relative_to(ROOT)): n for p in files
-            if (n := len(p.read_text().splitlines())) > 600}
+    long = {str(p.relative_to(ROOT)): n for p in files if (n := len(p.read_text().splitlines())) > 600}
     assert len(files) > 50 and not long, long

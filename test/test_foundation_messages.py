@@ -1,5 +1,6 @@
 """The package's messages: generated types import with the right fields, and every type
 round-trips between two processes over DDS with all fields intact."""
+
 from __future__ import annotations
 
 import importlib
@@ -19,19 +20,33 @@ MSG_NAMES = sorted(p.stem for p in (ROOT / "msg").glob("*.msg"))
 EXPECTED_FIELDS = {
     "Keypoint2D": {"x": "float", "y": "float", "confidence": "float"},
     "PersonPose2D": {
-        "track_id": "uint32", "box_x_min": "float", "box_y_min": "float", "box_x_max": "float",
-        "box_y_max": "float", "score": "float", "keypoints": "act_ros/Keypoint2D[17]",
+        "track_id": "uint32",
+        "box_x_min": "float",
+        "box_y_min": "float",
+        "box_x_max": "float",
+        "box_y_max": "float",
+        "score": "float",
+        "keypoints": "act_ros/Keypoint2D[17]",
     },
     "PersonPose2DArray": {
-        "header": "std_msgs/Header", "image_width": "uint32", "image_height": "uint32",
-        "keypoint_layout": "string", "people": "sequence<act_ros/PersonPose2D>",
+        "header": "std_msgs/Header",
+        "image_width": "uint32",
+        "image_height": "uint32",
+        "keypoint_layout": "string",
+        "people": "sequence<act_ros/PersonPose2D>",
     },
     "PersonAction": {
-        "track_id": "uint32", "label_index": "int32", "label": "string", "confidence": "float",
-        "scores": "sequence<float>", "window_frames": "uint16", "window_length": "uint16",
+        "track_id": "uint32",
+        "label_index": "int32",
+        "label": "string",
+        "confidence": "float",
+        "scores": "sequence<float>",
+        "window_frames": "uint16",
+        "window_length": "uint16",
     },
     "PersonActionArray": {
-        "header": "std_msgs/Header", "class_names": "sequence<string>",
+        "header": "std_msgs/Header",
+        "class_names": "sequence<string>",
         "actions": "sequence<act_ros/PersonAction>",
     },
 }
@@ -58,8 +73,17 @@ def test_pose_keypoints_are_a_fixed_coco17_array_with_index_constants():
 
 
 # --- generic filling: every field gets a distinct, type-correct value ---------------------------
-_INT_RANGES = {"uint8": 255, "uint16": 65535, "uint32": 2**32 - 1, "int32": 2**31 - 1,
-               "int64": 2**40, "uint64": 2**40, "octet": 255, "int8": 127, "int16": 32767}
+_INT_RANGES = {
+    "uint8": 255,
+    "uint16": 65535,
+    "uint32": 2**32 - 1,
+    "int32": 2**31 - 1,
+    "int64": 2**40,
+    "uint64": 2**40,
+    "octet": 255,
+    "int8": 127,
+    "int16": 32767,
+}
 
 
 def _scalar(type_name: str, rng: random.Random):
@@ -116,8 +140,11 @@ def test_every_message_type_round_trips_between_two_processes(ros_graph, node_pr
         ros_graph.wait_for_subscribers(publishers[name])
         ros_graph.wait_for_publishers(f"/rt_{name.lower()}_echo")
         # The echo's publisher must also have matched our subscription before we send.
-        wait_until(lambda n=name: ros_graph.node.count_subscribers(f"/rt_{n.lower()}_echo") >= 1,
-                   10, "our echo subscription")
+        wait_until(
+            lambda n=name: ros_graph.node.count_subscribers(f"/rt_{n.lower()}_echo") >= 1,
+            10,
+            "our echo subscription",
+        )
 
     rng = random.Random(7)
     sent = {name: [fill(msg_class(name)(), rng) for _ in range(3)] for name in MSG_NAMES}

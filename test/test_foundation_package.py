@@ -1,5 +1,6 @@
 """The ROS package is well-formed: package.xml is valid and declares every runtime import,
 CMakeLists.txt installs what exists, and the ROS-free core imports without ROS."""
+
 from __future__ import annotations
 
 import ast
@@ -18,22 +19,40 @@ PKG = ROOT / "act_ros"
 # must be in requirements/runtime.txt (no rosdep key exists for them); "extra:<file>" are tools'
 # dependencies (training / evaluation), never needed by a node.
 RUNTIME_DEPENDENCIES = {
-    "rclpy": "rclpy", "std_msgs": "std_msgs", "sensor_msgs": "sensor_msgs",
-    "diagnostic_msgs": "diagnostic_msgs", "builtin_interfaces": "builtin_interfaces",
-    "rcl_interfaces": "rcl_interfaces", "rosgraph_msgs": "rosgraph_msgs",
-    "launch": "launch", "launch_ros": "launch_ros",
-    "numpy": "python3-numpy", "cv2": "python3-opencv", "yaml": "python3-yaml",
-    "tqdm": "python3-tqdm", "mediapipe": "python3-mediapipe-pip",
-    "ai_edge_litert": "pip:ai-edge-litert", "tflite_runtime": "pip:optional",
+    "rclpy": "rclpy",
+    "std_msgs": "std_msgs",
+    "sensor_msgs": "sensor_msgs",
+    "diagnostic_msgs": "diagnostic_msgs",
+    "builtin_interfaces": "builtin_interfaces",
+    "rcl_interfaces": "rcl_interfaces",
+    "rosgraph_msgs": "rosgraph_msgs",
+    "launch": "launch",
+    "launch_ros": "launch_ros",
+    "numpy": "python3-numpy",
+    "cv2": "python3-opencv",
+    "yaml": "python3-yaml",
+    "tqdm": "python3-tqdm",
+    "mediapipe": "python3-mediapipe-pip",
+    "ai_edge_litert": "pip:ai-edge-litert",
+    "tflite_runtime": "pip:optional",
     "flatbuffers": "pip:flatbuffers",
-    "rosbags": "pip:rosbags", "threadpoolctl": "pip:threadpoolctl",
-    "ament_index_python": "ament_index_python", "norfair": "pip:norfair", "trackers": "pip:trackers",
+    "rosbags": "pip:rosbags",
+    "threadpoolctl": "pip:threadpoolctl",
+    "ament_index_python": "ament_index_python",
+    "norfair": "pip:norfair",
+    "trackers": "pip:trackers",
     "cv_bridge": "optional",  # used when present (real ROS installs), else our own conversion
     "av": "optional",  # H.264 videos when present (requirements/video.txt), else OpenCV's mp4v
 }
 TOOL_DEPENDENCIES = {
-    "tensorflow": "train", "keras": "train", "sklearn": "train", "matplotlib": "train",
-    "mpose": "train", "pybvh": "train", "pytest": "test", "launch_testing": "test",
+    "tensorflow": "train",
+    "keras": "train",
+    "sklearn": "train",
+    "matplotlib": "train",
+    "mpose": "train",
+    "pybvh": "train",
+    "pytest": "test",
+    "launch_testing": "test",
 }
 
 
@@ -71,7 +90,8 @@ def test_package_xml_is_valid_format3_with_the_setup_py_version():
 def test_every_runtime_import_is_declared():
     pkg = package_xml()
     exec_keys = {d.name for d in pkg.exec_depends + pkg.build_export_depends} | {
-        d.name for d in pkg.build_depends}
+        d.name for d in pkg.build_depends
+    }
     runtime_reqs = (ROOT / "requirements" / "runtime.txt").read_text()
     undeclared = []
     for path in sorted(PKG.rglob("*.py")):
@@ -83,7 +103,9 @@ def test_every_runtime_import_is_declared():
                 if name in TOOL_DEPENDENCIES and tool_module:
                     req = ROOT / "requirements" / f"{TOOL_DEPENDENCIES[name]}.txt"
                     if not re.search(rf"^{name}\b", req.read_text(), re.M | re.I) and name not in (
-                            "keras", "sklearn"):  # keras comes with tensorflow; sklearn = scikit-learn
+                        "keras",
+                        "sklearn",
+                    ):  # keras comes with tensorflow; sklearn = scikit-learn
                         undeclared.append(f"{where}: not in {req.name}")
                     continue
                 undeclared.append(f"{where}: unknown dependency (declare it here and in package.xml)")
@@ -106,8 +128,9 @@ def test_cmakelists_generates_every_msg_and_installs_every_script():
 
 
 def _run_python(code: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                          text=True, timeout=300, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=300, cwd=ROOT
+    )
 
 
 @pytest.mark.train  # imports act_ros.training too, whose model module needs keras
@@ -142,13 +165,28 @@ def test_ros_free_core_imports_without_ros():
     assert result.returncode == 0, result.stderr[-3000:]
     assert "FAILURES []" in result.stdout, result.stdout[-3000:]
     imported = set(result.stdout.split("IMPORTED", 1)[1].split())
-    assert {"act_ros.messages", "act_ros.environment", "act_ros.bag.bag_io", "act_ros.bag.direct",
-            "act_ros.bag.make_bag", "act_ros.bag.images", "act_ros.bag.scoring"} <= imported
+    assert {
+        "act_ros.messages",
+        "act_ros.environment",
+        "act_ros.bag.bag_io",
+        "act_ros.bag.direct",
+        "act_ros.bag.make_bag",
+        "act_ros.bag.images",
+        "act_ros.bag.scoring",
+    } <= imported
 
 
 @pytest.mark.ros  # imports the nodes in a subprocess
-@pytest.mark.parametrize("module", ["act_ros.ros.pose_node", "act_ros.ros.act_node", "act_ros.ros.run",
-                                    "act_ros.ros.evaluate", "act_ros.ros.replay"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "act_ros.ros.pose_node",
+        "act_ros.ros.act_node",
+        "act_ros.ros.run",
+        "act_ros.ros.evaluate",
+        "act_ros.ros.replay",
+    ],
+)
 def test_nodes_never_import_training_frameworks(module):
     if not (PKG / Path(*module.split(".")[1:])).with_suffix(".py").exists():
         pytest.skip(f"{module} not written yet")

@@ -1,5 +1,6 @@
 """The --ros-free selection (test/needs.py): what the arm64 check runs where ROS 2 and the
 training extra are absent, and that it names everything it leaves out."""
+
 from __future__ import annotations
 
 import subprocess
@@ -14,13 +15,27 @@ import needs
 TEST_DIR = Path(__file__).resolve().parent
 
 
-@pytest.mark.parametrize("name, need", [
-    ("rclpy", "ros"), ("rclpy.qos", "ros"), ("sensor_msgs.msg", "ros"), ("rcl_interfaces.msg", "ros"),
-    ("launch_ros.actions", "ros"), ("act_ros.msg", "ros"), ("catkin_pkg.package", "ros"),
-    ("tensorflow", "train"), ("keras", "train"), ("mpose", "train"),
-    ("numpy", None), ("cv2", None), ("rosbags.rosbag2", None), ("sklearn.metrics", None),
-    ("act_ros.preprocessing", None), ("act_ros.environment", None),
-])
+@pytest.mark.parametrize(
+    "name, need",
+    [
+        ("rclpy", "ros"),
+        ("rclpy.qos", "ros"),
+        ("sensor_msgs.msg", "ros"),
+        ("rcl_interfaces.msg", "ros"),
+        ("launch_ros.actions", "ros"),
+        ("act_ros.msg", "ros"),
+        ("catkin_pkg.package", "ros"),
+        ("tensorflow", "train"),
+        ("keras", "train"),
+        ("mpose", "train"),
+        ("numpy", None),
+        ("cv2", None),
+        ("rosbags.rosbag2", None),
+        ("sklearn.metrics", None),
+        ("act_ros.preprocessing", None),
+        ("act_ros.environment", None),
+    ],
+)
 def test_import_names_are_classified(name, need):
     assert needs.need_of_import(name) == need
 
@@ -29,14 +44,16 @@ def test_modules_are_followed_through_helpers_and_the_ros_layer():
     assert needs.module_needs(TEST_DIR / "test_core_preprocessing.py") == ()
     # node tests reach rclpy through their helper modules
     assert dict(needs.module_needs(TEST_DIR / "test_foundation_messages.py"))["ros"].startswith(
-        "imports ros_harness")
+        "imports ros_harness"
+    )
     # the environment module conftest uses is ROS-free
     assert needs.module_needs(TEST_DIR / "test_foundation_environment.py") == ()
     assert "train" in dict(needs.module_needs(TEST_DIR / "test_training_pipeline.py"))
 
 
 def test_a_function_needs_what_it_and_its_module_helpers_import(tmp_path, monkeypatch):
-    (tmp_path / "sample_tests.py").write_text(textwrap.dedent("""
+    (tmp_path / "sample_tests.py").write_text(
+        textwrap.dedent("""
         import numpy
 
         def _spin():
@@ -55,33 +72,37 @@ def test_a_function_needs_what_it_and_its_module_helpers_import(tmp_path, monkey
 
         def test_whole_clip():
             demo_detections_for("full")
-        """))
+        """)
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     import sample_tests
 
     assert dict(needs.function_needs(sample_tests.test_uses_a_helper)) == {"ros": "imports rclpy"}
     assert needs.function_needs(sample_tests.test_plain) == ()
-    assert dict(needs.function_needs(sample_tests.test_needs_tensorflow)) == {
-        "train": "imports tensorflow"}
+    assert dict(needs.function_needs(sample_tests.test_needs_tensorflow)) == {"train": "imports tensorflow"}
     assert "heavy" in dict(needs.function_needs(sample_tests.test_whole_clip))
 
-@pytest.mark.parametrize("found, marked, ros_free, emulated, why", [
-    ({}, False, False, None, None),
-    ({"ros": "imports rclpy"}, False, False, None, None),  # the host runs everything
-    ({"ros": "imports rclpy"}, False, True, None, "ros: imports rclpy"),
-    ({"train": "imports tensorflow"}, False, True, None, "train: imports tensorflow"),
-    ({"heavy": "marked heavy"}, False, True, None, None),  # heavy only matters emulated
-    ({"heavy": "marked heavy"}, False, True, "all", "heavy: marked heavy"),
-    ({}, False, True, "all", None),
-    ({}, False, False, "core", "not marked emulated"),  # --emulated implies --ros-free
-    ({}, True, False, "core", None),
-    ({}, True, True, "all", None),
-    ({"ros": "imports rclpy"}, False, True, "core", "ros: imports rclpy"),
-    # needs win over the mark (a module marked emulated may hold such tests)
-    ({"ros": "marked ros"}, True, False, "core", "ros: marked ros"),
-    ({"heavy": "marked heavy"}, True, False, "core", "heavy: marked heavy"),
-    ({"heavy": "marked heavy"}, True, True, None, None),
-])
+
+@pytest.mark.parametrize(
+    "found, marked, ros_free, emulated, why",
+    [
+        ({}, False, False, None, None),
+        ({"ros": "imports rclpy"}, False, False, None, None),  # the host runs everything
+        ({"ros": "imports rclpy"}, False, True, None, "ros: imports rclpy"),
+        ({"train": "imports tensorflow"}, False, True, None, "train: imports tensorflow"),
+        ({"heavy": "marked heavy"}, False, True, None, None),  # heavy only matters emulated
+        ({"heavy": "marked heavy"}, False, True, "all", "heavy: marked heavy"),
+        ({}, False, True, "all", None),
+        ({}, False, False, "core", "not marked emulated"),  # --emulated implies --ros-free
+        ({}, True, False, "core", None),
+        ({}, True, True, "all", None),
+        ({"ros": "imports rclpy"}, False, True, "core", "ros: imports rclpy"),
+        # needs win over the mark (a module marked emulated may hold such tests)
+        ({"ros": "marked ros"}, True, False, "core", "ros: marked ros"),
+        ({"heavy": "marked heavy"}, True, False, "core", "heavy: marked heavy"),
+        ({"heavy": "marked heavy"}, True, True, None, None),
+    ],
+)
 def test_the_selection_rule(found, marked, ros_free, emulated, why):
     assert needs.left_out_because(found, marked, ros_free=ros_free, emulated=emulated) == why
 
@@ -89,12 +110,28 @@ def test_the_selection_rule(found, marked, ros_free, emulated, why):
 # The areas the emulated core must cover (the numeric core whose results could differ on another
 # CPU), by test module; MediaPipe over video and training stay out (the parity check runs the
 # pose backends on fixed frames instead).
-EMULATED_CORE = ("test_core_preprocessing.py", "test_runtime_recognizer.py", "test_core_runtime.py",
-                 "test_core_model_spec.py", "test_core_messages.py", "test_pose_base.py",
-                 "test_pose_tracking.py", "test_core_datasets.py", "test_bag_make.py",
-                 "test_bag_labels.py", "test_bag_scoring.py", "test_bag_errors.py")
-NEVER_EMULATED = ("test_pose_mediapipe.py", "test_pose_drawing.py", "test_pose_model_bundles.py",
-                  "test_benchmarks_smoke.py", "test_mocap_synthesis.py", "test_training_augment.py")
+EMULATED_CORE = (
+    "test_core_preprocessing.py",
+    "test_runtime_recognizer.py",
+    "test_core_runtime.py",
+    "test_core_model_spec.py",
+    "test_core_messages.py",
+    "test_pose_base.py",
+    "test_pose_tracking.py",
+    "test_core_datasets.py",
+    "test_bag_make.py",
+    "test_bag_labels.py",
+    "test_bag_scoring.py",
+    "test_bag_errors.py",
+)
+NEVER_EMULATED = (
+    "test_pose_mediapipe.py",
+    "test_pose_drawing.py",
+    "test_pose_model_bundles.py",
+    "test_benchmarks_smoke.py",
+    "test_mocap_synthesis.py",
+    "test_training_augment.py",
+)
 
 
 def _collect_blocked(*args: str) -> str:
@@ -118,8 +155,9 @@ def _collect_blocked(*args: str) -> str:
         import pytest
         sys.exit(pytest.main(sys.argv[1:] + ["--collect-only", "-q", "-p", "no:cacheprovider", "test"]))
         """)
-    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                          timeout=300, cwd=TEST_DIR.parent)
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300, cwd=TEST_DIR.parent
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done.stdout
 
@@ -145,8 +183,12 @@ def test_the_ros_free_subset_collects_with_ros_and_tensorflow_unimportable():
     assert "test_runtime_act_node.py (" in out and "test_training_pipeline.py (" in out
     assert "test_core_messages_rclpy.py (" in out
     collected = _collected_per_module(out)
-    assert {"test_core_preprocessing.py", "test_pose_mediapipe.py", "test_core_messages.py",
-            "test_runtime_recognizer.py"} <= set(collected)  # the AcT node's core without ROS
+    assert {
+        "test_core_preprocessing.py",
+        "test_pose_mediapipe.py",
+        "test_core_messages.py",
+        "test_runtime_recognizer.py",
+    } <= set(collected)  # the AcT node's core without ROS
     line = _summary_line(out, "ros-free selection: ")
     assert line.startswith(f"{sum(collected.values())} tests selected; left out ")
 

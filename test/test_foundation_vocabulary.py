@@ -1,6 +1,7 @@
 """One home per concept: the skeleton vocabulary lives in act_ros/layouts.py, the AcT sizes in
 act_ros/model_sizes.py, the pose variants in act_ros/pose/variants.py. Everything else imports
 them, so adding a layout, a size or a variant touches one file."""
+
 from __future__ import annotations
 
 import ast
@@ -18,8 +19,13 @@ def _assignments(name: str) -> list[str]:
     for path in SOURCES:
         tree = ast.parse(path.read_text(), filename=str(path))
         for node in tree.body:
-            targets = node.targets if isinstance(node, ast.Assign) else \
-                [node.target] if isinstance(node, ast.AnnAssign) else []
+            targets = (
+                node.targets
+                if isinstance(node, ast.Assign)
+                else [node.target]
+                if isinstance(node, ast.AnnAssign)
+                else []
+            )
             if any(isinstance(t, ast.Name) and t.id == name for t in targets):
                 hits.append(str(path.relative_to(ROOT)))
     return hits
@@ -34,11 +40,17 @@ def _string_literals(value: str) -> list[str]:
     return hits
 
 
-@pytest.mark.parametrize("name,home", [
-    ("NUM_KEYPOINTS", "act_ros/layouts.py"), ("COCO17_NAMES", "act_ros/layouts.py"),
-    ("COCO17_LIMBS", "act_ros/layouts.py"), ("ACT_SIZES", "act_ros/model_sizes.py"),
-    ("MODEL_SIZES", "act_ros/model_sizes.py"), ("MEDIAPIPE_VARIANTS", "act_ros/pose/variants.py"),
-])
+@pytest.mark.parametrize(
+    "name,home",
+    [
+        ("NUM_KEYPOINTS", "act_ros/layouts.py"),
+        ("COCO17_NAMES", "act_ros/layouts.py"),
+        ("COCO17_LIMBS", "act_ros/layouts.py"),
+        ("ACT_SIZES", "act_ros/model_sizes.py"),
+        ("MODEL_SIZES", "act_ros/model_sizes.py"),
+        ("MEDIAPIPE_VARIANTS", "act_ros/pose/variants.py"),
+    ],
+)
 def test_each_vocabulary_constant_is_defined_once(name, home):
     assert _assignments(name) == [home]
 
@@ -61,10 +73,13 @@ def test_the_layout_name_is_spelled_out_in_layouts_only():
     assert hits and all(h.startswith("act_ros/layouts.py:") for h in hits), hits
 
 
-@pytest.mark.parametrize("names,home", [
-    ({"micro", "small", "medium", "large"}, "act_ros/model_sizes.py"),
-    ({"lite", "full", "heavy"}, "act_ros/pose/variants.py"),
-])
+@pytest.mark.parametrize(
+    "names,home",
+    [
+        ({"micro", "small", "medium", "large"}, "act_ros/model_sizes.py"),
+        ({"lite", "full", "heavy"}, "act_ros/pose/variants.py"),
+    ],
+)
 def test_size_and_variant_tables_are_written_once(names, home):
     assert [h for h in _name_collections(names) if not h.startswith(home + ":")] == []
 
@@ -78,7 +93,13 @@ def test_the_tables_agree_with_what_uses_them():
 
     names = layouts.KEYPOINT_NAMES[layouts.MEDIAPIPE33]
     assert [names[i] for i in MEDIAPIPE33_TO_COCO17] == [
-        "nose", "left_eye", "right_eye", "left_ear", "right_ear", *layouts.COCO17_NAMES[5:]]
+        "nose",
+        "left_eye",
+        "right_eye",
+        "left_ear",
+        "right_ear",
+        *layouts.COCO17_NAMES[5:],
+    ]
     assert layouts.NUM_KEYPOINTS == 17 == len(layouts.COCO17_NAMES)
     act = {p.name: p for p in ACT_NODE_PARAMETERS}
     pose = {p.name: p for p in POSE_NODE_PARAMETERS}

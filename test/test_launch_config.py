@@ -1,6 +1,7 @@
 """Launch files and configuration without running them: every config key and every launch
 argument reaches a parameter the nodes really declare, with a valid value. The launch files
 themselves are run for real, with the real `ros2 launch`, in test_launch_commands.py."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,8 +24,10 @@ CONFIGS = sorted((ROOT / "config").glob("*.yaml"))
 def node_parameters() -> dict:
     from act_ros.parameters import ACT_NODE_PARAMETERS, POSE_NODE_PARAMETERS
 
-    return {"pose_node": {p.name: p for p in POSE_NODE_PARAMETERS},
-            "act_node": {p.name: p for p in ACT_NODE_PARAMETERS}}
+    return {
+        "pose_node": {p.name: p for p in POSE_NODE_PARAMETERS},
+        "act_node": {p.name: p for p in ACT_NODE_PARAMETERS},
+    }
 
 
 def test_the_nodes_declare_exactly_the_shared_tables():
@@ -57,7 +60,7 @@ def sections(path: Path) -> dict[str, dict]:
     out = {}
     for key, section in data.items():
         assert key.startswith("/**/"), f"{path.name}: section '{key}' only matches one namespace"
-        out[key[len("/**/"):]] = section["ros__parameters"]
+        out[key[len("/**/") :]] = section["ros__parameters"]
     return out
 
 
@@ -79,8 +82,9 @@ def test_config_files_hold_only_deviations_from_the_code_defaults(path):
     declared = node_parameters()
     for node, params in sections(path).items():
         for key, value in params.items():
-            assert value != declared[node][key].default, \
+            assert value != declared[node][key].default, (
                 f"{path.name}: {node}.{key} = {value!r} repeats the default"
+            )
 
 
 def test_presets_explain_every_value():
@@ -106,8 +110,10 @@ def test_every_launch_argument_lands_on_a_declared_parameter():
         if arg.parameter != "model_path":
             check_value(spec, value)
     # Empty arguments leave the params file alone; use_sim_time reaches both nodes.
-    assert parameter_overrides({}) == {"pose_node": {"use_sim_time": False},
-                                       "act_node": {"use_sim_time": False}}
+    assert parameter_overrides({}) == {
+        "pose_node": {"use_sim_time": False},
+        "act_node": {"use_sim_time": False},
+    }
     assert parameter_overrides({"use_sim_time": "true"})["act_node"]["use_sim_time"] is True
     with pytest.raises(ValueError, match="model_size"):
         parameter_overrides({"model_size": "huge"})
@@ -119,16 +125,29 @@ def test_launch_files_declare_the_arguments_from_the_shared_table():
     text = (ROOT / "launch" / "act.launch.py").read_text()
     assert "GRAPH_ARGUMENTS + NODE_ARGUMENTS" in text
     names = {a.name for a in GRAPH_ARGUMENTS + NODE_ARGUMENTS}
-    assert {"model_size", "num_threads", "image_topic", "params_file", "use_sim_time",
-            "pose_model", "num_poses", "namespace", "debug_image"} <= names
+    assert {
+        "model_size",
+        "num_threads",
+        "image_topic",
+        "params_file",
+        "use_sim_time",
+        "pose_model",
+        "num_poses",
+        "namespace",
+        "debug_image",
+    } <= names
     replay = (ROOT / "launch" / "replay.launch.py").read_text()
     assert '("use_sim_time", "true")' in replay
 
 
 def test_graph_arguments_are_typed_and_bad_values_named():
     settings = graph_settings({"namespace": "robot", "respawn": "true", "respawn_delay": "0.5"})
-    assert (settings.namespace, settings.respawn, settings.respawn_delay, settings.autostart) == \
-        ("robot", True, 0.5, True)
+    assert (settings.namespace, settings.respawn, settings.respawn_delay, settings.autostart) == (
+        "robot",
+        True,
+        0.5,
+        True,
+    )
     assert settings.image_topic == "/camera/image_raw"
     defaults = graph_settings({})
     assert (defaults.autostart, defaults.respawn, defaults.respawn_delay) == (True, False, 2.0)
@@ -153,6 +172,7 @@ def test_readme_tables_match_the_code():
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, str(ROOT / "tools" / "readme_tables.py"), "--check"],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "readme_tables.py"), "--check"], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr

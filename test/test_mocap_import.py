@@ -1,5 +1,6 @@
 """BVH and ASF/AMC importers on the real CMU and HDM05 files: every rig, known frames against
 an independent forward kinematics, the face points, left/right, units, bad files."""
+
 from __future__ import annotations
 
 import shutil
@@ -22,7 +23,7 @@ FILES = {  # rig -> a walking (or squatting) file of that rig in ../shared/data/
     "cmu_original": "cmu/cmu_original/16_11.bvh",
     "daz": "cmu/daz/07_01.bvh",
     "iclone": "cmu/iclone/07_01.bvh",
-    "acclaim": "cmu/daz/16_01.bvh",      # a BVH conversion with Acclaim bone names
+    "acclaim": "cmu/daz/16_01.bvh",  # a BVH conversion with Acclaim bone names
     "hdm05": "hdm05/amc/HDM_bd_sneak2StepsLStart_001_120.amc",
 }
 
@@ -32,9 +33,16 @@ def load(key: str):
     return read_asf_amc(path) if path.suffix == ".amc" else read_bvh(path)
 
 
-@pytest.mark.parametrize("key,rig,fps", [("cmu_original", "cmu_original", 120), ("daz", "daz", 120),
-                                         ("iclone", "iclone", 60), ("acclaim", "acclaim", 30),
-                                         ("hdm05", "acclaim", 120)])
+@pytest.mark.parametrize(
+    "key,rig,fps",
+    [
+        ("cmu_original", "cmu_original", 120),
+        ("daz", "daz", 120),
+        ("iclone", "iclone", 60),
+        ("acclaim", "acclaim", 30),
+        ("hdm05", "acclaim", 120),
+    ],
+)
 def test_each_rig_parses_and_is_detected(key, rig, fps):
     m = load(key)
     assert m.rig.name == rig
@@ -65,16 +73,16 @@ def _parse_bvh(path: Path):
             stack.pop()
             i += 1
         elif t == "OFFSET":
-            joints[stack[-1]]["offset"] = np.array([float(v) for v in tokens[i + 1:i + 4]])
+            joints[stack[-1]]["offset"] = np.array([float(v) for v in tokens[i + 1 : i + 4]])
             i += 4
         elif t == "CHANNELS":
             n = int(tokens[i + 1])
-            joints[stack[-1]]["channels"] = tokens[i + 2:i + 2 + n]
+            joints[stack[-1]]["channels"] = tokens[i + 2 : i + 2 + n]
             i += 2 + n
         else:
             i += 1
     n_frames = int(tokens[i + 2])
-    values = np.array([float(v) for v in tokens[i + 6:]]).reshape(n_frames, -1)
+    values = np.array([float(v) for v in tokens[i + 6 :]]).reshape(n_frames, -1)
     return joints, values
 
 
@@ -86,7 +94,7 @@ def _hand_fk(joints, frame):
         if joint["name"] is None:
             continue
         ch = joint.get("channels", [])
-        vals = frame[col:col + len(ch)]
+        vals = frame[col : col + len(ch)]
         col += len(ch)
         rot_axes = "".join(c[0] for c in ch if c.endswith("rotation"))
         angles = [v for c, v in zip(ch, vals) if c.endswith("rotation")]
@@ -121,17 +129,17 @@ def test_asf_amc_kinematics_match_a_hand_computed_two_bone_skeleton(tmp_path):
         ":bonedata\n  begin\n     id 1\n     name spine\n     direction 0 1 0\n     length 2\n"
         "     axis 0 0 0 XYZ\n    dof rx ry rz\n  end\n  begin\n     id 2\n     name arm\n"
         "     direction 1 0 0\n     length 1\n     axis 0 0 90 XYZ\n    dof rx\n  end\n"
-        ":hierarchy\n  begin\n    root spine\n    spine arm\n  end\n")
-    (tmp_path / "s.amc").write_text(":FULLY-SPECIFIED\n:DEGREES\n1\nroot 1 0 0 0 0 0\n"
-                                    "spine 0 0 0\narm 90\n")
+        ":hierarchy\n  begin\n    root spine\n    spine arm\n  end\n"
+    )
+    (tmp_path / "s.amc").write_text(":FULLY-SPECIFIED\n:DEGREES\n1\nroot 1 0 0 0 0 0\nspine 0 0 0\narm 90\n")
     from act_ros.datasets.mocap.asf_amc import forward_kinematics, read_amc, read_asf
 
     sk = read_asf(tmp_path / "s.asf")
     pos, rot = forward_kinematics(sk, read_amc(tmp_path / "s.amc", sk))
     names = list(sk.bones)
     assert sk.units_m == pytest.approx(INCH_OVER_045_M)
-    assert np.allclose(pos[0, names.index("spine")], [1, 0, 0])     # starts at the root
-    assert np.allclose(pos[0, names.index("arm")], [1, 2, 0])       # spine end
+    assert np.allclose(pos[0, names.index("spine")], [1, 0, 0])  # starts at the root
+    assert np.allclose(pos[0, names.index("arm")], [1, 2, 0])  # spine end
     # the arm's local x axis is the world y axis (axis 0 0 90), so a 90 deg rx turns the arm
     # (pointing along world x) about world y: x -> -z
     assert np.allclose(rot["arm"][0] @ [1, 0, 0], [0, 0, -1], atol=1e-12)
@@ -153,8 +161,9 @@ def test_hdm05_known_frame_matches_hand_computed_positions():
             continue
         angles = {"rx": 0.0, "ry": 0.0, "rz": 0.0}
         angles.update(zip(bone.dof, values[name][f] if bone.dof else ()))
-        m_local = Rotation.from_euler("xyz", [angles["rx"], angles["ry"], angles["rz"]],
-                                      degrees=True).as_matrix()
+        m_local = Rotation.from_euler(
+            "xyz", [angles["rx"], angles["ry"], angles["rz"]], degrees=True
+        ).as_matrix()
         rot[name] = rot[bone.parent] @ bone.axis @ m_local @ bone.axis.T
         start = end[bone.parent]
         if name in ("lfemur", "ltibia", "lfoot", "lhumerus", "lradius", "lwrist", "head"):
@@ -163,8 +172,9 @@ def test_hdm05_known_frame_matches_hand_computed_positions():
         end[name] = start + rot[name] @ (bone.length * bone.direction)
 
 
-@pytest.mark.parametrize("rig_file,eyes", [("daz", ("leftEye", "rightEye")),
-                                           ("iclone", ("CC_Base_L_Eye", "CC_Base_R_Eye"))])
+@pytest.mark.parametrize(
+    "rig_file,eyes", [("daz", ("leftEye", "rightEye")), ("iclone", ("CC_Base_L_Eye", "CC_Base_R_Eye"))]
+)
 def test_face_points_sit_where_the_rigs_eye_joints_are(rig_file, eyes):
     m = load(rig_file)
     c = motion_to_coco17(m)
@@ -201,12 +211,11 @@ def test_coco17_left_is_the_persons_left(key):
 def test_projection_of_a_known_point():
     cam = camera_at(np.array([0.0, 0.0, 1.0]), 270.0, 5.0, 1.0, 1280, 720, 90.0)  # at y=-5
     fx = 640.0  # tan(45 deg) = 1
-    uv, depth = cam.project(np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 1.0], [0.0, 0.0, 2.0],
-                                      [0.0, -10.0, 1.0]]))
+    uv, depth = cam.project(np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 1.0], [0.0, 0.0, 2.0], [0.0, -10.0, 1.0]]))
     assert np.allclose(uv[0], [640, 360]) and depth[0] == pytest.approx(5.0)
-    assert np.allclose(uv[1], [640 + fx / 5, 360])      # +x is to the camera's right
-    assert np.allclose(uv[2], [640, 360 - fx / 5])      # up is up in the image
-    assert not cam.inside(uv, depth)[3]                 # behind the camera
+    assert np.allclose(uv[1], [640 + fx / 5, 360])  # +x is to the camera's right
+    assert np.allclose(uv[2], [640, 360 - fx / 5])  # up is up in the image
+    assert not cam.inside(uv, depth)[3]  # behind the camera
 
 
 def test_truncated_bvh_is_a_clear_error(tmp_path):
@@ -241,8 +250,14 @@ def test_unknown_rig_without_a_map_is_a_clear_error_and_a_map_file_fixes_it(tmp_
     path = _renamed_bvh(tmp_path)
     with pytest.raises(ValueError, match="unknown skeleton rig.*rig-map"):
         read_bvh(path)
-    names = {"shoulder": "Arm", "elbow": "ForeArm", "wrist": "Hand", "hip": "UpLeg",
-             "knee": "Leg", "ankle": "Foot"}
+    names = {
+        "shoulder": "Arm",
+        "elbow": "ForeArm",
+        "wrist": "Hand",
+        "hip": "UpLeg",
+        "knee": "Leg",
+        "ankle": "Foot",
+    }
     lines = ["name: renamed", f"units_m: {INCH_OVER_045_M}", "head: Kopf", "joints:"]
     for part, joint in names.items():
         lines += [f"  left_{part}: Links_{joint}", f"  right_{part}: Rechts_{joint}"]

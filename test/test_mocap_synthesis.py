@@ -1,5 +1,6 @@
 """Synthesis from motion capture: measured noise reproduced, cameras in range, the training mix
 deterministic, labelled by the taxonomy and split by subject; the npz extension round-trips."""
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,7 @@ def test_noise_statistics_of_synthesized_footage_match_the_measured_targets():
         m, s = real["statistics"]["joints"], synthetic["per_video"][video]["joints"]
         jitter = np.array([s[n]["jitter"] / m[n]["jitter"] for n in NAMES])
         missing = np.array([s[n]["missing_rate"] - m[n]["missing_rate"] for n in NAMES])
-        conf = np.array([s[n]["confidence_quantiles"][10] - m[n]["confidence_quantiles"][10]
-                         for n in NAMES])
+        conf = np.array([s[n]["confidence_quantiles"][10] - m[n]["confidence_quantiles"][10] for n in NAMES])
         assert 0.85 < np.median(jitter) < 1.2 and jitter.min() > 0.7 and jitter.max() < 1.4, video
         assert np.abs(missing).mean() < 0.05 and np.abs(missing).max() < 0.15, video
         assert np.abs(conf).mean() < 0.05 and np.abs(conf).max() < 0.15, video
@@ -53,7 +53,7 @@ def test_random_cameras_stay_in_the_ranges_of_the_brief():
 
 
 def test_resampling_keeps_time_and_speed():
-    x = np.arange(121, dtype=float)[:, None]               # 1 s at 120 fps, value = frame
+    x = np.arange(121, dtype=float)[:, None]  # 1 s at 120 fps, value = frame
     assert np.allclose(resample(x, 120, 10)[:, 0], np.arange(11) * 12)
     fast = resample(x, 120, 10, speed=1.25)
     assert len(fast) == 9 and np.allclose(np.diff(fast[:, 0]), 15)
@@ -112,8 +112,7 @@ def test_mix_is_split_by_subject_and_every_sample_says_who_and_where(small_mix, 
 def test_mix_is_deterministic_for_a_seed(small_mix):
     ds, _ = small_mix
     again, _ = build_mix(mocap_dir(), seed=3, settings=SMALL, limit=6, progress=False)
-    other, _ = build_mix(mocap_dir(), seed=4, settings=SMALL, limit=6, progress=False,
-                         sources=("hdm05",))
+    other, _ = build_mix(mocap_dir(), seed=4, settings=SMALL, limit=6, progress=False, sources=("hdm05",))
     assert np.array_equal(ds.poses, again.poses) and np.array_equal(ds.labels, again.labels)
     hdm = ds.sample_source == "hdm05"
     assert not np.array_equal(ds.poses[hdm][: len(other)], other.poses[: hdm.sum()])
@@ -123,9 +122,27 @@ def test_build_mix_command(tmp_path, capsys):
     from act_ros.datasets.cli import main
 
     out = tmp_path / "m.npz"
-    assert main(["build-mix", "-o", str(out), "--mocap", str(mocap_dir()), "--limit", "2",
-                 "--views", "1", "--sources", "cmu", "hdm05", "--report",
-                 str(tmp_path / "r.md")]) == 0
+    assert (
+        main(
+            [
+                "build-mix",
+                "-o",
+                str(out),
+                "--mocap",
+                str(mocap_dir()),
+                "--limit",
+                "2",
+                "--views",
+                "1",
+                "--sources",
+                "cmu",
+                "hdm05",
+                "--report",
+                str(tmp_path / "r.md"),
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert f"wrote {out}" in text and "| class |" in text and "subjects" in text
     assert "Left out" in (tmp_path / "r.md").read_text()
@@ -149,7 +166,7 @@ def test_standing_is_the_first_pose_held_with_centimetre_sway():
     assert still.num_frames == int(4.0 * motion.frame_rate)
     centre = still.positions.mean(axis=1)
     drift = np.linalg.norm(centre - centre.mean(axis=0), axis=1)
-    assert 0.002 < drift.std() < 0.03                       # about a centimetre
+    assert 0.002 < drift.std() < 0.03  # about a centimetre
     # The body stays rigid: every joint keeps its distance to the others.
     d0 = np.linalg.norm(still.positions[0, :, None] - still.positions[0, None], axis=-1)
     dn = np.linalg.norm(still.positions[-1, :, None] - still.positions[-1, None], axis=-1)

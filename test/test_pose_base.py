@@ -1,4 +1,5 @@
 """The estimator interface: PoseDetections validation and the backend registry."""
+
 from __future__ import annotations
 
 import subprocess
@@ -47,14 +48,32 @@ def test_detections_defaults_and_dtypes():
     [
         ({"keypoints": np.zeros((2, 18, 3))}, "keypoints must have shape"),
         ({"keypoints": np.zeros((2, 17, 2))}, "keypoints must have shape"),
-        ({"keypoints": np.zeros((2, 17, 3)), "boxes": np.zeros((3, 4)), "scores": np.zeros(2)},
-         "boxes must have shape"),
-        ({"keypoints": np.zeros((2, 17, 3)), "boxes": np.zeros((2, 4)), "scores": np.zeros(1)},
-         "scores must have shape"),
-        ({"keypoints": np.zeros((2, 17, 3)), "boxes": np.zeros((2, 4)), "scores": np.zeros(2),
-          "track_ids": np.array([1, -1])}, "non-negative"),
-        ({"keypoints": np.zeros((1, 17, 3)), "boxes": np.zeros((1, 4)), "scores": np.zeros(1),
-          "track_ids": np.array([1.5])}, "non-negative integers"),
+        (
+            {"keypoints": np.zeros((2, 17, 3)), "boxes": np.zeros((3, 4)), "scores": np.zeros(2)},
+            "boxes must have shape",
+        ),
+        (
+            {"keypoints": np.zeros((2, 17, 3)), "boxes": np.zeros((2, 4)), "scores": np.zeros(1)},
+            "scores must have shape",
+        ),
+        (
+            {
+                "keypoints": np.zeros((2, 17, 3)),
+                "boxes": np.zeros((2, 4)),
+                "scores": np.zeros(2),
+                "track_ids": np.array([1, -1]),
+            },
+            "non-negative",
+        ),
+        (
+            {
+                "keypoints": np.zeros((1, 17, 3)),
+                "boxes": np.zeros((1, 4)),
+                "scores": np.zeros(1),
+                "track_ids": np.array([1.5]),
+            },
+            "non-negative integers",
+        ),
     ],
 )
 def test_detections_reject_malformed_arrays(kwargs, message):

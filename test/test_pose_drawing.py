@@ -1,4 +1,5 @@
 """Annotated images: skeletons, boxes, IDs and labels drawn on real frames."""
+
 from __future__ import annotations
 
 import cv2
@@ -55,7 +56,7 @@ def test_labels_add_text(tracked_frame):
     # The text sits at each person's box (above it, or inside at the image top).
     for box in det.boxes:
         x0, y0, x1, y1 = box.astype(int)
-        assert extra[max(0, y0 - 150):y1, max(0, x0 - 10):x1 + 300].any()
+        assert extra[max(0, y0 - 150) : y1, max(0, x0 - 10) : x1 + 300].any()
 
 
 def test_readable_at_small_and_large_sizes():
@@ -97,8 +98,9 @@ def test_inplace_and_no_people():
     assert image.any()
 
 
-@pytest.mark.parametrize("bad", [np.zeros((10, 10), np.uint8), np.zeros((10, 10, 4), np.uint8),
-                                 np.zeros((10, 10, 3), np.float32)])
+@pytest.mark.parametrize(
+    "bad", [np.zeros((10, 10), np.uint8), np.zeros((10, 10, 4), np.uint8), np.zeros((10, 10, 3), np.float32)]
+)
 def test_bad_images_are_rejected(bad):
     with pytest.raises(ValueError):
         draw_poses(bad, PoseDetections.empty())

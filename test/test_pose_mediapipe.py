@@ -1,4 +1,5 @@
 """The MediaPipe backend on real images: COCO-17 mapping, multi-person, VIDEO-mode timestamps."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -39,8 +40,12 @@ def test_coco17_mapping_on_a_real_person(mediapipe_full):  # noqa: F811
     kp = det.keypoints[0]
     assert (kp[:, 2] > 0.3).sum() >= 15
     # Facing the camera: the person's left side is on the image's right.
-    for left, right in (("left_shoulder", "right_shoulder"), ("left_hip", "right_hip"),
-                        ("left_eye", "right_eye"), ("left_ear", "right_ear")):
+    for left, right in (
+        ("left_shoulder", "right_shoulder"),
+        ("left_hip", "right_hip"),
+        ("left_eye", "right_eye"),
+        ("left_ear", "right_ear"),
+    ):
         assert kp[K[left], 0] > kp[K[right], 0], (left, right)
     # Head above shoulders above hips above knees (image y grows downwards).
     shoulders_y = kp[[K["left_shoulder"], K["right_shoulder"]], 1].mean()
@@ -60,15 +65,17 @@ def test_multi_person_on_basketball1():
         default = est.estimate(image, 0)
     assert len(default) == 1
     assert default.boxes[0, 2] < w / 2  # the player on the left, facing the camera
-    with create_estimator("mediapipe", variant="full", num_poses=5,
-                          min_detection_confidence=0.2, min_presence_confidence=0.2) as est:
+    with create_estimator(
+        "mediapipe", variant="full", num_poses=5, min_detection_confidence=0.2, min_presence_confidence=0.2
+    ) as est:
         low = est.estimate(image, 0)
     assert len(low) == 2
     _assert_sane(low, w, h)
     centres = np.sort((low.boxes[:, 0] + low.boxes[:, 2]) / 2)
     assert centres[0] < w * 0.35 and centres[1] > w * 0.6  # one person on each side
-    with create_estimator("mediapipe", variant="full", num_poses=1,
-                          min_detection_confidence=0.2, min_presence_confidence=0.2) as est:
+    with create_estimator(
+        "mediapipe", variant="full", num_poses=1, min_detection_confidence=0.2, min_presence_confidence=0.2
+    ) as est:
         assert len(est.estimate(image, 0)) == 1  # num_poses caps it
 
 
@@ -92,9 +99,16 @@ def test_video_timestamps_may_repeat_and_go_backwards(mediapipe_full):  # noqa: 
     image = read_image_rgb(messi_path())
     est = MediaPipePoseEstimator(variant="lite", num_poses=2)
     try:
-        stamps = [5_000_000_000, 5_000_000_000, 5_000_000_100, 5_033_000_000,  # repeated, +100 ns
-                  1_000_000_000,  # a bag loop: back to the start
-                  1_000_000_000, 0, 2**62]  # repeated again, zero, far future
+        stamps = [
+            5_000_000_000,
+            5_000_000_000,
+            5_000_000_100,
+            5_033_000_000,  # repeated, +100 ns
+            1_000_000_000,  # a bag loop: back to the start
+            1_000_000_000,
+            0,
+            2**62,
+        ]  # repeated again, zero, far future
         counts = [len(est.estimate(image, t)) for t in stamps]
         assert counts == [1] * len(stamps)
         assert est.resets == 2  # 5.033 s -> 1 s and 1 s -> 0 s

@@ -3,6 +3,7 @@
 Real files throughout: the npm tarball (fetched once into the user cache by the module itself),
 mediapipe's metadata writer, and the Tasks API loading the result.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -96,7 +97,9 @@ def test_corrupt_bundle_is_detected_and_rebuilt(cache_with_tarball, capsys):
     assert "checksum mismatch" in capsys.readouterr().out
     mb.bundle_path("lite", cache)  # rebuilds
     assert mb.bundle_status("lite", cache) == "ok"
-    assert models_cli.main(["--check", "--variants", "lite", "--cache-dir", str(cache)]) == 1  # no top-down files
+    assert (
+        models_cli.main(["--check", "--variants", "lite", "--cache-dir", str(cache)]) == 1
+    )  # no top-down files
     assert models_cli.main(["--ensure", "--variants", "lite", "--cache-dir", str(cache)]) == 0
     assert models_cli.main(["--check", "--variants", "lite", "--cache-dir", str(cache)]) == 0
 
@@ -173,9 +176,13 @@ def test_a_fresh_machine_downloads_the_npm_package_and_builds_a_bundle(tmp_path)
 
     cache = tmp_path / "empty_model_dir"
     env = {**os.environ, "ACT_ROS_MODEL_DIR": str(cache)}
-    done = subprocess.run([sys.executable, "-m", "act_ros.cli", "pose-models", "--ensure",
-                           "--variants", "lite"], capture_output=True, text=True, timeout=600,
-                          env=env)
+    done = subprocess.run(
+        [sys.executable, "-m", "act_ros.cli", "pose-models", "--ensure", "--variants", "lite"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"lite   ok         {cache / 'pose_landmarker_lite.task'}" in done.stdout
     assert "downloading @mediapipe/pose@" in done.stderr  # not taken from another cache

@@ -1,6 +1,7 @@
 """People found on hand-counted real footage (act_ros/data/multi_person_labels.json): the labels
 are consistent, the matching rules hold, and the top-down backend (real models, VIDEO mode over
 each clip as in the node) counts the people within tolerance where MediaPipe misses most."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -48,8 +49,10 @@ def test_matching_rules():
     # An overlapping pose, a pose whose centre is inside the second box (a partial skeleton),
     # a second pose on the first person (one box takes one pose), one on a partial person and
     # one on nothing.
-    poses = np.array([[5, 10, 95, 190], [330, 50, 370, 120], [10, 20, 90, 180],
-                      [610, 10, 690, 190], [900, 0, 950, 100]], np.float32)
+    poses = np.array(
+        [[5, 10, 95, 190], [330, 50, 370, 120], [10, 20, 90, 180], [610, 10, 690, 190], [900, 0, 950, 100]],
+        np.float32,
+    )
     assert match(poses, labelled, partial) == (2, 2)
     assert match(poses[:0], labelled, partial) == (0, 0)
     assert match(poses, labelled[:0]) == (0, 5)

@@ -1,5 +1,6 @@
 """The top-down backend on real footage with the real models: people found, keypoints in
 full-image pixels (border crops, shifted and downscaled inputs), tracking reuse, limits."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,8 +24,11 @@ def _assert_sane(det: PoseDetections, width: int, height: int) -> None:
     assert (kp[..., 0][seen] >= 0).all() and (kp[..., 0][seen] < width).all()
     assert (kp[..., 1][seen] >= 0).all() and (kp[..., 1][seen] < height).all()
     assert (kp[..., :2][~seen] == 0).all()
-    assert (det.boxes[:, :2] >= 0).all() and (det.boxes[:, 2] <= width).all() and \
-        (det.boxes[:, 3] <= height).all()
+    assert (
+        (det.boxes[:, :2] >= 0).all()
+        and (det.boxes[:, 2] <= width).all()
+        and (det.boxes[:, 3] <= height).all()
+    )
     for person, box in zip(kp, det.boxes):
         pts = person[person[:, 2] > 0, :2]
         assert (pts >= box[:2] - 1e-3).all() and (pts <= box[2:] + 1e-3).all()
@@ -50,8 +54,14 @@ def test_one_person_coco17_orientation(full):
     assert (kp[:, 2] > 0.5).sum() >= 13
     for left, right in (("left_shoulder", "right_shoulder"), ("left_hip", "right_hip")):
         assert kp[K[left], 0] > kp[K[right], 0]  # facing the camera
-    ys = [kp[[K[a], K[b]], 1].mean() for a, b in (("left_shoulder", "right_shoulder"),
-                                                  ("left_hip", "right_hip"), ("left_knee", "right_knee"))]
+    ys = [
+        kp[[K[a], K[b]], 1].mean()
+        for a, b in (
+            ("left_shoulder", "right_shoulder"),
+            ("left_hip", "right_hip"),
+            ("left_knee", "right_knee"),
+        )
+    ]
     assert kp[K["nose"], 1] < ys[0] < ys[1] < ys[2]
     assert det.track_ids.tolist() == [0]
 
@@ -71,7 +81,7 @@ def test_keypoints_follow_a_shifted_and_padded_image(full):
     reference = _single(full, image).keypoints[0]
     dx, dy = 137, 61
     canvas = np.full((image.shape[0] + 200, image.shape[1] + 300, 3), 90, np.uint8)
-    canvas[dy:dy + image.shape[0], dx:dx + image.shape[1]] = image
+    canvas[dy : dy + image.shape[0], dx : dx + image.shape[1]] = image
     shifted = _single(full, canvas)
     assert len(shifted) == 1
     both = (reference[:, 2] > 0.5) & (shifted.keypoints[0, :, 2] > 0.5)
@@ -90,7 +100,9 @@ def test_a_person_cut_by_the_image_border(full):
     det = _single(full, top)
     assert len(det) >= 1  # the player (spectators in the blurred stands may be found too)
     _assert_sane(det, top.shape[1], top.shape[0])
-    player = int(np.argmin(np.linalg.norm(det.keypoints[:, K["nose"], :2] - reference[K["nose"], :2], axis=1)))
+    player = int(
+        np.argmin(np.linalg.norm(det.keypoints[:, K["nose"], :2] - reference[K["nose"], :2], axis=1))
+    )
     kp = det.keypoints[player]
     upper = [K[n] for n in ("nose", "left_shoulder", "right_shoulder", "left_elbow", "right_elbow")]
     assert (kp[upper, 2] > 0.3).all()
@@ -174,9 +186,15 @@ def test_time_going_backwards_drops_the_tracked_crops(full):
 def test_bad_input_and_parameters_fail_clearly(full):
     with pytest.raises(ValueError, match="HxWx3"):
         full.estimate(np.zeros((10, 10), np.uint8), 0)
-    for kwargs in ({"variant": "huge"}, {"num_poses": 0}, {"detection_interval": 0},
-                   {"crop_margin": 0.5}, {"min_detection_confidence": 0.0},
-                   {"min_presence_confidence": 1.5}, {"num_threads": 0}):
+    for kwargs in (
+        {"variant": "huge"},
+        {"num_poses": 0},
+        {"detection_interval": 0},
+        {"crop_margin": 0.5},
+        {"min_detection_confidence": 0.0},
+        {"min_presence_confidence": 1.5},
+        {"num_threads": 0},
+    ):
         with pytest.raises(ValueError):
             TopDownPoseEstimator(**kwargs)
     with create_estimator("topdown", variant="lite") as est:
@@ -185,14 +203,14 @@ def test_bad_input_and_parameters_fail_clearly(full):
         est.estimate(np.zeros((64, 64, 3), np.uint8), 0)
 
 
-
 def test_pipeline_from_parameters_and_many_people_bounded_by_max_people():
     """The node's own assembly: the parameters reach the backend; on the street footage more
     people are tracked than the AcT node's max_people, and the extra ones are counted."""
     from act_ros.assembly import pose_pipeline_from_parameters, recognizer_from_parameters
 
-    pipeline = pose_pipeline_from_parameters({"model_variant": "lite", "detection_interval": 3,
-                                              "detector_threshold": 0.3, "crop_margin": 1.3})
+    pipeline = pose_pipeline_from_parameters(
+        {"model_variant": "lite", "detection_interval": 3, "detector_threshold": 0.3, "crop_margin": 1.3}
+    )
     recognizer = recognizer_from_parameters({"max_people": 3})
     try:
         est = pipeline.estimator

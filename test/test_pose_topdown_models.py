@@ -1,5 +1,6 @@
 """The top-down backend's model files: taken from the real npm tarballs by the ranges the packages'
 own loader scripts declare, checksum-verified, repaired offline, and clear errors by file name."""
+
 from __future__ import annotations
 
 import shutil
@@ -45,8 +46,11 @@ def test_loader_script_declares_the_detector_range(objectron_tarball):
     assert ranges[tm.LABELMAP_FILE] == (0, 184)
     assert ranges[tm.DETECTOR_FILE] == (184, 9_987_912)
     assert ranges[""] == (0, len(files[tm.OBJECTRON_PACKED]))
-    labels = read_packed_file(files[tm.OBJECTRON_PACKED], files[tm.OBJECTRON_LOADER].decode(),
-                              tm.LABELMAP_FILE).decode().splitlines()
+    labels = (
+        read_packed_file(files[tm.OBJECTRON_PACKED], files[tm.OBJECTRON_LOADER].decode(), tm.LABELMAP_FILE)
+        .decode()
+        .splitlines()
+    )
     assert len(labels) == 24 and labels[4] == "Person"
 
 
@@ -68,7 +72,8 @@ def test_files_are_extracted_once_with_notice_and_licence(cache_with_tarballs):
     assert set(tm.status(cache_dir=cache).values()) == {"ok"}
     folder = tm.models_dir(cache)
     assert sorted(p.name for p in paths.values()) == sorted(
-        [tm.DETECTOR_FILE, tm.LABELMAP_FILE] + [f"pose_landmark_{v}.tflite" for v in tm.VARIANTS])
+        [tm.DETECTOR_FILE, tm.LABELMAP_FILE] + [f"pose_landmark_{v}.tflite" for v in tm.VARIANTS]
+    )
     notice = (folder / tm.NOTICE_FILE).read_text()
     for name in paths:
         assert name in notice
@@ -141,5 +146,8 @@ def test_anchors_match_the_model():
     # First layer: 19x19 cells x 3 boxes, centres on the cell grid; the last layer is one cell.
     assert np.allclose(anchors[0, :2], [0.5 / 19, 0.5 / 19])
     assert np.allclose(anchors[-6:, :2], 0.5)
-    assert np.allclose(anchors[:3, 2:], [[0.1, 0.1], [0.2 * np.sqrt(2), 0.2 / np.sqrt(2)],
-                                         [0.2 / np.sqrt(2), 0.2 * np.sqrt(2)]], atol=1e-6)
+    assert np.allclose(
+        anchors[:3, 2:],
+        [[0.1, 0.1], [0.2 * np.sqrt(2), 0.2 / np.sqrt(2)], [0.2 / np.sqrt(2), 0.2 * np.sqrt(2)]],
+        atol=1e-6,
+    )

@@ -4,6 +4,7 @@ The clip: a man stands and jumps on a box on the left (frames ~5-171, then he ju
 is out of sight until ~198); a woman walks in from the right at frame ~59 and leaves on the left
 at ~201. Frames 61-137 show both well.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -66,8 +67,12 @@ def test_ids_are_stable_over_the_clip(demo_detections):  # noqa: F811
 
 def test_an_occlusion_keeps_the_id(demo_detections):  # noqa: F811
     hidden = range(100, 106)  # the woman disappears for 6 frames (0.2 s)
-    tracked = _run(PoseTracker(), demo_detections, range(0, 138),
-                   drop=lambda f, det: _on_grass(det) if f in hidden else np.zeros(len(det), bool))
+    tracked = _run(
+        PoseTracker(),
+        demo_detections,
+        range(0, 138),
+        drop=lambda f, det: _on_grass(det) if f in hidden else np.zeros(len(det), bool),
+    )
     assert all(not _on_grass(tracked[f]).any() for f in hidden)
     before = _stable(_ids_of({f: tracked[f] for f in range(80, 100)}, _on_grass), 0)
     after = _stable(_ids_of({f: tracked[f] for f in range(106, 138)}, _on_grass), 1)
@@ -76,8 +81,12 @@ def test_an_occlusion_keeps_the_id(demo_detections):  # noqa: F811
 
 def test_a_track_older_than_max_age_is_gone(demo_detections):  # noqa: F811
     hidden = range(100, 120)  # 0.67 s hidden, with max_age_s = 0.3 s
-    tracked = _run(PoseTracker(max_age_s=0.3), demo_detections, range(0, 138),
-                   drop=lambda f, det: _on_grass(det) if f in hidden else np.zeros(len(det), bool))
+    tracked = _run(
+        PoseTracker(max_age_s=0.3),
+        demo_detections,
+        range(0, 138),
+        drop=lambda f, det: _on_grass(det) if f in hidden else np.zeros(len(det), bool),
+    )
     before = _stable(_ids_of({f: tracked[f] for f in range(80, 100)}, _on_grass), 0)
     after = _stable(_ids_of({f: tracked[f] for f in range(125, 138)}, _on_grass), 0)
     assert len(before) == 1 and len(after) == 1 and after != before
@@ -128,8 +137,7 @@ def test_dropped_frames_age_tracks_in_seconds(demo_detections):  # noqa: F811
 def test_a_new_person_gets_an_id_after_init_delay(demo_detections):  # noqa: F811
     # The woman enters at frame ~59; with init_delay 0.1 s she is 'not tracked' (0) for 3 frames.
     tracked = _run(PoseTracker(init_delay_s=0.1), demo_detections, range(55, 70))
-    woman = [(f, int(det.track_ids[_on_grass(det)][0])) for f, det in tracked.items()
-             if _on_grass(det).any()]
+    woman = [(f, int(det.track_ids[_on_grass(det)][0])) for f, det in tracked.items() if _on_grass(det).any()]
     first_frame = woman[0][0]
     assert woman[0][1] == 0
     assert all(i != 0 for f, i in woman if f >= first_frame + 3)
@@ -152,9 +160,17 @@ def test_people_without_keypoints_garbage_and_empty_frames():
     assert len(tracker.update(PoseDetections.empty(), 66_000_000)) == 0
 
 
-@pytest.mark.parametrize("kwargs", [{"max_age_s": -1}, {"max_age_s": float("nan")},
-                                    {"tick_s": 0}, {"distance_threshold": 0},
-                                    {"init_delay_s": -0.1}, {"keypoint_threshold": 1.0}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"max_age_s": -1},
+        {"max_age_s": float("nan")},
+        {"tick_s": 0},
+        {"distance_threshold": 0},
+        {"init_delay_s": -0.1},
+        {"keypoint_threshold": 1.0},
+    ],
+)
 def test_bad_parameters_fail_clearly(kwargs):
     with pytest.raises(ValueError):
         PoseTracker(**kwargs)

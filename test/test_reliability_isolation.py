@@ -1,6 +1,7 @@
 """A file or bag run is hermetic (issue 11, items 1 and 14): two `act-ros run` at once and a
 foreign publisher on the same topics give outputs identical to a lone run; joining the shared
 graph on purpose is possible, and then the foreign traffic is reported loudly (exit code 4)."""
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,11 @@ def test_private_domains_are_exclusive_and_skip_busy_ones(tmp_path):
     first.release()
     # A program that takes no lock but holds a domain's DDS port: that domain is skipped.
     # (Other programs on this machine may hold some domains too: they are skipped as well.)
-    busy = next(d for d in private_domain.PRIVATE_DOMAINS
-                if d != second.domain and not private_domain.domain_in_use(d))
+    busy = next(
+        d
+        for d in private_domain.PRIVATE_DOMAINS
+        if d != second.domain and not private_domain.domain_in_use(d)
+    )
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("0.0.0.0", private_domain.domain_ports(busy)[2]))
     leases = [second]
@@ -63,8 +67,7 @@ def test_two_runs_at_once_beside_a_foreign_publisher_match_a_lone_run(clip, tmp_
     assert f"'received': {FRAMES}, 'processed': {FRAMES}" in lone_counters
     assert re.search(r"ROS graph: private \(domain (\d+)", lone.stderr)
     with cli_runs.ForeignTraffic(ros_graph) as foreign:  # on this test's domain = the runs' env
-        runs = [cli_runs.start("run", *args, "--output", str(tmp_path / f"run{i}.mp4"))
-                for i in range(2)]
+        runs = [cli_runs.start("run", *args, "--output", str(tmp_path / f"run{i}.mp4")) for i in range(2)]
         done = [(p, *p.communicate(timeout=600)) for p in runs]
     assert foreign.sent > 20
     domains = set()
@@ -80,8 +83,7 @@ def test_two_runs_at_once_beside_a_foreign_publisher_match_a_lone_run(clip, tmp_
 def test_joining_the_shared_graph_reports_the_foreign_traffic(clip, ros_graph):
     # Slower than above: each foreign image can replace a frame of the run in the pose node.
     with cli_runs.ForeignTraffic(ros_graph, rate_hz=5):
-        done = cli_runs.run("run", "--source", str(clip), "--max-frames", "20", "--join-graph",
-                            "--quiet")
+        done = cli_runs.run("run", "--source", str(clip), "--max-frames", "20", "--join-graph", "--quiet")
     assert done.returncode == exit_codes.FOREIGN_TRAFFIC, done.stderr[-3000:]
     assert "(--join-graph: shared with other programs)" in done.stderr
     assert re.search(r"WARNING: the nodes received \d+ input messages for \d+ sent", done.stderr)
@@ -96,8 +98,10 @@ def clip_bag(clip, tmp_path_factory):
     labels = folder / "labels.csv"
     labels.write_text("start,end,label\n0.0,2.0,walk\n")
     bag = folder / "clip_bag"
-    assert main([str(clip), "--labels", str(labels), "-o", str(bag), "--quiet",
-                 "--start-time", "1700000000"]) == 0
+    assert (
+        main([str(clip), "--labels", str(labels), "-o", str(bag), "--quiet", "--start-time", "1700000000"])
+        == 0
+    )
     return bag
 
 
@@ -108,8 +112,16 @@ def test_evaluate_in_process_is_hermetic_and_says_when_it_is_not(clip_bag, tmp_p
     with cli_runs.ForeignTraffic(ros_graph):
         private = cli_runs.run("evaluate", str(clip_bag), "--quiet", "-o", str(tmp_path / "p"))
     with cli_runs.ForeignTraffic(ros_graph, rate_hz=5):  # (see the run above)
-        shared = cli_runs.run("evaluate", str(clip_bag), "--quiet", "--join-graph",
-                              "--frame-timeout", "3", "-o", str(tmp_path / "s"))
+        shared = cli_runs.run(
+            "evaluate",
+            str(clip_bag),
+            "--quiet",
+            "--join-graph",
+            "--frame-timeout",
+            "3",
+            "-o",
+            str(tmp_path / "s"),
+        )
     assert private.returncode == exit_codes.OK, private.stderr[-3000:]
     reports = {name: json.loads((tmp_path / name / "report.json").read_text()) for name in "dps"}
     assert reports["p"]["integrity"]["problems"] == [] and reports["p"]["integrity"]["received"] == FRAMES

@@ -1,6 +1,7 @@
 """SIGTERM and SIGHUP stop `act-ros run` and `act-ros evaluate` like SIGINT (issue 11, item 2):
 summary printed, the partial video playable, the report written, and an exit code that says so
 (128 + the signal, never 0)."""
+
 from __future__ import annotations
 
 import json
@@ -90,8 +91,12 @@ def test_evaluate_writes_its_report_when_terminated(long_clip, tmp_path):
     labels = tmp_path / "labels.csv"
     labels.write_text("start,end,label\n0.0,8.0,walk\n")
     bag = tmp_path / "bag"
-    assert make_bag([str(long_clip), "--labels", str(labels), "-o", str(bag), "--quiet",
-                     "--start-time", "1700000000"]) == 0
+    assert (
+        make_bag(
+            [str(long_clip), "--labels", str(labels), "-o", str(bag), "--quiet", "--start-time", "1700000000"]
+        )
+        == 0
+    )
     proc = cli_runs.start("evaluate", str(bag), "-o", str(tmp_path / "eval"))
     stderr = cli_runs.LineWatcher(proc.stderr)
     stderr.wait_for(r"replay: .*\b([3-9]\d|1\d\d)/230\b", timeout=300)  # 30+ frames replayed

@@ -1,5 +1,6 @@
 """`act-ros run` (the README's first command, on fewer frames): both nodes on real ROS 2 in one
 process, per-person actions printed as they change, the annotated video written."""
+
 from __future__ import annotations
 
 import subprocess
@@ -15,8 +16,13 @@ pytestmark = pytest.mark.ros  # `act-ros run` starts both nodes (test/needs.py c
 
 
 def act_ros_run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "act_ros.cli", "run", *args], capture_output=True,
-                          text=True, timeout=timeout, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "act_ros.cli", "run", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+    )
 
 
 @pytest.mark.slow
@@ -24,15 +30,17 @@ def test_run_on_the_bundled_clip_prints_actions_and_writes_the_annotated_video(t
     out = tmp_path / "annotated.mp4"
     done = act_ros_run("--source", str(CLIP), "--max-frames", "60", "--output", str(out))
     assert done.returncode == 0, done.stderr[-3000:]
-    assert ("classes: stand, walk, run, jump, squat, kick, pick_up, reach_up, lie_down, wave"
-            in done.stderr)
+    assert "classes: stand, walk, run, jump, squat, kick, pick_up, reach_up, lie_down, wave" in done.stderr
     # The actions are the command's output (stdout); status and logs go to stderr.
     actions = [line for line in done.stdout.splitlines() if "] person " in line]
     assert actions, done.stdout[-3000:]  # e.g. "[  1.20 s] person 1: wave (0.65)"
     assert "act-ros run: 60 frames in" in done.stderr
     video = cv2.VideoCapture(str(out))
     assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == 60
-    assert (int(video.get(cv2.CAP_PROP_FRAME_WIDTH)), int(video.get(cv2.CAP_PROP_FRAME_HEIGHT))) == (1768, 994)
+    assert (int(video.get(cv2.CAP_PROP_FRAME_WIDTH)), int(video.get(cv2.CAP_PROP_FRAME_HEIGHT))) == (
+        1768,
+        994,
+    )
     ok, annotated = video.read()
     original = cv2.VideoCapture(str(CLIP)).read()[1]
     assert ok and annotated.shape == original.shape
@@ -41,8 +49,7 @@ def test_run_on_the_bundled_clip_prints_actions_and_writes_the_annotated_video(t
 def test_run_refuses_a_missing_source_and_a_missing_model(tmp_path):
     done = act_ros_run("--source", str(tmp_path / "nope.mp4"))
     assert done.returncode != 0 and "no such file or bag" in done.stderr
-    done = act_ros_run("--source", str(CLIP), "--model-path", str(tmp_path / "m.tflite"),
-                       "--max-frames", "1")
+    done = act_ros_run("--source", str(CLIP), "--model-path", str(tmp_path / "m.tflite"), "--max-frames", "1")
     assert done.returncode == 2 and "cannot start" in done.stderr and "m.tflite" in done.stderr
 
 
@@ -53,8 +60,15 @@ def test_help_names_the_shipped_sizes_and_every_setting():
     text = " ".join(done.stdout.split())
     # The 10-class default ships as micro only (the 7-class small is in models/lzq7/).
     assert "shipped are micro; small, medium, large are not shipped" in text
-    for flag in ("--unknown-threshold", "--smoothing", "--debug-image", "--pose-param",
-                 "--act-param", "--join-graph", "--video-codec"):
+    for flag in (
+        "--unknown-threshold",
+        "--smoothing",
+        "--debug-image",
+        "--pose-param",
+        "--act-param",
+        "--join-graph",
+        "--video-codec",
+    ):
         assert flag in text, flag
     assert "model variant of the backend, fastest to most accurate" in text  # --pose-variant
     assert "exit codes: 0 done" in text and "143" in text
@@ -65,11 +79,19 @@ def test_flags_reach_the_nodes_and_bad_values_are_refused(tmp_path):
     import cli_runs
 
     clip = cli_runs.small_clip(tmp_path / "clip.mp4", 45)
-    done = act_ros_run("--source", str(clip), "--unknown-threshold", "1.0", "--smoothing", "0.5",
-                       "--debug-image", "--act-param", "min_frames=5")
+    done = act_ros_run(
+        "--source",
+        str(clip),
+        "--unknown-threshold",
+        "1.0",
+        "--smoothing",
+        "0.5",
+        "--debug-image",
+        "--act-param",
+        "min_frames=5",
+    )
     assert done.returncode == 0, done.stderr[-3000:]
-    labels = {line.split(": ")[1].split(" ")[0] for line in done.stdout.splitlines()
-              if "] person " in line}
+    labels = {line.split(": ")[1].split(" ")[0] for line in done.stdout.splitlines() if "] person " in line}
     assert labels == {"unknown"}, done.stdout  # nothing is ever 100 % sure
     refused = act_ros_run("--source", str(clip), "--unknown-threshold", "2")
     assert refused.returncode == 2

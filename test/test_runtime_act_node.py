@@ -3,6 +3,7 @@
 Each bad-input case checks three things: the node says so (a counter on /diagnostics), it does
 not publish garbage, and it keeps working on the next good message.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -18,6 +19,8 @@ from node_fixtures import lzq_sequences, pose_array_msg, stamp_ns_of
 from ros_harness import wait_until
 
 QOS = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
+
+
 def _shipped_period_ns() -> int:
     from act_ros.model_spec import load_model_spec
     from act_ros.runtime import shipped_model_path
@@ -36,8 +39,11 @@ class ActHarness:
         from act_ros.ros.act_node import ActNode
 
         params.setdefault("no_input_warning", 0.0)
-        self.node = graph.add(ActNode(context=graph.context, parameter_overrides=[
-            Parameter(k, value=v) for k, v in params.items()]))
+        self.node = graph.add(
+            ActNode(
+                context=graph.context, parameter_overrides=[Parameter(k, value=v) for k, v in params.items()]
+            )
+        )
         self.graph = graph
         self.pub = graph.publisher(PersonPose2DArray, "human_poses", QOS)
         self.actions = graph.collect(PersonActionArray, "human_actions", QOS)
@@ -63,7 +69,7 @@ class ActHarness:
     def diagnostic_value(self, key: str) -> str:
         """The node's value of ``key`` in a /diagnostics report published after this call."""
         n = len(self.diagnostics.messages)
-        reports = self.diagnostics.wait_for(n + 2, 10, "two diagnostics reports")[n + 1:]
+        reports = self.diagnostics.wait_for(n + 2, 10, "two diagnostics reports")[n + 1 :]
         mine = [s for m in reports for s in m.status if s.name.endswith("act_node")]
         assert mine, "no act_node status on /diagnostics"
         return {kv.key: kv.value for kv in mine[-1].values}[key]
@@ -71,13 +77,14 @@ class ActHarness:
     def diagnostic_status(self) -> tuple[int, str]:
         """(level, message) of the node's next /diagnostics report."""
         n = len(self.diagnostics.messages)
-        reports = self.diagnostics.wait_for(n + 2, 10, "two diagnostics reports")[n + 1:]
+        reports = self.diagnostics.wait_for(n + 2, 10, "two diagnostics reports")[n + 1 :]
         mine = [s for m in reports for s in m.status if s.name.endswith("act_node")][-1]
         return mine.level[0] if isinstance(mine.level, bytes) else mine.level, mine.message
 
 
-def walk_through(harness: ActHarness, sequences: dict[int, np.ndarray], frames: int,
-                 start_ns: int = T0, offset: int = 0) -> list[PersonActionArray]:
+def walk_through(
+    harness: ActHarness, sequences: dict[int, np.ndarray], frames: int, start_ns: int = T0, offset: int = 0
+) -> list[PersonActionArray]:
     out = []
     ids = list(sequences)
     for i in range(frames):
@@ -105,7 +112,7 @@ def test_unknown_by_default_at_the_model_threshold_and_the_parameter_overrides_i
     seq = lzq_sequences()["operate"]
     out = walk_through(act, {7: seq}, 60)
     got = [m.actions[0] for m in out[29:]]
-    windows = np.stack([seq[i - 29:i + 1] for i in range(29, 60)])
+    windows = np.stack([seq[i - 29 : i + 1] for i in range(29, 60)])
     probs = clf.predict_proba(pose_features(windows))
     expect_unknown = probs.max(axis=1) < clf.unknown_threshold
     flagged = np.array([a.label_index == -1 for a in got])
@@ -142,10 +149,9 @@ def test_two_people_get_their_own_labels_with_one_inference_per_frame(act):
             assert abs(scores.sum() - 1) < 1e-4 and a.confidence == pytest.approx(scores.max())
             assert a.window_frames == min(i + 1, spec.window_length)
             assert a.window_length == spec.window_length
-    votes = {tid: Counter(a.label for m in out for a in m.actions if a.track_id == tid)
-             for tid in people}
+    votes = {tid: Counter(a.label for m in out for a in m.actions if a.track_id == tid) for tid in people}
     assert votes[1].most_common(1)[0][0] == "stand", votes
-    assert votes[2].most_common(1)[0][0] == "lie_down", votes   # LZQ's fall_down
+    assert votes[2].most_common(1)[0][0] == "lie_down", votes  # LZQ's fall_down
     # Both people went through ONE TFLite call per frame once their windows were ready.
     assert act.node.recognizer.stats.inferences == 40 - 9
 
@@ -157,7 +163,7 @@ def test_corrupt_keypoints_become_missing_points_and_are_counted(act):
     bad[0, 0] = np.nan
     bad[5, 1] = np.inf
     bad[9, :2] = 1e12
-    bad[10, 2] = 7.0          # confidence outside [0, 1]
+    bad[10, 2] = 7.0  # confidence outside [0, 1]
     msg = act.send(pose_array_msg(T0 + 12 * PERIOD_NS, [3], bad[None]))
     assert len(msg.actions) == 1 and np.isfinite(msg.actions[0].scores).all()
     assert out[-1].actions[0].label_index >= 0
@@ -212,7 +218,7 @@ def _serialized_crowd(stamp_ns: int, people: int) -> bytes:
     from act_ros.messages import PERSON_CDR_SIZE
 
     one = serialize_message(pose_array_msg(stamp_ns, [1], lzq_sequences()["stand"][:1]))
-    head, person = one[: len(one) - 4 - PERSON_CDR_SIZE], one[len(one) - PERSON_CDR_SIZE:]
+    head, person = one[: len(one) - 4 - PERSON_CDR_SIZE], one[len(one) - PERSON_CDR_SIZE :]
     crowd = np.frombuffer(person * people, np.uint8).reshape(people, PERSON_CDR_SIZE).copy()
     crowd[:, :4] = np.arange(1, people + 1, dtype="<u4").view(np.uint8).reshape(people, 4)
     return head + people.to_bytes(4, "little") + crowd.tobytes()
@@ -348,8 +354,11 @@ def test_a_model_that_cannot_load_fails_configure_and_the_node_stays_unconfigure
     from act_ros.ros.act_node import ActNode
 
     missing = tmp_path / "missing.tflite"
-    node = ActNode(context=ros_context, autostart=False,
-                   parameter_overrides=[Parameter("model_path", value=str(missing))])
+    node = ActNode(
+        context=ros_context,
+        autostart=False,
+        parameter_overrides=[Parameter("model_path", value=str(missing))],
+    )
     try:
         assert node.lifecycle_state == "unconfigured" and node.recognizer is None
         node.trigger_configure()

@@ -1,5 +1,6 @@
 """End to end over DDS: real video frames as sensor_msgs/Image -> pose node (its own process)
 -> AcT node (its own process) -> /human_actions."""
+
 from __future__ import annotations
 
 import cv2
@@ -22,16 +23,22 @@ T0 = 1_700_000_000 * 1_000_000_000
 def test_video_to_actions_across_processes(ros_graph, node_process):
     # Best-effort images, as a camera driver sends them, between processes: the project's Fast
     # DDS profile (shared-memory segment) is what makes that lossless for raw images.
-    pose_proc = node_process("act_ros.ros.pose_node",
-                             params={"model_variant": "lite", "num_poses": 2, "no_input_warning": 0.0})
+    pose_proc = node_process(
+        "act_ros.ros.pose_node", params={"model_variant": "lite", "num_poses": 2, "no_input_warning": 0.0}
+    )
     act_proc = node_process("act_ros.ros.act_node", params={"min_frames": 5, "no_input_warning": 0.0})
     images = ros_graph.publisher(Image, "image_raw", qos_profile_sensor_data)
     poses = ros_graph.collect(PersonPose2DArray, "human_poses", RELIABLE)
     actions = ros_graph.collect(PersonActionArray, "human_actions", RELIABLE)
     ros_graph.wait_for_subscribers(images, timeout=60)
-    wait_until(lambda: ros_graph.node.count_publishers("/human_actions") >= 1
-               and ros_graph.node.count_subscribers("/human_poses") >= 2, 60,
-               "pose -> act -> test connections")
+    wait_until(
+        lambda: (
+            ros_graph.node.count_publishers("/human_actions") >= 1
+            and ros_graph.node.count_subscribers("/human_poses") >= 2
+        ),
+        60,
+        "pose -> act -> test connections",
+    )
 
     cap = cv2.VideoCapture(str(demo_video_path()))
     stamps = []
@@ -53,8 +60,9 @@ def test_video_to_actions_across_processes(ros_graph, node_process):
     for msg in actions.messages:
         assert {a.track_id for a in msg.actions} <= pose_ids[stamp_ns_of(msg)]
         for a in msg.actions:
-            assert (a.label in msg.class_names or (a.label == "unknown" and a.label_index == -1)) \
-                and 0 < a.confidence <= 1
+            assert (
+                a.label in msg.class_names or (a.label == "unknown" and a.label_index == -1)
+            ) and 0 < a.confidence <= 1
             assert 5 <= a.window_frames <= a.window_length
             labelled += 1
     assert labelled >= 20, "the walking person should get labels for most of 2.5 s"

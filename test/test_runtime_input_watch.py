@@ -1,5 +1,6 @@
 """What the nodes say when their input does not arrive (act_ros/ros/input_watch.py), from the
 numbers they sample; the launch tests see the same words from a real camera process."""
+
 from __future__ import annotations
 
 from act_ros.ros.input_watch import InputWatch
@@ -17,8 +18,10 @@ def test_mostly_lost_input_is_named_with_the_fix_even_while_some_arrives():
     kind, text = watch.diagnose(silent_s=0.1, limit_s=5.0, on_topic=1, matched=1)
     assert kind == "lost"
     assert text.startswith("20 of 26 images sent in the last 2 s were lost before reaching this node")
-    assert "FASTDDS_DEFAULT_PROFILES_FILE=$(ros2 pkg prefix act_ros)/share/act_ros/config/" \
-           "fastdds_profile.xml" in text
+    assert (
+        "FASTDDS_DEFAULT_PROFILES_FILE=$(ros2 pkg prefix act_ros)/share/act_ros/config/"
+        "fastdds_profile.xml" in text
+    )
 
 
 def test_a_few_losses_among_many_images_are_not_a_problem():
@@ -36,7 +39,9 @@ def test_silence_names_the_missing_publisher_the_mismatch_or_the_silent_one():
     watch = watch_after([(0.0, 0, 0), (1.0, 0, 0)])
     assert watch.diagnose(silent_s=3.0, limit_s=5.0, on_topic=0, matched=0) is None
     assert watch.diagnose(silent_s=6.0, limit_s=5.0, on_topic=0, matched=0) == (
-        "no_publisher", "no image for 6 s: no publisher on this topic")
+        "no_publisher",
+        "no image for 6 s: no publisher on this topic",
+    )
     kind, text = watch.diagnose(silent_s=6.0, limit_s=5.0, on_topic=2, matched=1)
     assert kind == "mismatch" and "1 of 2 publisher(s) on this topic do not match" in text
     assert "sensor-data QoS" in text

@@ -2,6 +2,7 @@
 signal and say with their exit status what happened: 0 after SIGINT, 1 when they could not
 start, ended by SIGTERM / SIGHUP after the same clean shutdown (a shell's 143 / 129). A second
 signal during the shutdown (ros2 launch forwards one after the terminal's) changes nothing."""
+
 from __future__ import annotations
 
 import signal
@@ -14,8 +15,7 @@ QUIET = {"no_input_warning": 0.0}
 
 
 def started(proc) -> None:
-    wait_until(lambda: "activate: now active" in proc.log() or not proc.alive(), 120,
-               "the node to activate")
+    wait_until(lambda: "activate: now active" in proc.log() or not proc.alive(), 120, "the node to activate")
     assert proc.alive(), proc.log()[-3000:]
 
 
@@ -24,12 +24,14 @@ def ended(proc, timeout: float = 30.0) -> int:
     return proc.proc.returncode
 
 
-@pytest.mark.parametrize("module, stop_signal", [
-    ("act_ros.ros.pose_node", signal.SIGTERM),  # the worker thread and MediaPipe closed first
-    ("act_ros.ros.act_node", signal.SIGHUP),
-])
-def test_sigterm_and_sighup_run_the_clean_shutdown_then_end_by_that_signal(
-        node_process, module, stop_signal):
+@pytest.mark.parametrize(
+    "module, stop_signal",
+    [
+        ("act_ros.ros.pose_node", signal.SIGTERM),  # the worker thread and MediaPipe closed first
+        ("act_ros.ros.act_node", signal.SIGHUP),
+    ],
+)
+def test_sigterm_and_sighup_run_the_clean_shutdown_then_end_by_that_signal(node_process, module, stop_signal):
     params = {**QUIET, **({"model_variant": "lite"} if "pose" in module else {})}
     proc = node_process(module, params=params)
     started(proc)
@@ -67,8 +69,14 @@ def test_managed_programs_wait_unconfigured(node_process, ros_graph):
     proc = node_process("act_ros.ros.act_node", args=["--managed"], params=QUIET)
 
     def act_states() -> list[str]:
-        return [v.value for m in diagnostics.messages for st in m.status if st.name == "act_node"
-                for v in st.values if v.key == "lifecycle_state"]
+        return [
+            v.value
+            for m in diagnostics.messages
+            for st in m.status
+            if st.name == "act_node"
+            for v in st.values
+            if v.key == "lifecycle_state"
+        ]
 
     wait_until(lambda: bool(act_states()) or not proc.alive(), 60, "the act_node's diagnostics")
     assert act_states()[0] == "unconfigured"

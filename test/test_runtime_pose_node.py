@@ -3,6 +3,7 @@
 Bad images are rejected with a counter on /diagnostics and never stop the node: the next good
 image is still processed.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -22,14 +23,19 @@ RELIABLE = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
 T0 = 1_700_000_000 * 1_000_000_000
 
 
-def image_msg(pixels: np.ndarray, encoding: str, stamp_ns: int, step: int | None = None,
-              data: bytes | None = None) -> Image:
+def image_msg(
+    pixels: np.ndarray, encoding: str, stamp_ns: int, step: int | None = None, data: bytes | None = None
+) -> Image:
     msg = Image()
     msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp_ns, 1_000_000_000)
     msg.header.frame_id = "cam"
     msg.height, msg.width = pixels.shape[:2]
     msg.encoding = encoding
-    msg.step = step if step is not None else pixels.shape[1] * (pixels.shape[2] if pixels.ndim == 3 else 1) * pixels.itemsize
+    msg.step = (
+        step
+        if step is not None
+        else pixels.shape[1] * (pixels.shape[2] if pixels.ndim == 3 else 1) * pixels.itemsize
+    )
     msg.data = data if data is not None else pixels.tobytes()
     return msg
 
@@ -51,8 +57,11 @@ class PoseHarness:
 
         params.setdefault("no_input_warning", 0.0)
         params.setdefault("model_variant", "lite")
-        self.node = graph.add(PoseNode(context=graph.context, parameter_overrides=[
-            Parameter(k, value=v) for k, v in params.items()]))
+        self.node = graph.add(
+            PoseNode(
+                context=graph.context, parameter_overrides=[Parameter(k, value=v) for k, v in params.items()]
+            )
+        )
         # Best effort, like a camera driver, so the node's sensor-data QoS matches.
         self.pub = graph.publisher(image_type, topic, qos_profile_sensor_data)
         self.poses = graph.collect(PersonPose2DArray, "human_poses", RELIABLE)
@@ -66,8 +75,11 @@ class PoseHarness:
         return self.poses.wait_for(n + 1, timeout, "a pose message")[n]
 
     def wait_processed(self, count: int) -> None:
-        wait_until(lambda: self.node.counters["processed"] + self.node.counters["rejected_images"]
-                   >= count, 30, f"{count} images handled")
+        wait_until(
+            lambda: self.node.counters["processed"] + self.node.counters["rejected_images"] >= count,
+            30,
+            f"{count} images handled",
+        )
 
 
 def test_every_colour_encoding_gives_the_same_people(ros_graph):
@@ -75,8 +87,10 @@ def test_every_colour_encoding_gives_the_same_people(ros_graph):
     bgr = cv2.imread(str(basketball_path()))
     rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     variants = {
-        "rgb8": rgb, "bgr8": bgr,
-        "rgba8": cv2.cvtColor(bgr, cv2.COLOR_BGR2RGBA), "bgra8": cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA),
+        "rgb8": rgb,
+        "bgr8": bgr,
+        "rgba8": cv2.cvtColor(bgr, cv2.COLOR_BGR2RGBA),
+        "bgra8": cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA),
     }
     results = {}
     for i, (encoding, pixels) in enumerate(variants.items()):
@@ -103,7 +117,7 @@ def test_mono8_and_step_padding_are_converted(ros_graph):
     gray = cv2.cvtColor(cv2.imread(str(basketball_path())), cv2.COLOR_BGR2GRAY)
     assert len(pose.send(image_msg(gray, "mono8", T0)).people) >= 1
     padded = np.zeros((gray.shape[0], gray.shape[1] + 13), np.uint8)
-    padded[:, :gray.shape[1]] = gray
+    padded[:, : gray.shape[1]] = gray
     msg = image_msg(gray, "mono8", T0 + 10**8, step=padded.shape[1], data=padded.tobytes())
     assert len(pose.send(msg).people) >= 1
 
@@ -121,12 +135,13 @@ BAD_IMAGES = {
     "unknown_encoding": (lambda bgr: image_msg(bgr, "bayer_grbg8", T0), "unknown image encoding"),
     "mono16": (lambda bgr: image_msg(np.zeros((48, 64), np.uint16), "mono16", T0), "16-bit"),
     "zero_size": (lambda bgr: image_msg(np.zeros((0, 0, 3), np.uint8), "rgb8", T0), "empty"),
-    "truncated": (lambda bgr: image_msg(bgr, "bgr8", T0, data=bgr.tobytes()[: bgr.size // 2]),
-                  "truncated"),
+    "truncated": (lambda bgr: image_msg(bgr, "bgr8", T0, data=bgr.tobytes()[: bgr.size // 2]), "truncated"),
     "step_too_small": (lambda bgr: image_msg(bgr, "bgr8", T0, step=bgr.shape[1]), "step"),
     # issue 11, item 6: was an OpenCV assert counted under estimator_errors
-    "yuv422_odd_width": (lambda bgr: image_msg(np.zeros((48, 65, 2), np.uint8), "yuv422", T0),
-                         "width must be even"),
+    "yuv422_odd_width": (
+        lambda bgr: image_msg(np.zeros((48, 65, 2), np.uint8), "yuv422", T0),
+        "width must be even",
+    ),
     # issue 11, item 4: absurd sizes are refused before anything is allocated for them
     "absurd_size": (lambda bgr: _absurd_size_msg(), "megapixels exceeds the 100 MP limit"),
 }
@@ -143,8 +158,12 @@ def test_bad_images_are_rejected_and_the_next_one_works(ros_graph, case):
     assert pose.node.counters["estimator_errors"] == 0
     good = pose.send(image_msg(bgr, "bgr8", T0 + 10**9))
     assert stamp_ns_of(good) == T0 + 10**9 and len(good.people) >= 1
-    status = [s for m in pose.diagnostics.wait_for(len(pose.diagnostics.messages) + 1, 5)
-              for s in m.status if s.name.endswith("pose_node")][-1]
+    status = [
+        s
+        for m in pose.diagnostics.wait_for(len(pose.diagnostics.messages) + 1, 5)
+        for s in m.status
+        if s.name.endswith("pose_node")
+    ][-1]
     values = {kv.key: kv.value for kv in status.values}
     assert values["rejected_images"] == "1" and reason in values["last_error"], values
     # When it happened, so an old error does not look current (item 6).
@@ -157,8 +176,12 @@ def test_images_too_small_for_the_pose_model_are_flagged(ros_graph, demo_frames)
     tiny = cv2.resize(demo_frames[0], (64, 64), interpolation=cv2.INTER_AREA)
     msg = pose.send(image_msg(tiny, "bgr8", T0))
     assert msg.people == [] and pose.node.counters["small_images"] == 1
-    status = [s for m in pose.diagnostics.wait_for(len(pose.diagnostics.messages) + 1, 5)
-              for s in m.status if s.name.endswith("pose_node")][-1]
+    status = [
+        s
+        for m in pose.diagnostics.wait_for(len(pose.diagnostics.messages) + 1, 5)
+        for s in m.status
+        if s.name.endswith("pose_node")
+    ][-1]
     assert status.level == DiagnosticStatus.WARN
     assert "64x64" in status.message and "px on the short side" in status.message
     # A normal image does not warn.
@@ -167,8 +190,9 @@ def test_images_too_small_for_the_pose_model_are_flagged(ros_graph, demo_frames)
 
 
 def test_compressed_images(ros_graph):
-    pose = PoseHarness(ros_graph, image_type=CompressedImage, topic="image_raw/compressed",
-                       use_compressed=True)
+    pose = PoseHarness(
+        ros_graph, image_type=CompressedImage, topic="image_raw/compressed", use_compressed=True
+    )
     ok, jpeg = cv2.imencode(".jpg", cv2.imread(str(basketball_path())))
     msg = CompressedImage(format="jpeg", data=jpeg.tobytes())
     msg.header.stamp.sec = 5
@@ -186,8 +210,11 @@ def test_frames_arriving_while_busy_are_dropped_and_counted(ros_graph):
     for i, frame in enumerate(frames):
         pose.pub.publish(image_msg(frame, "bgr8", T0 + i * 33_333_333))
     c = pose.node.counters
-    wait_until(lambda: c["received"] >= 1 and c["processed"] + c["dropped_busy"] >= c["received"],
-               60, "the node to settle")
+    wait_until(
+        lambda: c["received"] >= 1 and c["processed"] + c["dropped_busy"] >= c["received"],
+        60,
+        "the node to settle",
+    )
     # A burst the estimator cannot keep up with: most frames are dropped, and every drop is
     # counted (replaced while waiting for the worker, or overwritten in the middleware).
     assert c["processed"] < len(frames), c
@@ -246,9 +273,16 @@ def test_a_publisher_the_subscription_cannot_match_is_named_in_diagnostics(ros_g
     matched; /diagnostics says so instead of just 'no image'."""
     from act_ros.ros.pose_node import PoseNode
 
-    node = ros_graph.add(PoseNode(context=ros_graph.context, parameter_overrides=[
-        Parameter("model_variant", value="lite"), Parameter("image_qos", value="reliable"),
-        Parameter("no_input_warning", value=1.0)]))
+    node = ros_graph.add(
+        PoseNode(
+            context=ros_graph.context,
+            parameter_overrides=[
+                Parameter("model_variant", value="lite"),
+                Parameter("image_qos", value="reliable"),
+                Parameter("no_input_warning", value=1.0),
+            ],
+        )
+    )
     diagnostics = ros_graph.collect(DiagnosticArray, "/diagnostics", 50)
     ros_graph.publisher(Image, "image_raw", qos_profile_sensor_data)
     ros_graph.wait_for_publishers("/image_raw")
@@ -282,8 +316,9 @@ def test_a_huge_image_costs_bounded_memory_and_leaves_nothing_behind():
     from pathlib import Path
 
     probe = Path(__file__).with_name("memory_probe.py")
-    done = subprocess.run([sys.executable, str(probe), "8000", "8000"], capture_output=True,
-                          text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(probe), "8000", "8000"], capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     m = json.loads(done.stdout.strip().splitlines()[-1])
     assert m["message_mb"] > 150  # the message really was resident

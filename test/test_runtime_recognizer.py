@@ -1,5 +1,6 @@
 """The AcT node's ROS-free core with the shipped model: resampling to the model's frame rate,
 padding of partial windows, bounded memory, and agreement with the offline pipeline."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,8 +22,7 @@ def classifier() -> ActClassifier:
     return ActClassifier(shipped_model_path("micro"), expected_layout="coco17")
 
 
-def feed(rec: ActionRecognizer, seq: np.ndarray, fps: float, frames: int, track: int = 1,
-         start: int = T0):
+def feed(rec: ActionRecognizer, seq: np.ndarray, fps: float, frames: int, track: int = 1, start: int = T0):
     out = []
     for i in range(frames):
         out.append(rec.update(start + round(i * 1e9 / fps), np.array([track]), seq[i % len(seq)][None]))
@@ -79,11 +79,15 @@ def test_a_short_clip_gives_the_training_features_in_the_node(classifier, frames
     clip = lzq_sequences()["squat"][:frames].astype(np.float32)
     stored = np.zeros((1, 30, 17, 3), np.float32)
     stored[0, :frames] = clip
-    training = PoseDataset(poses=stored, labels=[0], class_names=classifier.class_names,
-                           keypoint_layout="coco17", frame_rate=12.0).features()
+    training = PoseDataset(
+        poses=stored,
+        labels=[0],
+        class_names=classifier.class_names,
+        keypoint_layout="coco17",
+        frame_rate=12.0,
+    ).features()
     recording = RecordingClassifier(classifier)
-    rec = ActionRecognizer(recording, RecognizerConfig(window_length=30, min_frames=frames,
-                                                       frame_rate=12))
+    rec = ActionRecognizer(recording, RecognizerConfig(window_length=30, min_frames=frames, frame_rate=12))
     out = feed(rec, clip, fps=12, frames=frames)
     assert len(recording.calls) == 1 and out[-1][0].window_frames == frames
     np.testing.assert_array_equal(recording.calls[0], training)
@@ -110,12 +114,12 @@ def test_memory_is_bounded_whatever_the_number_of_people(classifier):
 def test_smoothing_and_unknown_threshold(classifier):
     seq = lzq_sequences()["walk"]
     plain = feed(ActionRecognizer(classifier, RecognizerConfig(min_frames=10)), seq, 12, 30)
-    smooth = feed(ActionRecognizer(classifier, RecognizerConfig(min_frames=10, smoothing=0.8)),
-                  seq, 12, 30)
+    smooth = feed(ActionRecognizer(classifier, RecognizerConfig(min_frames=10, smoothing=0.8)), seq, 12, 30)
     jitter = lambda out: np.abs(np.diff([o[0].scores for o in out[9:]], axis=0)).sum()  # noqa: E731
     assert jitter(smooth) < jitter(plain)
-    unsure = feed(ActionRecognizer(classifier, RecognizerConfig(min_frames=10, unknown_threshold=1.0)),
-                  seq, 12, 12)
+    unsure = feed(
+        ActionRecognizer(classifier, RecognizerConfig(min_frames=10, unknown_threshold=1.0)), seq, 12, 12
+    )
     assert unsure[-1][0].label == "unknown" and unsure[-1][0].label_index == -1
 
 

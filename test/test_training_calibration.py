@@ -1,6 +1,7 @@
 """Calibration and the "unknown" reject rule: the temperature fit, ECE, the threshold rule, the
 `act-ros calibrate` command on a real trained model and the runtime applying its description;
 and the named training recipes' flag defaults."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,12 @@ import numpy as np
 import pytest
 
 from act_ros.runtime import ActClassifier, softmax
-from act_ros.training.calibrate import (choose_threshold, expected_calibration_error,
-                                        fit_temperature, reject_report)
+from act_ros.training.calibrate import (
+    choose_threshold,
+    expected_calibration_error,
+    fit_temperature,
+    reject_report,
+)
 
 
 def _overconfident(n: int = 4000, classes: int = 6, true_t: float = 2.5, seed: int = 0):
@@ -39,7 +44,7 @@ def test_threshold_keeps_the_requested_share_of_right_windows_and_flags_the_rest
     thr = choose_threshold(probs, labels, keep=0.9)
     rep = reject_report(thr, probs, labels, unknown_probs=np.full((10, 6), 1 / 6))
     assert rep["known_right_kept_of_right"] == pytest.approx(0.9, abs=0.005)
-    assert rep["unknown_flagged"] == 1.0                      # uniform scores: always below
+    assert rep["unknown_flagged"] == 1.0  # uniform scores: always below
     assert rep["known_right_and_kept"] <= rep["known_right_kept_of_right"]
 
 
@@ -51,8 +56,9 @@ def test_recipes_set_defaults_and_flags_still_win():
     from act_ros.training.train import build_parser, parse_args
 
     stable = parse_args(["--dataset", "x.npz"])
-    assert stable.recipe == "stable" and vars(stable) == vars(build_parser().parse_args(
-        ["--dataset", "x.npz"]))
+    assert stable.recipe == "stable" and vars(stable) == vars(
+        build_parser().parse_args(["--dataset", "x.npz"])
+    )
     small = parse_args(["--recipe", "small-data", "--dataset", "x.npz"])
     assert (small.epochs, small.batch_size, small.peak_lr, small.clip_norm) == (20, 128, None, None)
     assert RECIPES["small-data"].peak_lr(64) == RECIPES["small-data"].peak_lr(128) == 2e-3
@@ -61,12 +67,11 @@ def test_recipes_set_defaults_and_flags_still_win():
     for key, value in RECIPES["small-data-geometric"].defaults.items():
         assert getattr(geometric, key) == value, key
     assert geometric.balance_classes and geometric.select_metric == "balanced_accuracy"
-    mine = parse_args(["--recipe", "small-data-geometric", "--epochs", "3",
-                       "--no-balance-classes"])
+    mine = parse_args(["--recipe", "small-data-geometric", "--epochs", "3", "--no-balance-classes"])
     assert mine.epochs == 3 and mine.balance_classes is False and mine.yaw_scale == 2.5
     with pytest.raises(SystemExit):
         parse_args(["--recipe", "nonsense"])
-    with pytest.raises(SystemExit):            # the former name of the concept is gone
+    with pytest.raises(SystemExit):  # the former name of the concept is gone
         parse_args(["--preset", "small-data"])
 
 
@@ -79,16 +84,16 @@ def test_calibrate_command_writes_the_description_the_runtime_applies(tmp_path):
     from core_fixtures import small_lzq_npz, trained_micro
 
     run = trained_micro(0)
-    recipe = json.loads((run / "run.json").read_text())["recipe"]   # the default, recorded
+    recipe = json.loads((run / "run.json").read_text())["recipe"]  # the default, recorded
     assert recipe["name"] == "stable" and recipe["definition"]["clip_norm"] == 1.0
     assert recipe["clip_norm_used"] == 1.0 and recipe["peak_lr_used"] > 0
-    assert recipe["epochs"] == 4 and recipe["batch_size"] == 64    # the flags given won
+    assert recipe["epochs"] == 4 and recipe["batch_size"] == 64  # the flags given won
     model = tmp_path / "m.tflite"
     shutil.copy(run / "act_micro.tflite", model)
     shutil.copy(run / "act_micro.json", model.with_suffix(".json"))
     data = small_lzq_npz(tmp_path / "lzq.npz")
     assert calibrate.main([str(model), "--dataset", str(data), "--unknown", str(data)]) == 0
-    spec = load_model_spec(model)          # embedded and copy agree, the checksum holds
+    spec = load_model_spec(model)  # embedded and copy agree, the checksum holds
     assert spec == embedded_model_spec(model)
     result = json.loads(model.with_suffix(".json").read_text())["training"]["calibration"]
     assert spec.temperature == pytest.approx(result["temperature"]) and spec.temperature > 0
@@ -96,8 +101,9 @@ def test_calibrate_command_writes_the_description_the_runtime_applies(tmp_path):
     assert result["tune"]["known_right_kept_of_right"] >= 0.9
     clf = ActClassifier(model)
     x = load_npz_dataset(data).part("val").features()[:8]
-    np.testing.assert_allclose(clf.predict_proba(x),
-                               softmax(clf.predict_logits(x) / spec.temperature), atol=1e-6)
+    np.testing.assert_allclose(
+        clf.predict_proba(x), softmax(clf.predict_logits(x) / spec.temperature), atol=1e-6
+    )
     assert clf.unknown_threshold == pytest.approx(spec.unknown_threshold)
 
 
@@ -133,15 +139,19 @@ def test_calibration_goes_into_the_embedded_description_weights_untouched(tmp_pa
     assert clf.unknown_threshold == 0.55
 
 
-@pytest.mark.parametrize("temperature, threshold, reason", [
-    (0.0, 0.5, "temperature: expected 0.05..20"),
-    (50.0, 0.5, "temperature: expected 0.05..20"),
-    (float("nan"), 0.5, "temperature: expected 0.05..20"),
-    (1.0, 1.5, "unknown_threshold: expected a probability in 0..1"),
-    (1.0, -0.1, "unknown_threshold: expected a probability in 0..1"),
-])
-def test_calibration_outside_its_range_is_refused_and_nothing_written(tmp_path, temperature,
-                                                                       threshold, reason):
+@pytest.mark.parametrize(
+    "temperature, threshold, reason",
+    [
+        (0.0, 0.5, "temperature: expected 0.05..20"),
+        (50.0, 0.5, "temperature: expected 0.05..20"),
+        (float("nan"), 0.5, "temperature: expected 0.05..20"),
+        (1.0, 1.5, "unknown_threshold: expected a probability in 0..1"),
+        (1.0, -0.1, "unknown_threshold: expected a probability in 0..1"),
+    ],
+)
+def test_calibration_outside_its_range_is_refused_and_nothing_written(
+    tmp_path, temperature, threshold, reason
+):
     from act_ros.model_spec import ModelMismatchError
     from act_ros.training.calibrate import write_calibration
     from core_fixtures import model_copy_of

@@ -1,4 +1,5 @@
 """Keras AcT: the paper's exact parameter counts, short windows, attention outputs."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,9 +15,15 @@ from act_ros.training.model import build_act  # noqa: E402
 from core_fixtures import lzq_windows  # noqa: E402
 
 
-@pytest.mark.parametrize("size,params,macs", [
-    ("micro", 227_156, 6.7e6), ("small", 1_040_404, 31.9e6),
-    ("medium", 2_740_052, 84.8e6), ("large", 4_902_164, 150e6)])
+@pytest.mark.parametrize(
+    "size,params,macs",
+    [
+        ("micro", 227_156, 6.7e6),
+        ("small", 1_040_404, 31.9e6),
+        ("medium", 2_740_052, 84.8e6),
+        ("large", 4_902_164, 150e6),
+    ],
+)
 def test_parameter_counts_match_the_paper(size, params, macs):
     model = build_act(size, num_classes=20, window_length=30, num_features=52)
     assert model.count_params() == params

@@ -1,6 +1,7 @@
 """MPOSE2021 through the real `mpose` package, offline: a small archive in the exact cache layout
 (~/.mpose/<extractor>.zip holding <extractor>/<split>/{X,y}_{train,test}.npy and <split>.txt),
 made from real LZQ motion, with HOME pointed at a temporary folder."""
+
 from __future__ import annotations
 
 import zipfile
@@ -18,12 +19,30 @@ from act_ros.layouts import BODY25, COCO17, KEYPOINT_NAMES  # noqa: E402
 from act_ros.preprocessing import pad_window, pose_features  # noqa: E402
 from core_fixtures import lzq_dataset  # noqa: E402
 
-MPOSE_CLASSES = ["standing", "check-watch", "cross-arms", "scratch-head", "sit-down", "get-up",
-                 "turn", "walk", "wave1", "box", "kick", "point", "pick-up", "bend",
-                 "hands-clap", "wave2", "jog", "jump", "pjump", "run"]
+MPOSE_CLASSES = [
+    "standing",
+    "check-watch",
+    "cross-arms",
+    "scratch-head",
+    "sit-down",
+    "get-up",
+    "turn",
+    "walk",
+    "wave1",
+    "box",
+    "kick",
+    "point",
+    "pick-up",
+    "bend",
+    "hands-clap",
+    "wave2",
+    "jog",
+    "jump",
+    "pjump",
+    "run",
+]
 # LZQ class -> an MPOSE2021 label (only the archive format matters here, the motion is real).
-LZQ_TO_MPOSE = {"stand": 0, "walk": 7, "squat": 4, "wave": 8, "operate": 11, "fall_down": 13,
-                "run": 19}
+LZQ_TO_MPOSE = {"stand": 0, "walk": 7, "squat": 4, "wave": 8, "operate": 11, "fall_down": 13, "run": 19}
 
 
 def _as_body25(coco: np.ndarray) -> np.ndarray:
@@ -45,11 +64,13 @@ def make_mpose_archive(home: Path, extractor: str, split: int = 1, extract: bool
     if extractor == "openpose":
         poses = _as_body25(poses)
     labels = np.array([LZQ_TO_MPOSE[ds.class_names[i]] for i in ds.labels])
-    poses[1::7, 22:] = 0.0                          # short samples are zero-filled at the end
+    poses[1::7, 22:] = 0.0  # short samples are zero-filled at the end
     test = ds.split == "test"
     files = {
-        "X_train.npy": poses[~test], "y_train.npy": labels[~test],
-        "X_test.npy": poses[test], "y_test.npy": labels[test],
+        "X_train.npy": poses[~test],
+        "y_train.npy": labels[~test],
+        "X_test.npy": poses[test],
+        "y_test.npy": labels[test],
     }
     names = [f"sample_{i:04d}" for i in range(len(labels))]
     listing = "".join(f"{n}\t{'test' if t else 'train'}\n" for n, t in zip(names, test))
@@ -73,7 +94,7 @@ def test_mpose_cache_path_loads_raw_poses(tmp_path, monkeypatch, extractor, extr
     monkeypatch.setenv("HOME", str(tmp_path))
     poses, labels, test = make_mpose_archive(tmp_path, extractor, extract=extract)
     ds = load_mpose2021(extractor, 1)
-    assert (tmp_path / ".mpose" / extractor / "1" / "X_train.npy").is_file()   # mpose unzipped
+    assert (tmp_path / ".mpose" / extractor / "1" / "X_train.npy").is_file()  # mpose unzipped
     assert ds.class_names == tuple(MPOSE_CLASSES)
     assert ds.keypoint_layout == (BODY25 if extractor == "openpose" else COCO17)
     assert len(ds) == len(labels)
@@ -91,7 +112,7 @@ def test_mpose_cache_path_loads_raw_poses(tmp_path, monkeypatch, extractor, extr
     if extractor == "openpose":
         # BODY_25 gives the same features as the COCO-17 poses it was made from (feet absent).
         coco = lzq_dataset(30, 9).poses
-        coco = np.concatenate([coco[~test], coco[test]])                        # train, then test
+        coco = np.concatenate([coco[~test], coco[test]])  # train, then test
         ok = np.all((coco[..., [5, 6, 11, 12], 2] > 0), axis=(1, 2)) & ~filled
         assert ok.sum() > 50
         assert np.abs(feats[ok] - pose_features(coco[ok])).max() < 1e-4
@@ -104,8 +125,22 @@ def test_train_command_on_mpose(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     make_mpose_archive(tmp_path, "movenet", split=2)
     out = tmp_path / "run"
-    assert train.main(["--dataset", "mpose2021:movenet:2", "--epochs", "2", "--batch-size",
-                       "128", "--output", str(out), "--quiet"]) == 0
+    assert (
+        train.main(
+            [
+                "--dataset",
+                "mpose2021:movenet:2",
+                "--epochs",
+                "2",
+                "--batch-size",
+                "128",
+                "--output",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     import json
 
     info = json.loads((out / "run.json").read_text())

@@ -1,5 +1,6 @@
 """train -> export -> load -> predict on small real data (LZQ), parity with Keras, short
 windows and batches through TFLite, ensembles, evaluation and the studies."""
+
 from __future__ import annotations
 
 import json
@@ -27,17 +28,16 @@ def run():
 
 def test_training_run_folder(run):
     info = json.loads((run / "run.json").read_text())
-    assert info["parameters"] == 227_156 - (20 - 7) * 257      # 7 LZQ classes
+    assert info["parameters"] == 227_156 - (20 - 7) * 257  # 7 LZQ classes
     assert info["class_names"] == ["stand", "walk", "squat", "wave", "operate", "fall_down", "run"]
     assert info["test_metrics"]["samples"] > 0 and info["val_metrics"]["samples"] > 0
     assert 1 <= info["best_epoch"] <= 4
-    for name in ("model.keras", "history.csv", "curves.png", "confusion_test.png",
-                 "parity_features.npy"):
+    for name in ("model.keras", "history.csv", "curves.png", "confusion_test.png", "parity_features.npy"):
         assert (run / name).is_file(), name
     assert len((run / "history.csv").read_text().splitlines()) == 5
     # The default recipe, what it used, and the divergence verdict are recorded.
     assert info["recipe"]["name"] == "stable" and info["recipe"]["clip_norm_used"] == 1.0
-    assert abs(info["recipe"]["peak_lr_used"] - 2.2e-3) < 1e-4     # micro's, whatever the steps
+    assert abs(info["recipe"]["peak_lr_used"] - 2.2e-3) < 1e-4  # micro's, whatever the steps
     assert info["divergence"] == {"diverged": False}
 
 
@@ -115,7 +115,7 @@ def test_quantised_exports_load_and_agree(run, tmp_path, precision):
     spec = load_model_spec(out)
     assert spec.precision == precision
     graph = read_tflite(out)
-    assert weights_precision(graph) == precision            # what the load check compares
+    assert weights_precision(graph) == precision  # what the load check compares
     assert [t.shape for t in positional_embeddings(graph)] == [(1, 31, 64)]
     assert spec.training["parity"]["full"]["argmax_agreement"] >= 0.9
     assert out.stat().st_size < (run / "act_micro.tflite").stat().st_size
@@ -127,8 +127,9 @@ def test_evaluate_and_studies_write_pictures(run, tmp_path, capsys):
 
     data = small_lzq_npz(tmp_path / "data.npz")
     out = tmp_path / "eval"
-    assert evaluate_cli.main([str(run / "act_micro.tflite"), "--dataset", str(data),
-                              "--output", str(out)]) == 0
+    assert (
+        evaluate_cli.main([str(run / "act_micro.tflite"), "--dataset", str(data), "--output", str(out)]) == 0
+    )
     metrics = json.loads((out / "metrics.json").read_text())["report"]
     ds = load_npz_dataset(data).part("test")
     assert metrics["samples"] == len(ds)
@@ -139,15 +140,40 @@ def test_evaluate_and_studies_write_pictures(run, tmp_path, capsys):
     keras_metrics = json.loads((tmp_path / "k" / "metrics.json").read_text())["report"]
     assert keras_metrics["accuracy"] == pytest.approx(metrics["accuracy"], abs=2 / len(ds))
 
-    assert study.main(["frames", str(run / "act_micro.tflite"), "--dataset", str(data),
-                       "--step", "10", "--output", str(tmp_path / "s")]) == 0
+    assert (
+        study.main(
+            [
+                "frames",
+                str(run / "act_micro.tflite"),
+                "--dataset",
+                str(data),
+                "--step",
+                "10",
+                "--output",
+                str(tmp_path / "s"),
+            ]
+        )
+        == 0
+    )
     rows = json.loads((tmp_path / "s" / "frame_removal.json").read_text())["rows"]
     assert [r["frames_left"] for r in rows if r["removed_from"] == "end"] == [30, 20, 10]
     assert rows[0]["accuracy"] == pytest.approx(metrics["accuracy"], abs=1e-9)
-    assert study.main(["attention", str(run), "--dataset", str(data), "--max-samples", "50",
-                       "--output", str(tmp_path / "s")]) == 0
-    for png in ("frame_removal.png", "attention_maps.png", "cls_attention.png",
-                "positional_similarity.png"):
+    assert (
+        study.main(
+            [
+                "attention",
+                str(run),
+                "--dataset",
+                str(data),
+                "--max-samples",
+                "50",
+                "--output",
+                str(tmp_path / "s"),
+            ]
+        )
+        == 0
+    )
+    for png in ("frame_removal.png", "attention_maps.png", "cls_attention.png", "positional_similarity.png"):
         assert (tmp_path / "s" / png).stat().st_size > 5000
     assert "removed" in capsys.readouterr().out
 
@@ -159,8 +185,27 @@ def test_training_is_deterministic_with_a_seed(tmp_path):
     histories = []
     for name in ("a", "b"):
         out = tmp_path / name
-        assert train.main(["--dataset", str(data), "--epochs", "2", "--batch-size", "64",
-                           "--seed", "7", "--output", str(out), "--quiet",
-                           "--rotate-deg", "10", "--crop-prob", "0.3"]) == 0
+        assert (
+            train.main(
+                [
+                    "--dataset",
+                    str(data),
+                    "--epochs",
+                    "2",
+                    "--batch-size",
+                    "64",
+                    "--seed",
+                    "7",
+                    "--output",
+                    str(out),
+                    "--quiet",
+                    "--rotate-deg",
+                    "10",
+                    "--crop-prob",
+                    "0.3",
+                ]
+            )
+            == 0
+        )
         histories.append((out / "history.csv").read_text())
     assert histories[0] == histories[1]

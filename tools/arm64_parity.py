@@ -14,6 +14,7 @@ arrays, so both machines see identical bytes and video decoders cannot differ. T
 the same top class for every window, probabilities within 1e-5, features within 1e-5; for each
 pose backend the same number of people per frame and keypoints within 1 px.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,11 @@ def make_inputs(out: Path, windows: int, segments: list[tuple[int, int]]) -> Non
 
     ds = build_lzq_dataset(lzq_data_dir(), window_length=LZQ_WINDOW, stride=LZQ_STRIDE)
     test = np.flatnonzero(ds.split == "test")
-    pick = test if windows <= 0 or windows >= len(test) else \
-        test[np.linspace(0, len(test) - 1, windows).astype(int)]
+    pick = (
+        test
+        if windows <= 0 or windows >= len(test)
+        else test[np.linspace(0, len(test) - 1, windows).astype(int)]
+    )
     wanted = {start + k: k for start, length in segments for k in range(length)}
     cap = cv2.VideoCapture(str(demo_video_path()))
     decoded: dict[int, np.ndarray] = {}
@@ -59,19 +63,30 @@ def make_inputs(out: Path, windows: int, segments: list[tuple[int, int]]) -> Non
     # Each segment starts again at time 0: a backend that tracks resets there (time went back).
     order = [start + k for start, length in segments for k in range(length)]
     stamps = [int(round(wanted[i] * 1e9 / 30.0)) for i in order]
-    np.savez_compressed(out, windows=ds.poses[pick].astype(np.float32), labels=ds.labels[pick],
-                        window_index=pick, test_windows=len(test),
-                        frames=np.stack([decoded[i] for i in order]), frame_index=np.array(order),
-                        stamps_ns=np.array(stamps, dtype=np.int64))
-    print(f"inputs: {len(pick)} of the {len(test)} LZQ test windows, {len(order)} frames "
-          f"{FRAME_SIZE[0]}x{FRAME_SIZE[1]} of the demo clip in {len(segments)} segments -> {out}")
+    np.savez_compressed(
+        out,
+        windows=ds.poses[pick].astype(np.float32),
+        labels=ds.labels[pick],
+        window_index=pick,
+        test_windows=len(test),
+        frames=np.stack([decoded[i] for i in order]),
+        frame_index=np.array(order),
+        stamps_ns=np.array(stamps, dtype=np.int64),
+    )
+    print(
+        f"inputs: {len(pick)} of the {len(test)} LZQ test windows, {len(order)} frames "
+        f"{FRAME_SIZE[0]}x{FRAME_SIZE[1]} of the demo clip in {len(segments)} segments -> {out}"
+    )
 
 
 def _versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
-    info = {"machine": platform.machine(), "python": platform.python_version(),
-            "libc": " ".join(platform.libc_ver())}
+    info = {
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "libc": " ".join(platform.libc_ver()),
+    }
     for dist in ("numpy", "mediapipe", "ai-edge-litert", "opencv-contrib-python"):
         try:
             info[dist] = version(dist)
@@ -104,13 +119,16 @@ def run(inputs: Path, out: Path) -> None:
             errors[backend] = f"{type(exc).__name__}: {exc}"
             continue
         try:
-            people = [estimator.estimate(f, int(t))
-                      for f, t in zip(tqdm(frames, desc=f"pose {backend}", leave=False), stamps)]
+            people = [
+                estimator.estimate(f, int(t))
+                for f, t in zip(tqdm(frames, desc=f"pose {backend}", leave=False), stamps)
+            ]
         finally:
             estimator.close()
         result[f"pose__{backend}__counts"] = np.array([len(p) for p in people])
-        result[f"pose__{backend}__keypoints"] = np.concatenate(
-            [p.keypoints for p in people]).reshape(-1, 17, 3)
+        result[f"pose__{backend}__keypoints"] = np.concatenate([p.keypoints for p in people]).reshape(
+            -1, 17, 3
+        )
     result["errors"] = np.array(json.dumps(errors))
     np.savez_compressed(out, **result)
     print(f"outputs: {len(features)} windows, {len(result) - 3} model/backend results -> {out}")
@@ -135,7 +153,7 @@ def compare_pose(host: np.lib.npyio.NpzFile, arm: np.lib.npyio.NpzFile, backend:
     if not count_mismatch:
         starts = np.concatenate([[0], np.cumsum(hc)])
         for i in range(len(hc)):
-            h, a = hk[starts[i]:starts[i + 1]], ak[starts[i]:starts[i + 1]]
+            h, a = hk[starts[i] : starts[i + 1]], ak[starts[i] : starts[i + 1]]
             if not len(h):
                 continue
             a = a[_match(h, a)]
@@ -146,8 +164,16 @@ def compare_pose(host: np.lib.npyio.NpzFile, arm: np.lib.npyio.NpzFile, backend:
                 px = max(px, float(np.abs(h[..., :2] - a[..., :2])[both].max()))
             conf = max(conf, float(np.abs(h[..., 2] - a[..., 2]).max()))
     ok = not count_mismatch and px <= PX_TOL and flips == 0
-    return {"frames": len(hc), "people": int(hc.sum()), "points": points, "max_px": px,
-            "max_conf": conf, "flips": flips, "count_mismatch": count_mismatch, "ok": ok}
+    return {
+        "frames": len(hc),
+        "people": int(hc.sum()),
+        "points": points,
+        "max_px": px,
+        "max_conf": conf,
+        "flips": flips,
+        "count_mismatch": count_mismatch,
+        "ok": ok,
+    }
 
 
 def compare(host_path: Path, arm_path: Path) -> int:
@@ -168,28 +194,33 @@ def compare(host_path: Path, arm_path: Path) -> int:
         hp, ap = host[key], arm[key]
         same = int((hp.argmax(1) == ap.argmax(1)).sum())
         diff = float(np.abs(hp - ap).max())
-        print(f"AcT {name}: top class same {same}/{len(hp)}, max |prob diff| {diff:.2e} "
-              f"(tol {PROB_TOL:g})")
+        print(f"AcT {name}: top class same {same}/{len(hp)}, max |prob diff| {diff:.2e} (tol {PROB_TOL:g})")
         summary.append(f"{name} top1 {same}/{len(hp)} dp {diff:.1e}")
         if same != len(hp) or diff > PROB_TOL:
             failures.append(f"{name}: top class differs in {len(hp) - same} windows, max |dp| {diff:.2e}")
     for side, data in (("host", host), ("arm64", arm)):
         for backend, err in json.loads(str(data["errors"])).items():
             failures.append(f"pose {backend} on {side}: {err}")
-    backends = sorted({k.split("__")[1] for k in host.files if k.startswith("pose__")}
-                      | {k.split("__")[1] for k in arm.files if k.startswith("pose__")})
+    backends = sorted(
+        {k.split("__")[1] for k in host.files if k.startswith("pose__")}
+        | {k.split("__")[1] for k in arm.files if k.startswith("pose__")}
+    )
     for backend in backends:
         if f"pose__{backend}__counts" not in host.files or f"pose__{backend}__counts" not in arm.files:
             continue  # its creation error is listed above
         r = compare_pose(host, arm, backend)
-        print(f"pose {backend}: {r['frames']} frames, {r['people']} people, {r['points']} keypoints; "
-              f"max keypoint diff {r['max_px']:.3f} px (tol {PX_TOL:g}), max confidence diff "
-              f"{r['max_conf']:.2e}, visibility flips {r['flips']}, frames with other counts "
-              f"{r['count_mismatch'] or 'none'}")
+        print(
+            f"pose {backend}: {r['frames']} frames, {r['people']} people, {r['points']} keypoints; "
+            f"max keypoint diff {r['max_px']:.3f} px (tol {PX_TOL:g}), max confidence diff "
+            f"{r['max_conf']:.2e}, visibility flips {r['flips']}, frames with other counts "
+            f"{r['count_mismatch'] or 'none'}"
+        )
         summary.append(f"pose {backend} {r['max_px']:.2f} px")
         if not r["ok"]:
-            failures.append(f"pose {backend}: counts {r['count_mismatch'] or 'same'}, "
-                            f"{r['max_px']:.3f} px, {r['flips']} flips")
+            failures.append(
+                f"pose {backend}: counts {r['count_mismatch'] or 'same'}, "
+                f"{r['max_px']:.3f} px, {r['flips']} flips"
+            )
     if not backends:
         failures.append("no pose backend produced results")
     line = "; ".join(summary)
@@ -221,12 +252,16 @@ def bundles(model_dir: Path, like: Path | None) -> int:
     if like is not None:
         # Every model file built here against the host's copy of it (the host's folder may hold
         # more: other branches' builds share the cache on a machine).
-        for mine in sorted(p for p in model_dir.rglob("*") if p.is_file() and p.suffix in (".task", ".tflite")):
+        for mine in sorted(
+            p for p in model_dir.rglob("*") if p.is_file() and p.suffix in (".task", ".tflite")
+        ):
             ref = like / mine.relative_to(model_dir)
             if ref.is_file():
                 same = mine.read_bytes() == ref.read_bytes()
                 bad += not same
-                print(f"{mine.relative_to(model_dir)}: {'= host build' if same else 'DIFFERS from the host build'}")
+                print(
+                    f"{mine.relative_to(model_dir)}: {'= host build' if same else 'DIFFERS from the host build'}"
+                )
     print(f"bundles: {'ok' if not bad else f'{bad} mismatches'}")
     return 1 if bad else 0
 
@@ -241,9 +276,12 @@ def main(argv: list[str] | None = None) -> int:
     # backend's second and third frames follow the first; then a fresh start) keep this phase to
     # a few minutes. The thresholds do not change with the counts.
     i.add_argument("--windows", type=int, default=24, help="LZQ test windows (0 = all)")
-    i.add_argument("--segments", default="88:3,200:1",
-                   help="demo-clip frames START:COUNT,... (consecutive within a segment; picked "
-                        "where MediaPipe finds people from a fresh start)")
+    i.add_argument(
+        "--segments",
+        default="88:3,200:1",
+        help="demo-clip frames START:COUNT,... (consecutive within a segment; picked "
+        "where MediaPipe finds people from a fresh start)",
+    )
     r = sub.add_parser("run")
     r.add_argument("inputs", type=Path)
     r.add_argument("out", type=Path)

@@ -6,6 +6,7 @@
     tools/readme_tables.py          # rewrite README.md
     tools/readme_tables.py --check  # exit 1 when README.md is out of date (a test runs this)
 """
+
 from __future__ import annotations
 
 import re

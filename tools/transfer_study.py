@@ -14,6 +14,7 @@ run to TFLite; `score` measures (a) synthetic -> real LZQ, (b) held-out subjects
 capture, (c) the bundled demo clip through the real pose and AcT nodes (`act-ros evaluate BAG`),
 calibration (ECE before / after the temperature) and the unknown-action reject rule.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,9 +59,23 @@ def train(args) -> None:
     for seed in args.seeds:
         out = args.study / args.recipe / f"seed_{seed}"
         if not (out / "run.json").is_file():
-            run(["nice", *ACT_ROS, "train", "--dataset", str(args.study / "synthetic.npz"),
-                 "--size", args.size, "--seed", str(seed), "--output", str(out),
-                 *RECIPES[args.recipe], *args.extra])
+            run(
+                [
+                    "nice",
+                    *ACT_ROS,
+                    "train",
+                    "--dataset",
+                    str(args.study / "synthetic.npz"),
+                    "--size",
+                    args.size,
+                    "--seed",
+                    str(seed),
+                    "--output",
+                    str(out),
+                    *RECIPES[args.recipe],
+                    *args.extra,
+                ]
+            )
         if not (out / "model.tflite").is_file():
             run([*ACT_ROS, "export", str(out), "-o", str(out / "model.tflite")])
 
@@ -69,15 +84,41 @@ def demo_clip(model: Path, out: Path, threshold: float = 0.0) -> dict:
     """(c): the labelled demo clip through the real pose and AcT nodes (in-process, DDS)."""
     bag = ROOT / "runs" / "demo" / "demo_bag"
     if not bag.exists():
-        run([*ACT_ROS, "make-bag", "act_ros/data/sports2d_demo.mp4", "--labels",
-             "act_ros/data/sports2d_demo_labels.csv", "-o", str(bag), "--width", "640"])
-    run(["nice", *ACT_ROS, "evaluate", str(bag), "--quiet", "-o", str(out),
-         "--act-param", f"model_path={model}", "--act-param", f"unknown_threshold={threshold}"],
-        stdout=subprocess.DEVNULL)
+        run(
+            [
+                *ACT_ROS,
+                "make-bag",
+                "act_ros/data/sports2d_demo.mp4",
+                "--labels",
+                "act_ros/data/sports2d_demo_labels.csv",
+                "-o",
+                str(bag),
+                "--width",
+                "640",
+            ]
+        )
+    run(
+        [
+            "nice",
+            *ACT_ROS,
+            "evaluate",
+            str(bag),
+            "--quiet",
+            "-o",
+            str(out),
+            "--act-param",
+            f"model_path={model}",
+            "--act-param",
+            f"unknown_threshold={threshold}",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     rep = json.loads((out / "report.json").read_text())
     cls = rep["score"]["classification"]
-    return {k: cls.get(k) for k in ("accuracy", "balanced_accuracy", "scored", "per_class",
-                                    "confusion_matrix", "labels")}
+    return {
+        k: cls.get(k)
+        for k in ("accuracy", "balanced_accuracy", "scored", "per_class", "confusion_matrix", "labels")
+    }
 
 
 def transfer_metrics(logits: dict, parts: dict, class_names) -> dict:
@@ -86,21 +127,18 @@ def transfer_metrics(logits: dict, parts: dict, class_names) -> dict:
     from sklearn.metrics import balanced_accuracy_score
 
     from act_ros.runtime import softmax
-    from act_ros.training.calibrate import (calibrate, expected_calibration_error,
-                                            reject_report)
+    from act_ros.training.calibrate import calibrate, expected_calibration_error, reject_report
 
     out = {}
     y = parts["lzq"].labels
     pred = logits["lzq"].argmax(1)
     out["a_lzq_balanced_accuracy"] = float(balanced_accuracy_score(y, pred))
-    out["a_lzq_recall"] = {class_names[c]: float(np.mean(pred[y == c] == c))
-                           for c in np.unique(y)}
+    out["a_lzq_recall"] = {class_names[c]: float(np.mean(pred[y == c] == c)) for c in np.unique(y)}
     y = parts["test"].labels
     pred = logits["test"].argmax(1)
     out["b_lso_accuracy"] = float(np.mean(pred == y))
     out["b_lso_balanced_accuracy"] = float(balanced_accuracy_score(y, pred))
-    out["b_lso_recall"] = {class_names[c]: float(np.mean(pred[y == c] == c))
-                           for c in np.unique(y)}
+    out["b_lso_recall"] = {class_names[c]: float(np.mean(pred[y == c] == c)) for c in np.unique(y)}
     cal = calibrate(logits["val"], parts["val"].labels, logits["unknown_tune"])
     t, thr = cal["temperature"], cal["unknown_threshold"]
     out["temperature"], out["unknown_threshold"] = t, thr
@@ -108,8 +146,9 @@ def transfer_metrics(logits: dict, parts: dict, class_names) -> dict:
         p0, p1 = softmax(logits[name]), softmax(logits[name] / t)
         out[f"ece_{name}_before"] = expected_calibration_error(p0, parts[name].labels)
         out[f"ece_{name}_after"] = expected_calibration_error(p1, parts[name].labels)
-    out["reject_test"] = reject_report(thr, softmax(logits["test"] / t), parts["test"].labels,
-                                       softmax(logits["unknown_test"] / t))
+    out["reject_test"] = reject_report(
+        thr, softmax(logits["test"] / t), parts["test"].labels, softmax(logits["unknown_test"] / t)
+    )
     out["reject_tune"] = cal["tune"]
     return out
 
@@ -119,10 +158,14 @@ def load_parts(study: Path) -> dict:
 
     syn = load_npz_dataset(study / "synthetic.npz")
     unk = load_npz_dataset(study / "unknown.npz")
-    return {"val": syn.part("val"), "test": syn.part("test"),
-            "lzq": load_npz_dataset(study / "lzq.npz"),
-            "unknown_tune": unk.part("val"), "unknown_test": unk.part("test"),
-            "class_names": syn.class_names}
+    return {
+        "val": syn.part("val"),
+        "test": syn.part("test"),
+        "lzq": load_npz_dataset(study / "lzq.npz"),
+        "unknown_tune": unk.part("val"),
+        "unknown_test": unk.part("test"),
+        "class_names": syn.class_names,
+    }
 
 
 def model_logits(model: Path, parts: dict) -> dict:
@@ -166,11 +209,14 @@ TABLE_METRICS = (
 def table(args) -> None:
     import numpy as np
 
-    lines = ["| recipe | seeds | " + " | ".join(n for n, _ in TABLE_METRICS) + " |",
-             "|---|---:|" + "---:|" * len(TABLE_METRICS)]
+    lines = [
+        "| recipe | seeds | " + " | ".join(n for n, _ in TABLE_METRICS) + " |",
+        "|---|---:|" + "---:|" * len(TABLE_METRICS),
+    ]
     for recipe in RECIPES:
-        results = [json.loads(p.read_text())
-                   for p in sorted((args.study / recipe).glob("seed_*/transfer.json"))]
+        results = [
+            json.loads(p.read_text()) for p in sorted((args.study / recipe).glob("seed_*/transfer.json"))
+        ]
         if not results:
             continue
         cells = []
@@ -195,21 +241,28 @@ def figures(args) -> None:
 
     parts = load_parts(args.study)
     runs = [args.study / args.recipe / f"seed_{s}" for s in args.seeds]
-    logits = {k: np.mean([np.load(r / "logits.npz")[k] for r in runs], axis=0)
-              for k in ("val", "test", "lzq", "unknown_tune", "unknown_test")}
+    logits = {
+        k: np.mean([np.load(r / "logits.npz")[k] for r in runs], axis=0)
+        for k in ("val", "test", "lzq", "unknown_tune", "unknown_test")
+    }
     out = args.output
     out.mkdir(parents=True, exist_ok=True)
     names = parts["class_names"]
-    for key, title in (("lzq", "(a) synthetic -> real LZQ"),
-                       ("test", "(b) held-out subjects (motion capture)")):
+    for key, title in (
+        ("lzq", "(a) synthetic -> real LZQ"),
+        ("test", "(b) held-out subjects (motion capture)"),
+    ):
         rep = classification_report(parts[key].labels, logits[key], names)
-        plot_confusion(rep, out / f"confusion_{key}.png",
-                       f"{title}: AcT-micro x{len(runs)}, {args.recipe}")
+        plot_confusion(rep, out / f"confusion_{key}.png", f"{title}: AcT-micro x{len(runs)}, {args.recipe}")
     t = fit_temperature(logits["val"], parts["val"].labels)
-    plot_reliability(softmax(logits["test"]), softmax(logits["test"] / t), parts["test"].labels,
-                     out / "reliability_test.png",
-                     f"held-out subjects, AcT-micro x{len(runs)} ({args.recipe}); T = {t:.2f} "
-                     "fitted on validation subjects")
+    plot_reliability(
+        softmax(logits["test"]),
+        softmax(logits["test"] / t),
+        parts["test"].labels,
+        out / "reliability_test.png",
+        f"held-out subjects, AcT-micro x{len(runs)} ({args.recipe}); T = {t:.2f} "
+        "fitted on validation subjects",
+    )
     res = transfer_metrics(logits, parts, names)
     (out / f"ensemble_{args.recipe}.json").write_text(json.dumps(res, indent=2) + "\n")
     print({k: v for k, v in res.items() if not isinstance(v, dict)})
@@ -225,19 +278,32 @@ def ship_one(runs: list[Path], output: Path, name: str, study: Path) -> dict:
     from act_ros.runtime import ActClassifier
 
     run([*ACT_ROS, "export", *map(str, runs), "-o", str(output), "--name", name])
-    run([*ACT_ROS, "calibrate", str(output), "--dataset", str(study / "full.npz"),
-         "--unknown", str(study / "unknown.npz")], stdout=subprocess.DEVNULL)
+    run(
+        [
+            *ACT_ROS,
+            "calibrate",
+            str(output),
+            "--dataset",
+            str(study / "full.npz"),
+            "--unknown",
+            str(study / "unknown.npz"),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     clf = ActClassifier(output)
     val = load_npz_dataset(study / "full.npz").part("val")
     unk = load_npz_dataset(study / "unknown.npz")
     test = unk.part("test")
     p_val, p_unk = clf.predict_proba(val.features()), clf.predict_proba(test.features())
-    res = {"temperature": clf.temperature, "unknown_threshold": clf.unknown_threshold,
-           "reject": reject_report(clf.unknown_threshold, p_val, val.labels, p_unk),
-           "flagged_per_action": {
-               unk.class_names[c]: float(np.mean(p_unk[test.labels == c].max(1)
-                                                 < clf.unknown_threshold))
-               for c in np.unique(test.labels)}}
+    res = {
+        "temperature": clf.temperature,
+        "unknown_threshold": clf.unknown_threshold,
+        "reject": reject_report(clf.unknown_threshold, p_val, val.labels, p_unk),
+        "flagged_per_action": {
+            unk.class_names[c]: float(np.mean(p_unk[test.labels == c].max(1) < clf.unknown_threshold))
+            for c in np.unique(test.labels)
+        },
+    }
     return res
 
 
@@ -248,24 +314,51 @@ def ship(args) -> None:
     out = {}
     args.final.mkdir(parents=True, exist_ok=True)
     micro = args.micro_runs or sorted((args.final / "micro").glob("seed_*"))
-    out["micro"] = ship_one(micro, models / "act_micro.tflite",
-                            f"act_micro_mix10_x{len(micro)}", args.study)
+    out["micro"] = ship_one(micro, models / "act_micro.tflite", f"act_micro_mix10_x{len(micro)}", args.study)
     if args.small_run or (args.final / "small" / "run.json").is_file():
-        out["small"] = ship_one([args.small_run or args.final / "small"], models / "act_small.tflite",
-                                "act_small_mix10", args.study)
+        out["small"] = ship_one(
+            [args.small_run or args.final / "small"],
+            models / "act_small.tflite",
+            "act_small_mix10",
+            args.study,
+        )
     bag = ROOT / "runs" / "demo" / "demo_bag_unknown"
     if not bag.exists():
-        run([*ACT_ROS, "make-bag", "act_ros/data/sports2d_demo.mp4", "--labels",
-             "act_ros/data/sports2d_demo_labels.csv", "-o", str(bag), "--width", "640"])
+        run(
+            [
+                *ACT_ROS,
+                "make-bag",
+                "act_ros/data/sports2d_demo.mp4",
+                "--labels",
+                "act_ros/data/sports2d_demo_labels.csv",
+                "-o",
+                str(bag),
+                "--width",
+                "640",
+            ]
+        )
     for size in out:
         for name, thr in (("default", -1.0), ("no_reject", 0.0)):
             dest = args.final / f"eval_demo_{size}_{name}"
-            run([*ACT_ROS, "evaluate", str(bag), "--quiet", "-o", str(dest),
-                 "--act-param", f"model_size={size}", "--act-param", f"unknown_threshold={thr}"],
-                stdout=subprocess.DEVNULL)
+            run(
+                [
+                    *ACT_ROS,
+                    "evaluate",
+                    str(bag),
+                    "--quiet",
+                    "-o",
+                    str(dest),
+                    "--act-param",
+                    f"model_size={size}",
+                    "--act-param",
+                    f"unknown_threshold={thr}",
+                ],
+                stdout=subprocess.DEVNULL,
+            )
             c = json.loads((dest / "report.json").read_text())["score"]["classification"]
-            out[size][f"demo_{name}"] = {k: c[k] for k in ("accuracy", "balanced_accuracy",
-                                                           "scored", "per_class")}
+            out[size][f"demo_{name}"] = {
+                k: c[k] for k in ("accuracy", "balanced_accuracy", "scored", "per_class")
+            }
     (args.final / "shipped.json").write_text(json.dumps(out, indent=2) + "\n")
     print(json.dumps(out, indent=1)[:4000])
 
@@ -290,16 +383,21 @@ def main(argv=None) -> int:
     f.add_argument("-o", "--output", type=Path, required=True)
     s = sub.add_parser("ship")
     s.add_argument("--study", type=Path, required=True)
-    s.add_argument("--final", type=Path, required=True,
-                   help="output folder; its micro/seed_* and small runs unless given below")
+    s.add_argument(
+        "--final",
+        type=Path,
+        required=True,
+        help="output folder; its micro/seed_* and small runs unless given below",
+    )
     s.add_argument("--micro-runs", type=Path, nargs="+", default=None)
     s.add_argument("--small-run", type=Path, default=None)
     c = sub.add_parser("table")
     c.add_argument("--study", type=Path, required=True)
     args = p.parse_args(argv)
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-    {"prepare": prepare, "train": train, "score": score, "table": table,
-     "figures": figures, "ship": ship}[args.cmd](args)
+    {"prepare": prepare, "train": train, "score": score, "table": table, "figures": figures, "ship": ship}[
+        args.cmd
+    ](args)
     return 0
 
 

@@ -5,6 +5,7 @@ alone) and a ground-truth topic (``ground_truth/actions``, PersonActionArray, on
 input frame with the same header stamp). :func:`inspect_bag` reads the whole bag once, before
 any node starts, so a corrupted or truncated bag fails early with a clear message.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -38,8 +39,7 @@ class BagError(RuntimeError):
 def is_bag_path(path: str | Path) -> bool:
     """A rosbag2 folder (with metadata.yaml) or a single .mcap / .db3 file."""
     p = Path(path)
-    return (p.is_dir() and (p / "metadata.yaml").is_file()) or (
-        p.is_file() and p.suffix in (".mcap", ".db3"))
+    return (p.is_dir() and (p / "metadata.yaml").is_file()) or (p.is_file() and p.suffix in (".mcap", ".db3"))
 
 
 def normalize_topic(topic: str) -> str:
@@ -130,10 +130,10 @@ class BagInfo:
     storage: str
     input_topic: str
     input_type: str
-    frame_stamps: list[int]              # header stamps of the input messages, in bag order
-    frame_times: list[int]               # bag (receive) timestamps of the input messages
+    frame_stamps: list[int]  # header stamps of the input messages, in bag order
+    frame_times: list[int]  # bag (receive) timestamps of the input messages
     ground_truth: list[GroundTruthFrame]
-    topics: dict[str, str]               # every topic -> type
+    topics: dict[str, str]  # every topic -> type
     message_count: int
     custom_data: dict[str, str] = field(default_factory=dict)
 
@@ -165,8 +165,15 @@ def _open_reader(path: Path) -> Reader:
     try:
         reader = Reader(path)
         reader.open()
-    except (ReaderError, FileNotFoundError, OSError, sqlite3.DatabaseError, struct.error,
-            ValueError, KeyError) as exc:
+    except (
+        ReaderError,
+        FileNotFoundError,
+        OSError,
+        sqlite3.DatabaseError,
+        struct.error,
+        ValueError,
+        KeyError,
+    ) as exc:
         raise BagError(f"cannot open bag {path}: it is corrupted, truncated or not a bag ({exc})") from None
     return reader
 
@@ -185,7 +192,8 @@ def _pick_input_topic(topics: dict[str, str], requested: str | None) -> tuple[st
         if topics[topic] not in INPUT_TYPES:
             raise BagError(
                 f"topic {topic} has type {topics[topic]}, which cannot be replayed into the nodes; "
-                f"expected one of {', '.join(INPUT_TYPES)}")
+                f"expected one of {', '.join(INPUT_TYPES)}"
+            )
         return topic, topics[topic]
     for msgtype in INPUT_TYPES:  # images first: the whole pipeline; pose arrays: AcT node only
         found = sorted(t for t, ty in topics.items() if ty == msgtype)
@@ -196,12 +204,17 @@ def _pick_input_topic(topics: dict[str, str], requested: str | None) -> tuple[st
     unknown = sorted(f"{t} [{ty}]" for t, ty in topics.items() if not is_known_type(ty))
     hint = f"; unknown message type(s): {', '.join(unknown)}" if unknown else ""
     raise BagError(
-        f"the bag has no input topic of type {', '.join(INPUT_TYPES)} (its topics: {listing}){hint}")
+        f"the bag has no input topic of type {', '.join(INPUT_TYPES)} (its topics: {listing}){hint}"
+    )
 
 
-def inspect_bag(path: str | Path, *, input_topic: str | None = None,
-                ground_truth_topic: str = GROUND_TRUTH_TOPIC,
-                require_ground_truth: bool = True) -> BagInfo:
+def inspect_bag(
+    path: str | Path,
+    *,
+    input_topic: str | None = None,
+    ground_truth_topic: str = GROUND_TRUTH_TOPIC,
+    require_ground_truth: bool = True,
+) -> BagInfo:
     """Read a whole bag once: input frames' stamps and every ground-truth message.
 
     Raises :class:`BagError` for unreadable, corrupted or truncated bags, a missing input or
@@ -215,12 +228,14 @@ def inspect_bag(path: str | Path, *, input_topic: str | None = None,
         in_topic, in_type = _pick_input_topic(topics, input_topic)
         gt_topic = normalize_topic(ground_truth_topic)
         if gt_topic in topics and topics[gt_topic] != ACTION_ARRAY_TYPE:
-            raise BagError(f"ground-truth topic {gt_topic} has type {topics[gt_topic]}; expected "
-                           f"{ACTION_ARRAY_TYPE}")
+            raise BagError(
+                f"ground-truth topic {gt_topic} has type {topics[gt_topic]}; expected {ACTION_ARRAY_TYPE}"
+            )
         if require_ground_truth and gt_topic not in topics:
             raise BagError(
                 f"the bag has no ground-truth topic {gt_topic} ({ACTION_ARRAY_TYPE}); make one with "
-                f"`act-ros make-bag VIDEO --labels LABELS.csv`")
+                f"`act-ros make-bag VIDEO --labels LABELS.csv`"
+            )
         wanted = [c for c in reader.connections if c.topic in (in_topic, gt_topic)]
         stamps: list[int] = []
         times: list[int] = []
@@ -234,34 +249,53 @@ def inspect_bag(path: str | Path, *, input_topic: str | None = None,
                     times.append(timestamp)
                 else:
                     msg = typestore().deserialize_cdr(raw, ACTION_ARRAY_TYPE)
-                    ground_truth.append(GroundTruthFrame(
-                        stamp_to_ns(msg.header.stamp),
-                        {int(a.track_id): str(a.label) for a in msg.actions},
-                        [str(c) for c in msg.class_names]))
+                    ground_truth.append(
+                        GroundTruthFrame(
+                            stamp_to_ns(msg.header.stamp),
+                            {int(a.track_id): str(a.label) for a in msg.actions},
+                            [str(c) for c in msg.class_names],
+                        )
+                    )
         except BagError:
             raise
         except Exception as exc:  # rosbags, sqlite, zstd and struct errors all mean a damaged bag
             raise BagError(
                 f"bag {path} is corrupted or truncated: reading failed after {count} messages "
-                f"({type(exc).__name__}: {exc})") from None
+                f"({type(exc).__name__}: {exc})"
+            ) from None
         expected = sum(c.msgcount for c in wanted)
         if expected and count < expected:
-            raise BagError(f"bag {path} is truncated: its index lists {expected} messages on "
-                           f"{in_topic} and {gt_topic}, only {count} could be read")
+            raise BagError(
+                f"bag {path} is truncated: its index lists {expected} messages on "
+                f"{in_topic} and {gt_topic}, only {count} could be read"
+            )
         if not stamps:
             raise BagError(f"the bag has no messages on its input topic {in_topic}")
         if len(set(stamps)) != len(stamps):
-            raise BagError(f"input topic {in_topic} has repeated header stamps: frames cannot be "
-                           f"matched to results by stamp")
+            raise BagError(
+                f"input topic {in_topic} has repeated header stamps: frames cannot be "
+                f"matched to results by stamp"
+            )
         if ground_truth:
             frame_set = set(stamps)
             orphans = [g.stamp_ns for g in ground_truth if g.stamp_ns not in frame_set]
             if len(orphans) == len(ground_truth):
-                raise BagError(f"no ground-truth stamp on {gt_topic} matches an input frame stamp "
-                               f"on {in_topic}")
+                raise BagError(
+                    f"no ground-truth stamp on {gt_topic} matches an input frame stamp on {in_topic}"
+                )
         custom = getattr(getattr(reader.storage, "metadata", None), "custom", None) or {}
-        return BagInfo(path, _storage_of(path), in_topic, in_type, stamps, times, ground_truth,
-                       topics, reader.message_count, {k: str(v) for k, v in custom.items()})
+        return BagInfo(
+            path,
+            _storage_of(path),
+            in_topic,
+            in_type,
+            stamps,
+            times,
+            ground_truth,
+            topics,
+            reader.message_count,
+            {k: str(v) for k, v in custom.items()},
+        )
     finally:
         reader.close()
 

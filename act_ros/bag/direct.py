@@ -4,6 +4,7 @@ tracker and the action recognizer in this process, in order, with their recorded
 This is the reference the replay through the live nodes is checked against: same bag, same
 parameters, same builders as the nodes (``act_ros.assembly``), same scoring code. Nothing of ROS is involved.
 """
+
 from __future__ import annotations
 
 import time
@@ -30,8 +31,10 @@ class DirectResult:
         return len(self.outputs) / self.wall_time_s if self.wall_time_s > 0 else None
 
 
-def iter_tracked_poses(info: BagInfo, pose_params: dict[str, Any],
-                       ) -> Iterator[tuple[int, np.ndarray, np.ndarray, list[tuple[float, float]] | None]]:
+def iter_tracked_poses(
+    info: BagInfo,
+    pose_params: dict[str, Any],
+) -> Iterator[tuple[int, np.ndarray, np.ndarray, list[tuple[float, float]] | None]]:
     """``(stamp_ns, track_ids, keypoints, box centres)`` per input frame: from the estimator +
     tracker for an image bag (centres as fractions of the image), as recorded for a pose bag
     (centres None)."""
@@ -48,15 +51,19 @@ def iter_tracked_poses(info: BagInfo, pose_params: dict[str, Any],
             image = decode_rgb(msg, pipeline.max_image_width)  # as the pose node decodes it
             detections = pipeline.process(image.rgb, stamp, image.scale)
             w, h = image.width, image.height
-            centers = [((b[0] + b[2]) / 2 / w, (b[1] + b[3]) / 2 / h)
-                       for b in detections.boxes.tolist()]
+            centers = [((b[0] + b[2]) / 2 / w, (b[1] + b[3]) / 2 / h) for b in detections.boxes.tolist()]
             yield stamp, detections.track_ids.astype(np.int64), detections.keypoints, centers
     finally:
         pipeline.close()
 
 
-def evaluate_direct(info: BagInfo, *, pose_params: dict[str, Any] | None = None,
-                    act_params: dict[str, Any] | None = None, progress: bool = True) -> DirectResult:
+def evaluate_direct(
+    info: BagInfo,
+    *,
+    pose_params: dict[str, Any] | None = None,
+    act_params: dict[str, Any] | None = None,
+    progress: bool = True,
+) -> DirectResult:
     """Run the bag's frames through the pipeline here; outputs keyed by frame stamp."""
     from tqdm import tqdm
 
@@ -68,13 +75,21 @@ def evaluate_direct(info: BagInfo, *, pose_params: dict[str, Any] | None = None,
     start = time.monotonic()
     frames = iter_tracked_poses(info, pose_params or {})
     try:
-        for stamp, ids, kp, centers in tqdm(frames, total=info.n_frames, desc="direct",
-                                            unit="frame", disable=not progress):
+        for stamp, ids, kp, centers in tqdm(
+            frames, total=info.n_frames, desc="direct", unit="frame", disable=not progress
+        ):
             actions = recognizer.update(stamp, ids, kp)
             outputs[stamp] = FrameOutput(
-                predictions=[Prediction(int(a.track_id), str(a.label), float(a.confidence),
-                                        int(a.window_frames), recognizer.config.window_length)
-                             for a in actions],
+                predictions=[
+                    Prediction(
+                        int(a.track_id),
+                        str(a.label),
+                        float(a.confidence),
+                        int(a.window_frames),
+                        recognizer.config.window_length,
+                    )
+                    for a in actions
+                ],
                 class_names=class_names,
                 latency_s=None,
                 pose_track_ids=[int(t) for t in ids] if centers is not None else None,

@@ -1,5 +1,6 @@
 """rosbags message objects for images and headers (the fields come from `act_ros.messages`,
 which also reads them back)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -21,12 +22,13 @@ def header(stamp_ns: int, frame_id: str) -> Any:
 
 def image_msg(bgr: np.ndarray, stamp_ns: int, frame_id: str, encoding: str = "bgr8") -> Any:
     """An HxWx3 uint8 BGR array as sensor_msgs/Image in ``encoding`` (messages.WRITABLE_ENCODINGS)."""
-    return typestore().types[IMAGE_TYPE](header=header(stamp_ns, frame_id),
-                                         **image_fields(bgr, encoding))
+    return typestore().types[IMAGE_TYPE](header=header(stamp_ns, frame_id), **image_fields(bgr, encoding))
 
 
-def compressed_msg(bgr: np.ndarray, stamp_ns: int, frame_id: str, fmt: str = "jpeg",
-                   jpeg_quality: int = 90) -> Any:
+def compressed_msg(
+    bgr: np.ndarray, stamp_ns: int, frame_id: str, fmt: str = "jpeg", jpeg_quality: int = 90
+) -> Any:
     """An HxWx3 uint8 BGR array as sensor_msgs/CompressedImage (jpeg or png)."""
-    return typestore().types[COMPRESSED_IMAGE_TYPE](header=header(stamp_ns, frame_id),
-                                                    **compressed_fields(bgr, fmt, jpeg_quality))
+    return typestore().types[COMPRESSED_IMAGE_TYPE](
+        header=header(stamp_ns, frame_id), **compressed_fields(bgr, fmt, jpeg_quality)
+    )

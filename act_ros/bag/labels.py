@@ -19,6 +19,7 @@ Format (CSV, ``#`` starts a comment line, a header row is required)::
   number of tracks with the number of real people.
 * Ranges of the same track must not overlap; frames that no range covers are not scored.
 """
+
 from __future__ import annotations
 
 import csv
@@ -32,8 +33,10 @@ from act_ros.recognizer import UNKNOWN_LABEL
 
 
 # What to do when labels name classes the model lacks (make-bag takes the default model's).
-CLASSES_HINT = ("Fix the labels, or give the classes of the model you will evaluate: "
-                "--model MODEL.tflite (its description) or --classes name1,name2,...")
+CLASSES_HINT = (
+    "Fix the labels, or give the classes of the model you will evaluate: "
+    "--model MODEL.tflite (its description) or --classes name1,name2,..."
+)
 
 
 class LabelsError(ValueError):
@@ -92,7 +95,8 @@ class Labels:
             where = ", ".join(f"'{label}' (line {line})" for label, line in unknown)
             raise LabelsError(
                 f"{self.source}: unknown label name(s) {where}; the model's classes are: "
-                + ", ".join(class_names) + f". {CLASSES_HINT}"
+                + ", ".join(class_names)
+                + f". {CLASSES_HINT}"
             )
 
 
@@ -102,8 +106,11 @@ _FRAME_COLUMNS = ("start_frame", "end_frame")
 
 def parse_labels(text: str, *, fps: float | None = None, source: str = "<labels>") -> Labels:
     """Parse labels CSV text. ``fps`` is needed when the file uses frame columns."""
-    lines = [(i + 1, ln) for i, ln in enumerate(text.splitlines())
-             if ln.strip() and not ln.lstrip().startswith("#")]
+    lines = [
+        (i + 1, ln)
+        for i, ln in enumerate(text.splitlines())
+        if ln.strip() and not ln.lstrip().startswith("#")
+    ]
     if not lines:
         raise LabelsError(f"{source}: no header and no rows (expected 'start,end,label[,track_id]')")
     reader = csv.reader(io.StringIO("\n".join(ln for _, ln in lines)), strict=True)
@@ -133,14 +140,16 @@ def parse_labels(text: str, *, fps: float | None = None, source: str = "<labels>
     for (line_no, _), row in zip(lines[1:], rows[1:]):
         if len(row) != len(header):
             raise LabelsError(
-                f"{source}, line {line_no}: {len(row)} fields, the header has {len(header)}: {row}")
+                f"{source}, line {line_no}: {len(row)} fields, the header has {len(header)}: {row}"
+            )
         cells = [c.strip() for c in row]
         try:
             start, end = float(cells[start_col]), float(cells[end_col])
         except ValueError:
             raise LabelsError(
                 f"{source}, line {line_no}: start/end must be numbers, got "
-                f"{cells[start_col]!r}, {cells[end_col]!r}") from None
+                f"{cells[start_col]!r}, {cells[end_col]!r}"
+            ) from None
         if not (np.isfinite(start) and np.isfinite(end)):
             raise LabelsError(f"{source}, line {line_no}: start/end must be finite")
         if in_frames:
@@ -150,7 +159,8 @@ def parse_labels(text: str, *, fps: float | None = None, source: str = "<labels>
             start, end = start / fps, (end + 1) / fps
         if start < 0 or end <= start:
             raise LabelsError(
-                f"{source}, line {line_no}: need 0 <= start < end, got start={start}, end={end}")
+                f"{source}, line {line_no}: need 0 <= start < end, got start={start}, end={end}"
+            )
         label = cells[label_col]
         if not label:
             raise LabelsError(f"{source}, line {line_no}: empty label")
@@ -160,8 +170,8 @@ def parse_labels(text: str, *, fps: float | None = None, source: str = "<labels>
                 track = int(cells[track_col])
             except ValueError:
                 raise LabelsError(
-                    f"{source}, line {line_no}: track_id must be an integer, got "
-                    f"{cells[track_col]!r}") from None
+                    f"{source}, line {line_no}: track_id must be an integer, got {cells[track_col]!r}"
+                ) from None
             if not 0 <= track < 2**32:
                 raise LabelsError(f"{source}, line {line_no}: track_id out of range: {track}")
         person = cells[person_col] if person_col is not None else ""

@@ -10,6 +10,7 @@ alone. Each contiguous segment of the dataset becomes one person with its own tr
 The bag's receive timestamps equal the header stamps, so ``ros2 bag play`` replays at the
 recorded rate. Written with rosbags (MCAP by default, sqlite3 on request).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,8 +49,9 @@ from act_ros.recognizer import UNKNOWN_LABEL
 
 
 # --- ground truth ------------------------------------------------------------------------------
-def ground_truth_msg(stamp_ns: int, frame_id: str, class_names: Sequence[str],
-                     actions: Sequence[tuple[int, str]]) -> object:
+def ground_truth_msg(
+    stamp_ns: int, frame_id: str, class_names: Sequence[str], actions: Sequence[tuple[int, str]]
+) -> object:
     """A ground-truth PersonActionArray: confidence 1, empty scores, track 0 = everyone."""
     store = typestore()
     PersonAction = store.types["act_ros/msg/PersonAction"]
@@ -59,9 +61,15 @@ def ground_truth_msg(stamp_ns: int, frame_id: str, class_names: Sequence[str],
         header=header(stamp_ns, frame_id),
         class_names=list(class_names),
         actions=[
-            PersonAction(track_id=int(track), label_index=index.get(label, -1), label=label,
-                         confidence=1.0, scores=np.zeros(0, dtype=np.float32),
-                         window_frames=0, window_length=0)
+            PersonAction(
+                track_id=int(track),
+                label_index=index.get(label, -1),
+                label=label,
+                confidence=1.0,
+                scores=np.zeros(0, dtype=np.float32),
+                window_frames=0,
+                window_length=0,
+            )
             for track, label in actions
         ],
     )
@@ -100,8 +108,10 @@ def resolve_class_names(classes: str | None, model: str | None, labels: Labels |
     if names:
         return names
     if labels is not None:
-        print("make-bag: no model description found; using the labels file's names as the class list",
-              file=sys.stderr)
+        print(
+            "make-bag: no model description found; using the labels file's names as the class list",
+            file=sys.stderr,
+        )
         return labels.label_names
     raise ValueError("cannot tell the class names: pass --classes or --model")
 
@@ -114,8 +124,9 @@ class VideoFrame:
     bgr: np.ndarray
 
 
-def read_video(path: str | Path, *, width: int | None = None, start_frame: int = 0,
-               max_frames: int | None = None) -> tuple[float, int, Iterator[VideoFrame]]:
+def read_video(
+    path: str | Path, *, width: int | None = None, start_frame: int = 0, max_frames: int | None = None
+) -> tuple[float, int, Iterator[VideoFrame]]:
     """(fps, frame count, frames). Frame times come from the container (falls back to i/fps)."""
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
@@ -163,11 +174,24 @@ def read_video(path: str | Path, *, width: int | None = None, start_frame: int =
     return fps, total, frames()
 
 
-def write_video_bag(video: str | Path, labels: Labels, output: str | Path, class_names: Sequence[str], *,
-                    storage: str = "mcap", compressed: str | None = None, encoding: str = "bgr8",
-                    width: int | None = None, start_time_ns: int | None = None,
-                    frame_id: str = "camera", start_frame: int = 0, max_frames: int | None = None,
-                    jpeg_quality: int = 90, version: int = 8, progress: bool = True) -> dict:
+def write_video_bag(
+    video: str | Path,
+    labels: Labels,
+    output: str | Path,
+    class_names: Sequence[str],
+    *,
+    storage: str = "mcap",
+    compressed: str | None = None,
+    encoding: str = "bgr8",
+    width: int | None = None,
+    start_time_ns: int | None = None,
+    frame_id: str = "camera",
+    start_frame: int = 0,
+    max_frames: int | None = None,
+    jpeg_quality: int = 90,
+    version: int = 8,
+    progress: bool = True,
+) -> dict:
     """Write a labelled image bag; returns a summary (frames, labelled frames, topics...)."""
     from tqdm import tqdm
 
@@ -199,15 +223,32 @@ def write_video_bag(video: str | Path, labels: Labels, output: str | Path, class
             size = (frame.bgr.shape[1], frame.bgr.shape[0])
     if n == 0:
         raise ValueError(f"{video}: no frames could be read")
-    return {"frames": n, "labelled_frames": labelled, "fps": fps, "image_topic": "/" + image_topic,
-            "image_type": image_type, "size": size, "start_time_ns": t0, "output": str(output)}
+    return {
+        "frames": n,
+        "labelled_frames": labelled,
+        "fps": fps,
+        "image_topic": "/" + image_topic,
+        "image_type": image_type,
+        "size": size,
+        "start_time_ns": t0,
+        "output": str(output),
+    }
 
 
 # --- pose dataset -> bag -----------------------------------------------------------------------
-def write_pose_bag(sequences: Sequence[PoseSequence], output: str | Path, class_names: Sequence[str], *,
-                   fps: float, image_size: tuple[int, int], storage: str = "mcap",
-                   start_time_ns: int | None = None, frame_id: str = "camera", version: int = 8,
-                   progress: bool = True) -> dict:
+def write_pose_bag(
+    sequences: Sequence[PoseSequence],
+    output: str | Path,
+    class_names: Sequence[str],
+    *,
+    fps: float,
+    image_size: tuple[int, int],
+    storage: str = "mcap",
+    start_time_ns: int | None = None,
+    frame_id: str = "camera",
+    version: int = 8,
+    progress: bool = True,
+) -> dict:
     """Write pose arrays (sequence i -> track i+1, played one after the other) + ground truth."""
     from tqdm import tqdm
 
@@ -226,8 +267,9 @@ def write_pose_bag(sequences: Sequence[PoseSequence], output: str | Path, class_
             raise ValueError(f"sequence {i}: keypoints contain NaN or inf")
         bad = sorted(set(seq.labels) - known)
         if bad:
-            raise LabelsError(f"sequence {i}: unknown label name(s) {bad}; classes: "
-                              f"{list(class_names)}. {CLASSES_HINT}")
+            raise LabelsError(
+                f"sequence {i}: unknown label name(s) {bad}; classes: {list(class_names)}. {CLASSES_HINT}"
+            )
     t0 = int(time.time() * 1e9) if start_time_ns is None else int(start_time_ns)
     period = 1e9 / fps
     width, height = image_size
@@ -245,20 +287,39 @@ def write_pose_bag(sequences: Sequence[PoseSequence], output: str | Path, class_
                     pts = frame_kp[present, :2]
                     box = (pts.min(0).tolist() + pts.max(0).tolist()) if len(pts) else [0.0] * 4
                     person = PersonPose2D(
-                        track_id=track, box_x_min=box[0], box_y_min=box[1], box_x_max=box[2],
-                        box_y_max=box[3], score=float(frame_kp[present, 2].mean()) if len(pts) else 0.0,
-                        keypoints=[Keypoint2D(x=float(x), y=float(y), confidence=float(c))
-                                   for x, y, c in frame_kp])
-                    msg = PersonPose2DArray(header=header(stamp, frame_id), image_width=width,
-                                            image_height=height, keypoint_layout=KEYPOINT_LAYOUT,
-                                            people=[person])
+                        track_id=track,
+                        box_x_min=box[0],
+                        box_y_min=box[1],
+                        box_x_max=box[2],
+                        box_y_max=box[3],
+                        score=float(frame_kp[present, 2].mean()) if len(pts) else 0.0,
+                        keypoints=[
+                            Keypoint2D(x=float(x), y=float(y), confidence=float(c)) for x, y, c in frame_kp
+                        ],
+                    )
+                    msg = PersonPose2DArray(
+                        header=header(stamp, frame_id),
+                        image_width=width,
+                        image_height=height,
+                        keypoint_layout=KEYPOINT_LAYOUT,
+                        people=[person],
+                    )
                     bag.write(POSES_TOPIC, stamp, msg)
-                    bag.write(GROUND_TRUTH_TOPIC, stamp,
-                              ground_truth_msg(stamp, frame_id, class_names, [(track, label)]))
+                    bag.write(
+                        GROUND_TRUTH_TOPIC,
+                        stamp,
+                        ground_truth_msg(stamp, frame_id, class_names, [(track, label)]),
+                    )
                     n += 1
                     bar.update()
-    return {"frames": n, "tracks": len(sequences), "fps": fps, "pose_topic": "/" + POSES_TOPIC,
-            "start_time_ns": t0, "output": str(output)}
+    return {
+        "frames": n,
+        "tracks": len(sequences),
+        "fps": fps,
+        "pose_topic": "/" + POSES_TOPIC,
+        "start_time_ns": t0,
+        "output": str(output),
+    }
 
 
 # --- CLI ---------------------------------------------------------------------------------------
@@ -293,44 +354,62 @@ def raw_size_warning(video: Path, width: int | None, max_frames: int | None) -> 
     size = w * h * 3 * frames
     if size <= RAW_BAG_WARNING_BYTES:
         return None
-    return (f"raw images: this bag will take ~{size / 2**20:,.0f} MB ({frames} frames of {w}x{h}; "
-            f"the video is {video.stat().st_size / 2**20:,.1f} MB). --compressed jpeg writes "
-            f"about a tenth of that (the pose node then decodes JPEG, as with a compressed "
-            f"camera topic), --width 640 a fraction of it")
+    return (
+        f"raw images: this bag will take ~{size / 2**20:,.0f} MB ({frames} frames of {w}x{h}; "
+        f"the video is {video.stat().st_size / 2**20:,.1f} MB). --compressed jpeg writes "
+        f"about a tenth of that (the pose node then decodes JPEG, as with a compressed "
+        f"camera topic), --width 640 a fraction of it"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="act-ros make-bag",
         description="Write a labelled ROS 2 bag (MCAP or sqlite3) from a video and a labels CSV, "
-                    "or from a pose dataset file (pose arrays, to evaluate the AcT node alone).")
-    p.add_argument("source", help="a video (any file OpenCV reads: mp4, mkv, avi, gif, ...), or "
-                                  "a pose dataset (.csv LZQ export or .npz)")
+        "or from a pose dataset file (pose arrays, to evaluate the AcT node alone).",
+    )
+    p.add_argument(
+        "source",
+        help="a video (any file OpenCV reads: mp4, mkv, avi, gif, ...), or "
+        "a pose dataset (.csv LZQ export or .npz)",
+    )
     p.add_argument("-o", "--output", required=True, help="bag folder to create (must not exist)")
     p.add_argument("--labels", help="labels CSV (start,end,label[,track_id]); required for a video")
     p.add_argument("--storage", choices=("mcap", "sqlite3"), default="mcap")
-    p.add_argument("--bag-version", type=int, choices=(8, 9), default=8,
-                   help="rosbag2 metadata version (8: Jazzy and newer read it; 9: Kilted)")
+    p.add_argument(
+        "--bag-version",
+        type=int,
+        choices=(8, 9),
+        default=8,
+        help="rosbag2 metadata version (8: Jazzy and newer read it; 9: Kilted)",
+    )
     p.add_argument("--classes", help="comma-separated class names of the model to evaluate")
     p.add_argument("--model", help="model (.tflite with its .json description) whose classes to use")
-    p.add_argument("--compressed", choices=COMPRESSED_FORMATS,
-                   help="write sensor_msgs/CompressedImage on image_raw/compressed (about a tenth "
-                        "of the raw size; default: raw sensor_msgs/Image, the pixels exactly as "
-                        "decoded, which a camera driver's image_raw carries)")
+    p.add_argument(
+        "--compressed",
+        choices=COMPRESSED_FORMATS,
+        help="write sensor_msgs/CompressedImage on image_raw/compressed (about a tenth "
+        "of the raw size; default: raw sensor_msgs/Image, the pixels exactly as "
+        "decoded, which a camera driver's image_raw carries)",
+    )
     p.add_argument("--encoding", choices=WRITABLE_ENCODINGS, default="bgr8", help="raw image encoding")
     p.add_argument("--jpeg-quality", type=int, default=90)
     p.add_argument("--width", type=int, help="resize frames to this width (keeps aspect ratio)")
     p.add_argument("--start-frame", type=int, default=0)
     p.add_argument("--max-frames", type=int)
-    p.add_argument("--start-time", type=float,
-                   help="stamp of the first frame, seconds since the epoch (default: now)")
+    p.add_argument(
+        "--start-time", type=float, help="stamp of the first frame, seconds since the epoch (default: now)"
+    )
     p.add_argument("--frame-id", default="camera")
-    p.add_argument("--fps", type=float,
-                   help="pose datasets: frame rate to stamp at (default: the dataset's, else 10)")
-    p.add_argument("--split", choices=("train", "val", "test"),
-                   help=".npz pose datasets: only the samples of this split")
-    p.add_argument("--image-size", default="640x480",
-                   help="pose datasets: WxH the [0,1] coordinates are scaled to")
+    p.add_argument(
+        "--fps", type=float, help="pose datasets: frame rate to stamp at (default: the dataset's, else 10)"
+    )
+    p.add_argument(
+        "--split", choices=("train", "val", "test"), help=".npz pose datasets: only the samples of this split"
+    )
+    p.add_argument(
+        "--image-size", default="640x480", help="pose datasets: WxH the [0,1] coordinates are scaled to"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -343,37 +422,61 @@ def main(argv: list[str] | None = None) -> int:
         if not source.is_file():
             raise FileNotFoundError(f"no such file: {source}")
         if source.suffix.lower() not in POSE_DATASET_SUFFIXES and not is_video(source):
-            raise ValueError(f"{source} is neither a video OpenCV can read nor a pose dataset "
-                             f"(.csv LZQ export, .npz)")
+            raise ValueError(
+                f"{source} is neither a video OpenCV can read nor a pose dataset (.csv LZQ export, .npz)"
+            )
         if source.suffix.lower() not in POSE_DATASET_SUFFIXES:
             if not args.labels:
                 raise LabelsError("a video needs --labels LABELS.csv")
-            warning = None if args.compressed else raw_size_warning(source, args.width,
-                                                                    args.max_frames)
+            warning = None if args.compressed else raw_size_warning(source, args.width, args.max_frames)
             if warning:
                 print(f"act-ros make-bag: warning: {warning}", file=sys.stderr)
             fps = cv2.VideoCapture(str(source)).get(cv2.CAP_PROP_FPS) or None
             labels = load_labels(args.labels, fps=fps)
             names = resolve_class_names(args.classes, args.model, labels)
             summary = write_video_bag(
-                source, labels, args.output, names, storage=args.storage, compressed=args.compressed,
-                encoding=args.encoding, width=args.width, start_time_ns=start_ns,
-                frame_id=args.frame_id, start_frame=args.start_frame, max_frames=args.max_frames,
-                jpeg_quality=args.jpeg_quality, version=args.bag_version, progress=not args.quiet)
+                source,
+                labels,
+                args.output,
+                names,
+                storage=args.storage,
+                compressed=args.compressed,
+                encoding=args.encoding,
+                width=args.width,
+                start_time_ns=start_ns,
+                frame_id=args.frame_id,
+                start_frame=args.start_frame,
+                max_frames=args.max_frames,
+                jpeg_quality=args.jpeg_quality,
+                version=args.bag_version,
+                progress=not args.quiet,
+            )
         else:
             w, _, h = args.image_size.partition("x")
             size = (int(w), int(h))
             sequences, dataset_classes, dataset_fps = load_sequences(
-                source, image_size=size, split=args.split)
-            names = (resolve_class_names(args.classes, args.model, None)
-                     if (args.classes or args.model) else dataset_classes)
+                source, image_size=size, split=args.split
+            )
+            names = (
+                resolve_class_names(args.classes, args.model, None)
+                if (args.classes or args.model)
+                else dataset_classes
+            )
             if args.max_frames:
                 sequences = _truncate(sequences, args.max_frames)
             fps = args.fps or dataset_fps or 10.0
-            summary = write_pose_bag(sequences, args.output, names, fps=fps, image_size=size,
-                                     storage=args.storage, start_time_ns=start_ns,
-                                     frame_id=args.frame_id, version=args.bag_version,
-                                     progress=not args.quiet)
+            summary = write_pose_bag(
+                sequences,
+                args.output,
+                names,
+                fps=fps,
+                image_size=size,
+                storage=args.storage,
+                start_time_ns=start_ns,
+                frame_id=args.frame_id,
+                version=args.bag_version,
+                progress=not args.quiet,
+            )
     except (LabelsError, BagError, ValueError, FileNotFoundError, FileExistsError) as exc:
         print(f"act-ros make-bag: error: {exc}", file=sys.stderr)
         return 2

@@ -9,6 +9,7 @@ model is trained and tested on:
   zero-filled frames at its end are dropped. Use a dataset of whole recordings (not overlapping
   windows) to get a faithful stream; ``--split test`` keeps only the test samples.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,8 +36,9 @@ def _trim_padding(poses: np.ndarray) -> np.ndarray:
     return poses[: int(np.nonzero(present)[0][-1]) + 1]
 
 
-def load_sequences(path: str | Path, *, image_size: tuple[int, int] = (640, 480),
-                   split: str | None = None) -> tuple[list[PoseSequence], list[str], float | None]:
+def load_sequences(
+    path: str | Path, *, image_size: tuple[int, int] = (640, 480), split: str | None = None
+) -> tuple[list[PoseSequence], list[str], float | None]:
     """Sequences (COCO-17, pixels), the dataset's class names and its frame rate (if known)."""
     path = Path(path)
     if path.suffix.lower() == ".csv":

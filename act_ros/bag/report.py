@@ -1,4 +1,5 @@
 """Evaluation reports: JSON (everything), Markdown (for people), confusion matrix PNG."""
+
 from __future__ import annotations
 
 import json
@@ -26,7 +27,9 @@ def plot_confusion_matrix(classification: dict, path: str | Path, title: str = "
     labels = classification["labels"]
     cm = np.asarray(classification["confusion_matrix"], dtype=np.float64).reshape(len(labels), len(labels))
     # Keep rows/columns that carry data so a 7-class model on 2 labelled classes stays readable.
-    keep = [i for i in range(len(labels)) if cm[i].sum() > 0 or cm[:, i].sum() > 0] or list(range(len(labels)))
+    keep = [i for i in range(len(labels)) if cm[i].sum() > 0 or cm[:, i].sum() > 0] or list(
+        range(len(labels))
+    )
     cm = cm[np.ix_(keep, keep)]
     names = [labels[i] for i in keep]
     rows = cm.sum(axis=1, keepdims=True)
@@ -41,8 +44,15 @@ def plot_confusion_matrix(classification: dict, path: str | Path, title: str = "
     for i in range(len(names)):
         for j in range(len(names)):
             if cm[i, j]:
-                ax.text(j, i, f"{int(cm[i, j])}\n{norm[i, j] * 100:.0f}%", ha="center", va="center",
-                        fontsize=8, color="white" if norm[i, j] > 0.5 else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{int(cm[i, j])}\n{norm[i, j] * 100:.0f}%",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if norm[i, j] > 0.5 else "black",
+                )
     acc = classification.get("accuracy")
     bal = classification.get("balanced_accuracy")
     subtitle = f"accuracy {_fmt(acc, pct=True)}, balanced {_fmt(bal, pct=True)}, n={classification['scored']}"
@@ -67,22 +77,35 @@ def plot_confidence(confidence: dict, path: str | Path, title: str = "") -> Path
     edges = np.asarray(hist["bin_edges"])
     centers, width = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-    ax.bar(centers, hist["right"], width * 0.9, color="tab:green", alpha=0.7,
-           label=f"right ({confidence['right']})")
-    ax.bar(centers, hist["wrong"], width * 0.9, color="tab:red", alpha=0.6,
-           label=f"wrong ({confidence['wrong']})")
+    ax.bar(
+        centers,
+        hist["right"],
+        width * 0.9,
+        color="tab:green",
+        alpha=0.7,
+        label=f"right ({confidence['right']})",
+    )
+    ax.bar(
+        centers,
+        hist["wrong"],
+        width * 0.9,
+        color="tab:red",
+        alpha=0.6,
+        label=f"wrong ({confidence['wrong']})",
+    )
     ax.set_xlabel("confidence of the predicted class")
     ax.set_ylabel("(person, frame) pairs")
     ax.set_xlim(0, 1)
     ax.legend()
     rows = confidence["thresholds"]
     t = [r["threshold"] for r in rows]
-    for key, color, label in (("right_kept", "tab:green", "right predictions kept"),
-                              ("wrong_rejected", "tab:red", "wrong ones turned 'unknown'")):
+    for key, color, label in (
+        ("right_kept", "tab:green", "right predictions kept"),
+        ("wrong_rejected", "tab:red", "wrong ones turned 'unknown'"),
+    ):
         values = [r[key] for r in rows]
         if any(v is not None for v in values):
-            ax2.plot(t, [np.nan if v is None else v * 100 for v in values], "o-", color=color,
-                     label=label)
+            ax2.plot(t, [np.nan if v is None else v * 100 for v in values], "o-", color=color, label=label)
     ax2.set_xlabel("unknown_threshold")
     ax2.set_ylabel("%")
     ax2.set_ylim(-2, 102)
@@ -101,9 +124,14 @@ def _integrity_lines(report: dict) -> list[str]:
     problems, warnings = integrity.get("problems") or [], integrity.get("warnings") or []
     lines = []
     if problems:
-        lines += ["## WARNING: results the bag did not cause", "",
-                  "The scores below are not trustworthy: another program took part in this run.",
-                  "", *[f"- **{p}**" for p in problems], ""]
+        lines += [
+            "## WARNING: results the bag did not cause",
+            "",
+            "The scores below are not trustworthy: another program took part in this run.",
+            "",
+            *[f"- **{p}**" for p in problems],
+            "",
+        ]
     if warnings:
         lines += ["Notes on the run:", "", *[f"- {w}" for w in warnings], ""]
     return lines
@@ -119,20 +147,31 @@ def _confidence_lines(report: dict) -> list[str]:
             return "n/a"
         return f"{quantiles['p50']:.2f} ({quantiles['p10']:.2f}-{quantiles['p90']:.2f})"
 
-    lines = ["## Confidence (to choose `unknown_threshold`)", "",
-             "Median (10th-90th percentile) confidence of the predicted class:", "",
-             "| predicted | right | confidence when right | wrong | confidence when wrong |",
-             "| --- | --- | --- | --- | --- |",
-             f"| all | {conf['right']} | {q(conf['right_quantiles'])} | {conf['wrong']} | "
-             f"{q(conf['wrong_quantiles'])} |"]
+    lines = [
+        "## Confidence (to choose `unknown_threshold`)",
+        "",
+        "Median (10th-90th percentile) confidence of the predicted class:",
+        "",
+        "| predicted | right | confidence when right | wrong | confidence when wrong |",
+        "| --- | --- | --- | --- | --- |",
+        f"| all | {conf['right']} | {q(conf['right_quantiles'])} | {conf['wrong']} | "
+        f"{q(conf['wrong_quantiles'])} |",
+    ]
     for name, v in conf["per_predicted_class"].items():
-        lines.append(f"| {name} | {v['right']} | {q(v['right_quantiles'])} | {v['wrong']} | "
-                     f"{q(v['wrong_quantiles'])} |")
-    lines += ["", "| unknown_threshold | right predictions kept | wrong ones turned 'unknown' |",
-              "| --- | --- | --- |"]
+        lines.append(
+            f"| {name} | {v['right']} | {q(v['right_quantiles'])} | {v['wrong']} | "
+            f"{q(v['wrong_quantiles'])} |"
+        )
+    lines += [
+        "",
+        "| unknown_threshold | right predictions kept | wrong ones turned 'unknown' |",
+        "| --- | --- | --- |",
+    ]
     for r in conf["thresholds"]:
-        lines.append(f"| {r['threshold']:.2f} | {_fmt(r['right_kept'], pct=True)} | "
-                     f"{_fmt(r['wrong_rejected'], pct=True)} |")
+        lines.append(
+            f"| {r['threshold']:.2f} | {_fmt(r['right_kept'], pct=True)} | "
+            f"{_fmt(r['wrong_rejected'], pct=True)} |"
+        )
     lines.append("")
     if report.get("confidence_png"):
         lines += [f"![confidence]({Path(report['confidence_png']).name})", ""]
@@ -160,8 +199,13 @@ def markdown(report: dict) -> str:
         f"{cov['frames']} frames, {report.get('bag_duration_s', 0):.2f} s of recording",
         f"- replay took {_fmt(run.get('wall_time_s'), 2)} s; throughput "
         f"{_fmt(run.get('throughput_fps'), 1)} frames/s",
-        *(["- **interrupted**: the scores cover only the frames replayed before the signal (Ctrl-C, SIGTERM, SIGHUP)"]
-          if run.get("interrupted") else []),
+        *(
+            [
+                "- **interrupted**: the scores cover only the frames replayed before the signal (Ctrl-C, SIGTERM, SIGHUP)"
+            ]
+            if run.get("interrupted")
+            else []
+        ),
         "",
         "## Scores",
         "",
@@ -176,12 +220,16 @@ def markdown(report: dict) -> str:
         "",
     ]
     if c["per_class"]:
-        lines += ["| class | precision | recall | F1 | support | predicted |",
-                  "| --- | --- | --- | --- | --- | --- |"]
+        lines += [
+            "| class | precision | recall | F1 | support | predicted |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
         for name, v in c["per_class"].items():
             if v["support"] or v["predicted"]:
-                lines.append(f"| {name} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | "
-                             f"{v['support']} | {v['predicted']} |")
+                lines.append(
+                    f"| {name} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | "
+                    f"{v['support']} | {v['predicted']} |"
+                )
         lines.append("")
     if report.get("confusion_matrix_png"):
         lines += [f"![confusion matrix]({Path(report['confusion_matrix_png']).name})", ""]
@@ -211,13 +259,18 @@ def markdown(report: dict) -> str:
     lines.append("")
     summary = report["score"].get("track_summary") or {}
     if summary:
-        lines += ["Tracks of the pose node (IDs to use in a labels file; position = mean box "
-                  "centre, fraction of the image from the left / top):", "",
-                  "| track | from (s) | to (s) | frames | x | y |",
-                  "| --- | --- | --- | --- | --- | --- |"]
+        lines += [
+            "Tracks of the pose node (IDs to use in a labels file; position = mean box "
+            "centre, fraction of the image from the left / top):",
+            "",
+            "| track | from (s) | to (s) | frames | x | y |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
         for tid, t in summary.items():
-            lines.append(f"| {tid} | {t['first_s']:.2f} | {t['last_s']:.2f} | {t['frames']} | "
-                         f"{_fmt(t['mean_x'], 2)} | {_fmt(t['mean_y'], 2)} |")
+            lines.append(
+                f"| {tid} | {t['first_s']:.2f} | {t['last_s']:.2f} | {t['frames']} | "
+                f"{_fmt(t['mean_x'], 2)} | {_fmt(t['mean_y'], 2)} |"
+            )
         lines.append("")
     return "\n".join(lines)
 
@@ -226,14 +279,18 @@ def write_reports(report: dict, out_dir: str | Path, stem: str = "report") -> di
     """Write ``<stem>.json``, ``<stem>.md`` and ``<stem>_confusion.png`` into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    png = plot_confusion_matrix(report["score"]["classification"], out / f"{stem}_confusion.png",
-                                title=Path(str(report.get("bag", ""))).name)
+    png = plot_confusion_matrix(
+        report["score"]["classification"],
+        out / f"{stem}_confusion.png",
+        title=Path(str(report.get("bag", ""))).name,
+    )
     report["confusion_matrix_png"] = str(png)
     paths = {"png": png}
     confidence = report["score"].get("confidence")
     if confidence and confidence["right"] + confidence["wrong"]:
         paths["confidence_png"] = plot_confidence(
-            confidence, out / f"{stem}_confidence.png", title=Path(str(report.get("bag", ""))).name)
+            confidence, out / f"{stem}_confidence.png", title=Path(str(report.get("bag", ""))).name
+        )
         report["confidence_png"] = str(paths["confidence_png"])
     js = write_json(report, out / f"{stem}.json")
     md = out / f"{stem}.md"

@@ -9,6 +9,7 @@ against the ground truth of track ``t`` if the frame has one, else against the f
 label ("every person"), else not scored. Ground-truth tracks with no predicted person in a frame
 count as *missed*, as do labelled frames for which no result message arrived at all.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -36,7 +37,7 @@ class FrameOutput:
 
     predictions: list[Prediction] = field(default_factory=list)
     class_names: list[str] = field(default_factory=list)
-    latency_s: float | None = None       # result receive time - image stamp (or publish time)
+    latency_s: float | None = None  # result receive time - image stamp (or publish time)
     pose_track_ids: list[int] | None = None  # people in the pose message, when observed
     pose_centers: list[tuple[float, float]] | None = None  # their box centres, 0..1 of the image
 
@@ -49,13 +50,17 @@ class Matches:
     track_ids: list[int]
     confidences: list[float]
     labelled_frames: int
-    frames_without_result: int       # labelled frames whose result message never arrived
-    missed_tracks: int               # (frame, GT track) pairs with no prediction for that track
+    frames_without_result: int  # labelled frames whose result message never arrived
+    missed_tracks: int  # (frame, GT track) pairs with no prediction for that track
     labelled_frames_without_prediction: int
 
 
-def match(ground_truth: Iterable[GroundTruthFrame], outputs: Mapping[int, FrameOutput], *,
-          min_window_frames: int = 0) -> Matches:
+def match(
+    ground_truth: Iterable[GroundTruthFrame],
+    outputs: Mapping[int, FrameOutput],
+    *,
+    min_window_frames: int = 0,
+) -> Matches:
     """Pair predictions with ground-truth labels frame by frame (see the module docstring)."""
     y_true: list[str] = []
     y_pred: list[str] = []
@@ -88,12 +93,10 @@ def match(ground_truth: Iterable[GroundTruthFrame], outputs: Mapping[int, FrameO
         missed += sum(1 for t in gt.actions if t != 0 and t not in seen)
         if not seen:
             no_pred += 1
-    return Matches(y_true, y_pred, stamps, tracks, confidences, labelled, no_result, missed,
-                   no_pred)
+    return Matches(y_true, y_pred, stamps, tracks, confidences, labelled, no_result, missed, no_pred)
 
 
-def classification_metrics(y_true: Sequence[str], y_pred: Sequence[str],
-                           class_names: Sequence[str]) -> dict:
+def classification_metrics(y_true: Sequence[str], y_pred: Sequence[str], class_names: Sequence[str]) -> dict:
     """Accuracy, balanced accuracy, per-class P/R/F1/support and the confusion matrix.
 
     ``class_names`` fixes the matrix order; labels outside it are appended. numpy only: this
@@ -103,8 +106,14 @@ def classification_metrics(y_true: Sequence[str], y_pred: Sequence[str],
     """
     labels = list(class_names) + sorted((set(y_true) | set(y_pred)) - set(class_names))
     if not y_true:
-        return {"scored": 0, "accuracy": None, "balanced_accuracy": None, "labels": labels,
-                "per_class": {}, "confusion_matrix": [[0] * len(labels) for _ in labels]}
+        return {
+            "scored": 0,
+            "accuracy": None,
+            "balanced_accuracy": None,
+            "labels": labels,
+            "per_class": {},
+            "confusion_matrix": [[0] * len(labels) for _ in labels],
+        }
     index = {name: i for i, name in enumerate(labels)}
     t = np.fromiter((index[y] for y in y_true), np.int64, len(y_true))
     p = np.fromiter((index[y] for y in y_pred), np.int64, len(y_pred))
@@ -114,8 +123,7 @@ def classification_metrics(y_true: Sequence[str], y_pred: Sequence[str],
     support, predicted = cm.sum(axis=1), cm.sum(axis=0)
     precision = np.divide(tp, predicted, out=np.zeros(n), where=predicted > 0)
     recall = np.divide(tp, support, out=np.zeros(n), where=support > 0)
-    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(n),
-                   where=precision + recall > 0)
+    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(n), where=precision + recall > 0)
     return {
         "scored": len(y_true),
         "accuracy": float(tp.sum() / len(y_true)),
@@ -125,8 +133,13 @@ def classification_metrics(y_true: Sequence[str], y_pred: Sequence[str],
         "labels": labels,
         "ground_truth_classes": sorted(set(y_true)),
         "per_class": {
-            name: {"precision": float(precision[i]), "recall": float(recall[i]),
-                   "f1": float(f1[i]), "support": int(support[i]), "predicted": int(predicted[i])}
+            name: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+                "predicted": int(predicted[i]),
+            }
             for i, name in enumerate(labels)
         },
         "confusion_matrix": cm.tolist(),
@@ -141,12 +154,13 @@ CONFIDENCE_BINS = 20  # histogram bins over [0, 1]
 def _quantiles(values: np.ndarray) -> dict[str, float] | None:
     if values.size == 0:
         return None
-    return {f"p{round(q * 100)}": float(v)
-            for q, v in zip(CONFIDENCE_QUANTILES, np.quantile(values, CONFIDENCE_QUANTILES))}
+    return {
+        f"p{round(q * 100)}": float(v)
+        for q, v in zip(CONFIDENCE_QUANTILES, np.quantile(values, CONFIDENCE_QUANTILES))
+    }
 
 
-def confidence_stats(y_true: Sequence[str], y_pred: Sequence[str],
-                     confidences: Sequence[float]) -> dict:
+def confidence_stats(y_true: Sequence[str], y_pred: Sequence[str], confidences: Sequence[float]) -> dict:
     """How confident right and wrong predictions were, to choose ``unknown_threshold``: quantiles
     overall and per predicted class (the threshold applies to the predicted class's score), a
     histogram, and per threshold the share of right predictions kept and of wrong ones turned
@@ -158,22 +172,32 @@ def confidence_stats(y_true: Sequence[str], y_pred: Sequence[str],
     per_class = {}
     for name in sorted(set(y_pred)):
         mine = pred == name
-        per_class[name] = {"right": int((mine & right).sum()), "wrong": int((mine & ~right).sum()),
-                           "right_quantiles": _quantiles(conf[mine & right]),
-                           "wrong_quantiles": _quantiles(conf[mine & ~right])}
+        per_class[name] = {
+            "right": int((mine & right).sum()),
+            "wrong": int((mine & ~right).sum()),
+            "right_quantiles": _quantiles(conf[mine & right]),
+            "wrong_quantiles": _quantiles(conf[mine & ~right]),
+        }
     n_right, n_wrong = int(right.sum()), int((~right).sum())
     return {
-        "right": n_right, "wrong": n_wrong,
-        "right_quantiles": _quantiles(conf[right]), "wrong_quantiles": _quantiles(conf[~right]),
+        "right": n_right,
+        "wrong": n_wrong,
+        "right_quantiles": _quantiles(conf[right]),
+        "wrong_quantiles": _quantiles(conf[~right]),
         "per_predicted_class": per_class,
-        "histogram": {"bin_edges": bins.round(3).tolist(),
-                      "right": np.histogram(conf[right], bins)[0].tolist(),
-                      "wrong": np.histogram(conf[~right], bins)[0].tolist()},
+        "histogram": {
+            "bin_edges": bins.round(3).tolist(),
+            "right": np.histogram(conf[right], bins)[0].tolist(),
+            "wrong": np.histogram(conf[~right], bins)[0].tolist(),
+        },
         "thresholds": [
-            {"threshold": t,
-             "right_kept": float((conf[right] >= t).mean()) if n_right else None,
-             "wrong_rejected": float((conf[~right] < t).mean()) if n_wrong else None}
-            for t in CONFIDENCE_THRESHOLDS],
+            {
+                "threshold": t,
+                "right_kept": float((conf[right] >= t).mean()) if n_right else None,
+                "wrong_rejected": float((conf[~right] < t).mean()) if n_wrong else None,
+            }
+            for t in CONFIDENCE_THRESHOLDS
+        ],
     }
 
 
@@ -181,12 +205,16 @@ def latency_stats(latencies_s: Sequence[float]) -> dict:
     """p50/p90/p99/mean/max in milliseconds (None when there is nothing to measure)."""
     values = np.asarray([v for v in latencies_s if v is not None], dtype=np.float64)
     if values.size == 0:
-        return {"count": 0, "p50_ms": None, "p90_ms": None, "p99_ms": None, "mean_ms": None,
-                "max_ms": None}
+        return {"count": 0, "p50_ms": None, "p90_ms": None, "p99_ms": None, "mean_ms": None, "max_ms": None}
     p50, p90, p99 = np.percentile(values, [50, 90, 99]) * 1e3
-    return {"count": int(values.size), "p50_ms": float(p50), "p90_ms": float(p90),
-            "p99_ms": float(p99), "mean_ms": float(values.mean() * 1e3),
-            "max_ms": float(values.max() * 1e3)}
+    return {
+        "count": int(values.size),
+        "p50_ms": float(p50),
+        "p90_ms": float(p90),
+        "p99_ms": float(p99),
+        "mean_ms": float(values.mean() * 1e3),
+        "max_ms": float(values.max() * 1e3),
+    }
 
 
 def track_stats(ground_truth: Sequence[GroundTruthFrame], outputs: Mapping[int, FrameOutput]) -> dict:
@@ -200,9 +228,11 @@ def track_stats(ground_truth: Sequence[GroundTruthFrame], outputs: Mapping[int, 
         "predicted_tracks_with_actions": len(action_tracks),
         "predicted_tracks_in_poses": len(pose_tracks) if pose_frames else None,
         "mean_people_per_frame_poses": float(np.mean([len(ids) for ids in pose_frames]))
-        if pose_frames else None,
+        if pose_frames
+        else None,
         "mean_people_per_frame_actions": float(np.mean([len(o.predictions) for o in outputs.values()]))
-        if outputs else None,
+        if outputs
+        else None,
     }
     if gt_tracks:
         per_frame = [sum(1 for t in g.actions if t != 0) for g in ground_truth if g.actions]
@@ -237,9 +267,14 @@ def track_summary(outputs: Mapping[int, FrameOutput], t0_ns: int) -> dict[str, d
     return summary
 
 
-def score(ground_truth: Sequence[GroundTruthFrame], outputs: Mapping[int, FrameOutput],
-          frame_stamps: Sequence[int], *, class_names: Sequence[str] | None = None,
-          min_window_frames: int = 0) -> dict:
+def score(
+    ground_truth: Sequence[GroundTruthFrame],
+    outputs: Mapping[int, FrameOutput],
+    frame_stamps: Sequence[int],
+    *,
+    class_names: Sequence[str] | None = None,
+    min_window_frames: int = 0,
+) -> dict:
     """The full score of one run: classification, coverage, latency, tracks, missing frames.
 
     ``outputs`` maps an input frame's stamp to what came back for it; a stamp in
@@ -247,7 +282,8 @@ def score(ground_truth: Sequence[GroundTruthFrame], outputs: Mapping[int, FrameO
     """
     if class_names is None:
         class_names = next((o.class_names for o in outputs.values() if o.class_names), None) or next(
-            (g.class_names for g in ground_truth if g.class_names), [])
+            (g.class_names for g in ground_truth if g.class_names), []
+        )
     m = match(ground_truth, outputs, min_window_frames=min_window_frames)
     stamps = set(frame_stamps)
     unexpected = sorted(set(outputs) - stamps)

@@ -5,6 +5,7 @@ installed: ``share/act_ros/msg`` on a colcon or venv install (ament index, or ne
 interpreter's prefix), else the ``msg/`` folder of this source tree. rosbags computes the same
 RIHS01 type hashes as the ROS build, so bags written with this store open in ``ros2 bag``.
 """
+
 from __future__ import annotations
 
 import os

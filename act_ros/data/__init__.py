@@ -8,6 +8,7 @@ left-right-left, one jumps down from a box). From the PyPI package ``sports2d`` 
 ``lzq_openpose_har/``: the real labelled pose recordings the shipped models are trained on
 (Apache-2.0, see the README and LICENSE in that folder).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

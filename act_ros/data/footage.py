@@ -17,6 +17,7 @@ Files go to ``$ACT_ROS_TEST_FOOTAGE_DIR`` or ``~/.cache/act_ros/test-footage``.
 :class:`FootageUnavailable` means the machine has no apt (or pip) at all; a failing download is
 a ``RuntimeError``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -60,8 +61,9 @@ def opencv_doc_file(name: str) -> Path:
 
 
 def _apt_download(apt_get: str, folder: str) -> subprocess.CompletedProcess:
-    return subprocess.run([apt_get, "download", "-q", "opencv-doc"], cwd=folder,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [apt_get, "download", "-q", "opencv-doc"], cwd=folder, capture_output=True, text=True, timeout=600
+    )
 
 
 def _fetch_opencv_doc(cache: Path) -> None:
@@ -79,7 +81,8 @@ def _fetch_opencv_doc(cache: Path) -> None:
         if done.returncode != 0 or not debs:
             raise RuntimeError(
                 f"`apt-get download opencv-doc` failed ({done.returncode}): {done.stderr.strip()} "
-                "(on a machine without package lists, run `apt-get update` once)")
+                "(on a machine without package lists, run `apt-get update` once)"
+            )
         # Stream the data archive and keep just these files (the package is ~96 MB).
         proc = subprocess.Popen([dpkg_deb, "--fsys-tarfile", str(debs[0])], stdout=subprocess.PIPE)
         assert proc.stdout is not None
@@ -117,8 +120,18 @@ def pose2sim_video(camera: int) -> Path:
 def _fetch_pose2sim(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-               "-q", "-d", tmp, "pose2sim==0.10.49"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--disable-pip-version-check",
+            "-q",
+            "-d",
+            tmp,
+            "pose2sim==0.10.49",
+        ]
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
         except FileNotFoundError as exc:
@@ -127,8 +140,9 @@ def _fetch_pose2sim(folder: Path) -> None:
         if done.returncode != 0 or not wheel.is_file():
             if "No module named pip" in done.stderr:
                 raise FootageUnavailable("pip is not available in this Python")
-            raise RuntimeError(f"`pip download pose2sim==0.10.49` failed ({done.returncode}): "
-                               f"{done.stderr.strip()[-500:]}")
+            raise RuntimeError(
+                f"`pip download pose2sim==0.10.49` failed ({done.returncode}): {done.stderr.strip()[-500:]}"
+            )
         digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
         if digest != POSE2SIM_SHA256:
             raise RuntimeError(f"{POSE2SIM_WHEEL}: sha256 {digest} != pinned {POSE2SIM_SHA256}")

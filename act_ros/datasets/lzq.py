@@ -8,6 +8,7 @@ rows seen in an earlier file are dropped, so a test segment never leaks into tra
 Splitting: every recording is cut into contiguous segments; whole segments go to train / val /
 test, and windows are cut inside one segment only, so no two splits share a frame.
 """
+
 from __future__ import annotations
 
 import csv
@@ -32,21 +33,26 @@ DEFAULT_FILES = ("data.csv", "data_under_scene.csv")
 @dataclass
 class Recording:
     """One contiguous block of frames of one class: (F, 18, 3) COCO-18 pixels + confidence."""
+
     class_name: str
     frames: np.ndarray
     source: str
 
 
-def read_lzq_csv(path: str | Path, image_size: tuple[int, int] = DEFAULT_IMAGE_SIZE,
-                 ) -> tuple[np.ndarray, list[str]]:
+def read_lzq_csv(
+    path: str | Path,
+    image_size: tuple[int, int] = DEFAULT_IMAGE_SIZE,
+) -> tuple[np.ndarray, list[str]]:
     """Rows of one CSV as (F, 18, 3) COCO-18 keypoints in pixels (confidence 1 = present,
     0 where the file has 0,0) and the class name of each row."""
     path = Path(path)
     with open(path, newline="") as fh:
         rows = list(csv.reader(fh))
     if not rows or len(rows[0]) != 37:
-        raise ValueError(f"{path}: expected a header with 36 keypoint columns + class, got "
-                         f"{len(rows[0]) if rows else 0} columns")
+        raise ValueError(
+            f"{path}: expected a header with 36 keypoint columns + class, got "
+            f"{len(rows[0]) if rows else 0} columns"
+        )
     body = [r for r in rows[1:] if r]
     bad = [i + 2 for i, r in enumerate(body) if len(r) != 37]
     if bad:
@@ -60,8 +66,11 @@ def read_lzq_csv(path: str | Path, image_size: tuple[int, int] = DEFAULT_IMAGE_S
     return poses, names
 
 
-def read_recordings(data_dir: str | Path, files: tuple[str, ...] = DEFAULT_FILES,
-                    image_size: tuple[int, int] = DEFAULT_IMAGE_SIZE) -> list[Recording]:
+def read_recordings(
+    data_dir: str | Path,
+    files: tuple[str, ...] = DEFAULT_FILES,
+    image_size: tuple[int, int] = DEFAULT_IMAGE_SIZE,
+) -> list[Recording]:
     """De-duplicated recordings (contiguous class blocks) of the LZQ CSV files."""
     data_dir = Path(data_dir)
     seen: set[bytes] = set()
@@ -81,15 +90,16 @@ def read_recordings(data_dir: str | Path, files: tuple[str, ...] = DEFAULT_FILES
     return recordings
 
 
-def _segment_splits(n_segments: int, rng: np.random.Generator,
-                    val_fraction: float, test_fraction: float) -> list[str]:
+def _segment_splits(
+    n_segments: int, rng: np.random.Generator, val_fraction: float, test_fraction: float
+) -> list[str]:
     n_test = max(1, round(test_fraction * n_segments)) if test_fraction > 0 else 0
     n_val = max(1, round(val_fraction * n_segments)) if val_fraction > 0 else 0
     order = rng.permutation(n_segments)
     split = ["train"] * n_segments
     for i in order[:n_test]:
         split[i] = "test"
-    for i in order[n_test:n_test + n_val]:
+    for i in order[n_test : n_test + n_val]:
         split[i] = "val"
     return split
 
@@ -105,19 +115,26 @@ def _windows(frames: np.ndarray, length: int, stride: int, speed: float) -> np.n
     return frames[np.clip(idx, 0, len(frames) - 1)]
 
 
-def build_lzq_dataset(data_dir: str | Path, window_length: int = 30, stride: int = 1,
-                      segments_per_recording: int = 10, val_fraction: float = 0.1,
-                      test_fraction: float = 0.2, seed: int = 0,
-                      train_speeds: tuple[float, ...] = (1.0,),
-                      image_size: tuple[int, int] = DEFAULT_IMAGE_SIZE) -> PoseDataset:
+def build_lzq_dataset(
+    data_dir: str | Path,
+    window_length: int = 30,
+    stride: int = 1,
+    segments_per_recording: int = 10,
+    val_fraction: float = 0.1,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    train_speeds: tuple[float, ...] = (1.0,),
+    image_size: tuple[int, int] = DEFAULT_IMAGE_SIZE,
+) -> PoseDataset:
     """Windows of the LZQ recordings in COCO-17, split by contiguous segments.
 
     ``groups`` = segment id (unique over the dataset); ``split`` = train/val/test of the segment.
     ``train_speeds`` adds resampled copies of the training windows (temporal augmentation).
     """
     recordings = read_recordings(data_dir, image_size=image_size)
-    class_names = tuple(sorted({r.class_name for r in recordings},
-                               key=[r.class_name for r in recordings].index))
+    class_names = tuple(
+        sorted({r.class_name for r in recordings}, key=[r.class_name for r in recordings].index)
+    )
     rng = np.random.default_rng(seed)
     poses, labels, groups, splits = [], [], [], []
     group = 0
@@ -125,7 +142,7 @@ def build_lzq_dataset(data_dir: str | Path, window_length: int = 30, stride: int
         bounds = np.linspace(0, len(rec.frames), segments_per_recording + 1).astype(int)
         seg_split = _segment_splits(segments_per_recording, rng, val_fraction, test_fraction)
         for s in range(segments_per_recording):
-            seg = to_coco17(rec.frames[bounds[s]:bounds[s + 1]], COCO18)
+            seg = to_coco17(rec.frames[bounds[s] : bounds[s + 1]], COCO18)
             speeds = train_speeds if seg_split[s] == "train" else (1.0,)
             for speed in speeds:
                 w = _windows(seg, window_length, stride, speed)
@@ -135,9 +152,13 @@ def build_lzq_dataset(data_dir: str | Path, window_length: int = 30, stride: int
                 splits += [seg_split[s]] * len(w)
             group += 1
     return PoseDataset(
-        poses=np.concatenate(poses).astype(np.float32), labels=np.array(labels),
-        class_names=class_names, keypoint_layout=COCO17, groups=np.array(groups),
-        split=np.array(splits), frame_rate=LZQ_FRAME_RATE,
+        poses=np.concatenate(poses).astype(np.float32),
+        labels=np.array(labels),
+        class_names=class_names,
+        keypoint_layout=COCO17,
+        groups=np.array(groups),
+        split=np.array(splits),
+        frame_rate=LZQ_FRAME_RATE,
         source=f"LZQ OpenPose HAR CSV ({Path(data_dir).name}), T={window_length}, "
-               f"stride={stride}, {segments_per_recording} segments/recording, seed={seed}",
+        f"stride={stride}, {segments_per_recording} segments/recording, seed={seed}",
     )

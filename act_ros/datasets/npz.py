@@ -28,6 +28,7 @@ speed          (N,) float     optional: playback speed of the sample (1 = as rec
 
 Files without the optional arrays (older files, MPOSE2021, LZQ imports) load as before.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -66,25 +67,30 @@ class PoseDataset:
         k = num_keypoints(self.keypoint_layout)
         n = len(self.labels)
         if self.poses.ndim != 4 or self.poses.shape[2:] != (k, 3) or self.poses.shape[0] != n:
-            raise ValueError(f"poses must be (N, T, {k}, 3) with N = len(labels) = {n} for "
-                             f"layout {self.keypoint_layout!r}; got {self.poses.shape}")
+            raise ValueError(
+                f"poses must be (N, T, {k}, 3) with N = len(labels) = {n} for "
+                f"layout {self.keypoint_layout!r}; got {self.poses.shape}"
+            )
         if n and (self.labels.min() < 0 or self.labels.max() >= len(self.class_names)):
-            raise ValueError(f"labels must lie in 0..{len(self.class_names) - 1}, got "
-                             f"{self.labels.min()}..{self.labels.max()}")
+            raise ValueError(
+                f"labels must lie in 0..{len(self.class_names) - 1}, got "
+                f"{self.labels.min()}..{self.labels.max()}"
+            )
         for name in ("groups", "split", "subject", "sample_source", "speed"):
             value = getattr(self, name)
             if value is not None:
                 value = np.asarray(value)
                 if value.shape != (n,):
                     raise ValueError(f"{name} must have shape ({n},), got {value.shape}")
-                setattr(self, name, value.astype(str) if name in ("subject", "sample_source")
-                        else value)
+                setattr(self, name, value.astype(str) if name in ("subject", "sample_source") else value)
         self.camera_fields = tuple(str(c) for c in self.camera_fields)
         if self.camera is not None:
             self.camera = np.asarray(self.camera, dtype=np.float32)
             if self.camera.shape != (n, len(self.camera_fields)):
-                raise ValueError(f"camera must have shape ({n}, {len(self.camera_fields)}) "
-                                 f"(one column per camera_fields), got {self.camera.shape}")
+                raise ValueError(
+                    f"camera must have shape ({n}, {len(self.camera_fields)}) "
+                    f"(one column per camera_fields), got {self.camera.shape}"
+                )
         if self.split is not None:
             self.split = self.split.astype(str)
             unknown = set(np.unique(self.split)) - set(SPLITS)
@@ -113,14 +119,21 @@ class PoseDataset:
     def subset(self, index: np.ndarray) -> PoseDataset:
         """Samples selected by a boolean mask or an index array."""
         index = np.asarray(index)
+
         def pick(a: np.ndarray | None) -> np.ndarray | None:
             return None if a is None else a[index]
 
         return replace(
-            self, poses=self.poses[index], labels=self.labels[index], groups=pick(self.groups),
-            split=pick(self.split), subject=pick(self.subject),
-            sample_source=pick(self.sample_source), camera=pick(self.camera),
-            speed=pick(self.speed), _features=pick(self._features),
+            self,
+            poses=self.poses[index],
+            labels=self.labels[index],
+            groups=pick(self.groups),
+            split=pick(self.split),
+            subject=pick(self.subject),
+            sample_source=pick(self.sample_source),
+            camera=pick(self.camera),
+            speed=pick(self.speed),
+            _features=pick(self._features),
         )
 
     def part(self, name: str) -> PoseDataset:
@@ -136,11 +149,14 @@ class PoseDataset:
     def save(self, path: str | Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        arrays = dict(poses=self.poses, labels=self.labels,
-                      class_names=np.array(self.class_names, dtype=str),
-                      keypoint_layout=np.array(self.keypoint_layout),
-                      frame_rate=np.array(float(self.frame_rate or 0.0)),
-                      source=np.array(self.source))
+        arrays = dict(
+            poses=self.poses,
+            labels=self.labels,
+            class_names=np.array(self.class_names, dtype=str),
+            keypoint_layout=np.array(self.keypoint_layout),
+            frame_rate=np.array(float(self.frame_rate or 0.0)),
+            source=np.array(self.source),
+        )
         if self.groups is not None:
             arrays["groups"] = self.groups
         if self.split is not None:
@@ -163,11 +179,14 @@ def load_npz_dataset(path: str | Path) -> PoseDataset:
     with np.load(path, allow_pickle=False) as data:
         missing = [k for k in ("poses", "labels", "class_names", "keypoint_layout") if k not in data]
         if missing:
-            raise ValueError(f"{path}: not an act_ros pose dataset, missing arrays {missing} "
-                             f"(see act_ros/datasets/npz.py for the format)")
+            raise ValueError(
+                f"{path}: not an act_ros pose dataset, missing arrays {missing} "
+                f"(see act_ros/datasets/npz.py for the format)"
+            )
         fr = float(data["frame_rate"]) if "frame_rate" in data else 0.0
         return PoseDataset(
-            poses=data["poses"], labels=data["labels"],
+            poses=data["poses"],
+            labels=data["labels"],
             class_names=tuple(data["class_names"].tolist()),
             keypoint_layout=str(data["keypoint_layout"]),
             groups=data["groups"] if "groups" in data else None,

@@ -6,14 +6,16 @@
   ``act-ros dataset import-lzq`` for the options; defaults here);
 * a path to a ``.npz`` pose dataset (``act_ros/datasets/npz.py``).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
 from act_ros.datasets.npz import PoseDataset, load_npz_dataset
 
-DATASET_HELP = ("dataset: mpose2021[:openpose|posenet|movenet[:1|2|3]], lzq:<csv folder>, or a "
-                ".npz pose dataset file")
+DATASET_HELP = (
+    "dataset: mpose2021[:openpose|posenet|movenet[:1|2|3]], lzq:<csv folder>, or a .npz pose dataset file"
+)
 
 
 def load_dataset(source: str, window_length: int = 30) -> PoseDataset:

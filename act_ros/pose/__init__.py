@@ -5,6 +5,7 @@ whose ``estimate(image_rgb, timestamp_ns)`` gives :class:`PoseDetections` (COCO-
 :class:`~act_ros.pose.tracking.PoseTracker` fills stable track IDs. Backends are imported lazily:
 importing this package does not import mediapipe.
 """
+
 from __future__ import annotations
 
 from act_ros.pose.base import (

@@ -12,6 +12,7 @@ Conventions (shared with ``msg/PersonPose2D.msg`` and ``msg/Keypoint2D.msg``):
 * boxes are ``(N, 4)`` float32 ``x_min, y_min, x_max, y_max`` in pixels;
 * ``track_ids`` are uint32, 0 = not tracked (a tracker fills them, see ``tracking.py``).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -23,8 +24,17 @@ import numpy as np
 
 from act_ros.layouts import COCO17_NAMES, NUM_KEYPOINTS
 
-__all__ = ["COCO17_NAMES", "NUM_KEYPOINTS", "PoseDetections", "PoseEstimator", "boxes_from_keypoints",
-           "check_image", "create_estimator", "register_estimator", "available_estimators"]
+__all__ = [
+    "COCO17_NAMES",
+    "NUM_KEYPOINTS",
+    "PoseDetections",
+    "PoseEstimator",
+    "boxes_from_keypoints",
+    "check_image",
+    "create_estimator",
+    "register_estimator",
+    "available_estimators",
+]
 
 
 def _empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray:

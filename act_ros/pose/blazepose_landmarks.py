@@ -18,6 +18,7 @@ What MediaPipe's pose_landmark_by_roi graph does, in numpy and OpenCV:
 this frame's landmarks, as MediaPipe's tracking does (centre = auxiliary point 33, side = 2 x
 its distance to point 34 x 1.25, rotated so that the body axis points up).
 """
+
 from __future__ import annotations
 
 import math
@@ -62,8 +63,7 @@ class Roi:
 
     def box(self) -> np.ndarray:
         """Axis-aligned bounds of the (possibly rotated) square, pixels."""
-        corners = np.array([[0, 0], [INPUT_SIZE, 0], [0, INPUT_SIZE], [INPUT_SIZE, INPUT_SIZE]],
-                           np.float64)
+        corners = np.array([[0, 0], [INPUT_SIZE, 0], [0, INPUT_SIZE], [INPUT_SIZE, INPUT_SIZE]], np.float64)
         m = self.crop_to_image()
         pts = corners @ m[:, :2].T + m[:, 2]
         return np.concatenate([pts.min(axis=0), pts.max(axis=0)]).astype(np.float32)
@@ -127,25 +127,34 @@ class BlazePoseLandmarker:
         self._interpreter = load_tflite(self.model_path, num_threads, "pose landmark model")
         inp = self._interpreter.get_input_details()
         if len(inp) != 1 or list(inp[0]["shape"]) != [1, INPUT_SIZE, INPUT_SIZE, 3]:
-            raise ValueError(f"{self.model_path} is not a BlazePose landmark model: input "
-                             f"{[list(i['shape']) for i in inp]}, expected [1, 256, 256, 3]")
-        outputs = {tuple(int(d) for d in o["shape"]): o["index"]
-                   for o in self._interpreter.get_output_details()}
+            raise ValueError(
+                f"{self.model_path} is not a BlazePose landmark model: input "
+                f"{[list(i['shape']) for i in inp]}, expected [1, 256, 256, 3]"
+            )
+        outputs = {
+            tuple(int(d) for d in o["shape"]): o["index"] for o in self._interpreter.get_output_details()
+        }
         try:
             self._landmarks_out = outputs[(1, NUM_OUTPUT_LANDMARKS * 5)]
             self._flag_out = outputs[(1, 1)]
             self._heatmap_out = outputs.get((1, 64, 64, NUM_OUTPUT_LANDMARKS))
         except KeyError:
-            raise ValueError(f"{self.model_path} is not a BlazePose landmark model: outputs "
-                             f"{sorted(outputs)}") from None
+            raise ValueError(
+                f"{self.model_path} is not a BlazePose landmark model: outputs {sorted(outputs)}"
+            ) from None
         self._input = inp[0]["index"]
         self._buffer = np.empty((1, INPUT_SIZE, INPUT_SIZE, 3), np.float32)
 
     def run(self, image_rgb: np.ndarray, roi: Roi) -> LandmarkResult:
         m = roi.crop_to_image()
-        crop = cv2.warpAffine(image_rgb, m, (INPUT_SIZE, INPUT_SIZE),
-                              flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                              borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+        crop = cv2.warpAffine(
+            image_rgb,
+            m,
+            (INPUT_SIZE, INPUT_SIZE),
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=(0, 0, 0),
+        )
         np.multiply(crop, np.float32(1.0 / 255.0), out=self._buffer[0], casting="unsafe")
         it = self._interpreter
         it.set_tensor(self._input, self._buffer)

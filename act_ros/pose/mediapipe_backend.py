@@ -27,6 +27,7 @@ Threads: mediapipe 1.2.2's Tasks API has no thread setting; on Linux its XNNPACK
 on one thread (measured: process CPU time equals wall time). ``num_threads`` is accepted so the
 pose node keeps one parameter for every backend; a value above 1 is logged and has no effect.
 """
+
 from __future__ import annotations
 
 import logging
@@ -160,16 +161,21 @@ class MediaPipePoseEstimator:
             raise ValueError(f"num_poses must be an integer >= 1, got {num_poses!r}")
         if num_threads is not None and (not isinstance(num_threads, (int, np.integer)) or num_threads < 1):
             raise ValueError(f"num_threads must be None or an integer >= 1, got {num_threads!r}")
-        for name, value in (("min_detection_confidence", min_detection_confidence),
-                            ("min_presence_confidence", min_presence_confidence),
-                            ("min_tracking_confidence", min_tracking_confidence),
-                            ("min_keypoint_confidence", min_keypoint_confidence),
-                            ("duplicate_iou", duplicate_iou)):
+        for name, value in (
+            ("min_detection_confidence", min_detection_confidence),
+            ("min_presence_confidence", min_presence_confidence),
+            ("min_tracking_confidence", min_tracking_confidence),
+            ("min_keypoint_confidence", min_keypoint_confidence),
+            ("duplicate_iou", duplicate_iou),
+        ):
             if not 0.0 <= float(value) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {value!r}")
         if num_threads is not None and num_threads > 1:
-            log.warning("mediapipe's Tasks API has no thread setting: num_threads=%d has no effect "
-                        "(inference runs on one XNNPACK thread)", num_threads)
+            log.warning(
+                "mediapipe's Tasks API has no thread setting: num_threads=%d has no effect "
+                "(inference runs on one XNNPACK thread)",
+                num_threads,
+            )
 
         if model_path is None:
             from act_ros.pose.model_bundles import bundle_path
@@ -212,7 +218,9 @@ class MediaPipePoseEstimator:
         try:
             landmarker = self._vision.PoseLandmarker.create_from_options(self._options)
         except Exception as exc:  # noqa: BLE001 - mediapipe raises bare RuntimeError/ValueError
-            raise RuntimeError(f"MediaPipe cannot load the pose model bundle {self.model_path}: {exc}") from exc
+            raise RuntimeError(
+                f"MediaPipe cannot load the pose model bundle {self.model_path}: {exc}"
+            ) from exc
         self._landmarker = landmarker
         # Also closed at interpreter exit, before module teardown (mediapipe's own __del__ then
         # fails with a traceback on stderr).
@@ -249,8 +257,10 @@ class MediaPipePoseEstimator:
         else:
             if timestamp_ns < self._last_input_ns:
                 self.resets += 1
-                log.info("input time went backwards by %.3f s: resetting MediaPipe tracking",
-                         (self._last_input_ns - timestamp_ns) * 1e-9)
+                log.info(
+                    "input time went backwards by %.3f s: resetting MediaPipe tracking",
+                    (self._last_input_ns - timestamp_ns) * 1e-9,
+                )
                 self._close_landmarker()
                 self._open()
                 mp_ms = 0
@@ -273,8 +283,18 @@ class MediaPipePoseEstimator:
         if not people:
             return PoseDetections.empty()
         landmarks = np.array(
-            [[(p.x, p.y, p.visibility if p.visibility is not None else 0.0,
-               p.presence if p.presence is not None else 0.0) for p in person] for person in people],
+            [
+                [
+                    (
+                        p.x,
+                        p.y,
+                        p.visibility if p.visibility is not None else 0.0,
+                        p.presence if p.presence is not None else 0.0,
+                    )
+                    for p in person
+                ]
+                for person in people
+            ],
             dtype=np.float32,
         )
         keypoints, boxes, scores = landmarks_to_coco17(

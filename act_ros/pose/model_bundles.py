@@ -26,6 +26,7 @@ minimum metadata-parser version). :func:`_import_metadata_writer` supplies that 
 for the metadata we write (image-input normalisation only, which needs parser version 1.0.0)
 and refuses metadata using any later schema feature.
 """
+
 from __future__ import annotations
 
 import gc
@@ -61,9 +62,7 @@ NPM_VERSION = "0.5.1675469404"
 TARBALL_NAME = f"mediapipe-pose-{NPM_VERSION}.tgz"
 TARBALL_URL = f"https://registry.npmjs.org/{NPM_PACKAGE}/-/pose-{NPM_VERSION}.tgz"
 # npm's dist.integrity of that version (sha512 of the tarball, base64).
-TARBALL_SHA512 = (
-    "DFZsNWTsSphRIZppnUCuunzBiHP2FdJXR9ehc7mMi4KG+oPaOH0Em3d6kr7Py+TSyTXC1doH88KcF28k2sBxsQ=="
-)
+TARBALL_SHA512 = "DFZsNWTsSphRIZppnUCuunzBiHP2FdJXR9ehc7mMi4KG+oPaOH0Em3d6kr7Py+TSyTXC1doH88KcF28k2sBxsQ=="
 TARBALL_SIZE = 40_985_403
 TARBALL = NpmTarball(NPM_PACKAGE, NPM_VERSION, TARBALL_SHA512, TARBALL_SIZE)
 
@@ -128,13 +127,21 @@ def tarball_path(cache_dir: Path | None = None) -> Path:
 
 def fetch_tarball(cache_dir: Path | None = None, *, progress: bool = True, timeout_s: float = 60.0) -> Path:
     """The verified npm tarball in the cache, downloaded with urllib when missing or corrupt."""
-    hint = (f"The pose models are built from that npm tarball once and then work offline: run "
-            f"`act-ros pose-models --ensure` on a machine with access to registry.npmjs.org, or "
-            f"copy the tarball to {tarball_path()} (or finished *.task bundles to "
-            f"{default_cache_dir()})")
+    hint = (
+        f"The pose models are built from that npm tarball once and then work offline: run "
+        f"`act-ros pose-models --ensure` on a machine with access to registry.npmjs.org, or "
+        f"copy the tarball to {tarball_path()} (or finished *.task bundles to "
+        f"{default_cache_dir()})"
+    )
     try:
-        return fetch_npm_tarball(TARBALL, tarball_path(cache_dir), url=TARBALL_URL,
-                                 progress=progress, timeout_s=timeout_s, offline_hint=hint)
+        return fetch_npm_tarball(
+            TARBALL,
+            tarball_path(cache_dir),
+            url=TARBALL_URL,
+            progress=progress,
+            timeout_s=timeout_s,
+            offline_hint=hint,
+        )
     except BundleError:
         raise
     except ModelAssetError as exc:
@@ -206,8 +213,14 @@ def _minimum_parser_version(metadata_buffer: bytes) -> str:
     if md.associatedFiles:
         unsupported.append("associated files")
     for sg in md.subgraphMetadata or []:
-        for attr in ("inputProcessUnits", "outputProcessUnits", "inputTensorGroups",
-                     "outputTensorGroups", "customMetadata", "associatedFiles"):
+        for attr in (
+            "inputProcessUnits",
+            "outputProcessUnits",
+            "inputTensorGroups",
+            "outputTensorGroups",
+            "customMetadata",
+            "associatedFiles",
+        ):
             if getattr(sg, attr, None):
                 unsupported.append(attr)
         for tensor in (sg.inputTensorMetadata or []) + (sg.outputTensorMetadata or []):
@@ -260,8 +273,9 @@ def build_bundle_bytes(variant: str, tarball: Path) -> bytes:
     detector, landmarks = read_raw_models(tarball, variant)
     source = f"npm {NPM_PACKAGE}@{NPM_VERSION} (Apache-2.0); TFLite metadata added by act_ros"
     detector = add_image_metadata(detector, "BlazePose detector", source, _DETECTOR_NORM)
-    landmarks = add_image_metadata(landmarks, f"BlazePose GHUM 3D landmarks ({variant})", source,
-                                   _LANDMARKS_NORM)
+    landmarks = add_image_metadata(
+        landmarks, f"BlazePose GHUM 3D landmarks ({variant})", source, _LANDMARKS_NORM
+    )
     return _deterministic_zip([(DETECTOR_FILE, detector), (LANDMARKS_FILE, landmarks)])
 
 
@@ -294,8 +308,10 @@ def build_bundle(variant: str, cache_dir: Path | None = None, *, progress: bool 
     pinned = BUNDLE_SHA256.get(variant)
     mp_version = _mediapipe_version()
     if pinned and digest != pinned:
-        msg = (f"pose_landmarker_{variant}.task built with mediapipe {mp_version}: sha256 {digest} "
-               f"differs from the build pinned for mediapipe {PINNED_MEDIAPIPE} ({pinned})")
+        msg = (
+            f"pose_landmarker_{variant}.task built with mediapipe {mp_version}: sha256 {digest} "
+            f"differs from the build pinned for mediapipe {PINNED_MEDIAPIPE} ({pinned})"
+        )
         if mp_version == PINNED_MEDIAPIPE:
             raise BundleError(msg + ": the build is not reproducible here, please report it")
         warnings.warn(msg + " (metadata writer changed); recorded in the manifest", stacklevel=2)

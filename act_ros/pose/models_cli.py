@@ -4,6 +4,7 @@ The MediaPipe PoseLandmarker bundles (:mod:`act_ros.pose.model_bundles`) and the
 backend's person detector and landmark models (:mod:`act_ros.pose.topdown_models`), from the
 same cache folder; a no-op when everything is present and valid.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,15 +35,28 @@ def main(argv: list[str] | None = None) -> int:
         "top-down backend's person detector and landmark models (act_ros.pose.topdown_models).",
     )
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--ensure", action="store_true",
-                      help="build missing or invalid files (default; a no-op when all are valid)")
-    mode.add_argument("--check", action="store_true",
-                      help="only verify the cached files; exit 1 if any is missing or invalid")
+    mode.add_argument(
+        "--ensure",
+        action="store_true",
+        help="build missing or invalid files (default; a no-op when all are valid)",
+    )
+    mode.add_argument(
+        "--check",
+        action="store_true",
+        help="only verify the cached files; exit 1 if any is missing or invalid",
+    )
     mode.add_argument("--rebuild", action="store_true", help="build again even when valid")
-    parser.add_argument("--variants", default=",".join(VARIANTS),
-                        help="comma-separated subset of lite,full,heavy (default: all)")
-    parser.add_argument("--cache-dir", type=Path, default=None,
-                        help=f"model folder (default: $ACT_ROS_MODEL_DIR or {default_cache_dir()})")
+    parser.add_argument(
+        "--variants",
+        default=",".join(VARIANTS),
+        help="comma-separated subset of lite,full,heavy (default: all)",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help=f"model folder (default: $ACT_ROS_MODEL_DIR or {default_cache_dir()})",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]

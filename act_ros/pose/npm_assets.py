@@ -11,6 +11,7 @@ file fails loudly instead of yielding shifted bytes. Callers pin the sha256 of w
 Used by :mod:`act_ros.pose.model_bundles` (MediaPipe .task bundles) and
 :mod:`act_ros.pose.topdown_models` (person detector and landmark models).
 """
+
 from __future__ import annotations
 
 import base64
@@ -95,12 +96,18 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 
 def is_valid_tarball(path: Path, tarball: NpmTarball) -> bool:
-    return path.is_file() and path.stat().st_size == tarball.size and \
-        sha512_b64_file(path) == tarball.sha512
+    return path.is_file() and path.stat().st_size == tarball.size and sha512_b64_file(path) == tarball.sha512
 
 
-def fetch_tarball(tarball: NpmTarball, path: Path, *, url: str | None = None, progress: bool = True,
-                  timeout_s: float = 60.0, offline_hint: str = "") -> Path:
+def fetch_tarball(
+    tarball: NpmTarball,
+    path: Path,
+    *,
+    url: str | None = None,
+    progress: bool = True,
+    timeout_s: float = 60.0,
+    offline_hint: str = "",
+) -> Path:
     """``path`` holding the verified tarball, downloaded when missing or corrupt.
 
     ``url`` overrides the registry address (tests point it at a closed port to see what an
@@ -114,13 +121,21 @@ def fetch_tarball(tarball: NpmTarball, path: Path, *, url: str | None = None, pr
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as out:
-            _download(url, out, total=tarball.size, desc=tarball.filename, timeout_s=timeout_s,
-                      progress=progress, hint=offline_hint or f"or copy the tarball to {path}")
+            _download(
+                url,
+                out,
+                total=tarball.size,
+                desc=tarball.filename,
+                timeout_s=timeout_s,
+                progress=progress,
+                hint=offline_hint or f"or copy the tarball to {path}",
+            )
         got = sha512_b64_file(Path(tmp))
         if got != tarball.sha512:
             raise ModelAssetError(
                 f"{url}: sha512 mismatch (got {got}, expected {tarball.sha512}); "
-                "the download is corrupt or was tampered with")
+                "the download is corrupt or was tampered with"
+            )
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -128,8 +143,9 @@ def fetch_tarball(tarball: NpmTarball, path: Path, *, url: str | None = None, pr
     return path
 
 
-def _download(url: str, out: io.BufferedIOBase, *, total: int, desc: str, timeout_s: float,
-              progress: bool, hint: str) -> None:
+def _download(
+    url: str, out: io.BufferedIOBase, *, total: int, desc: str, timeout_s: float, progress: bool, hint: str
+) -> None:
     request = urllib.request.Request(url, headers={"User-Agent": "act_ros-model-assets"})
     try:
         response = urllib.request.urlopen(request, timeout=timeout_s)
@@ -186,8 +202,9 @@ def packed_asset_ranges(loader_js: str) -> dict[str, tuple[int, int]]:
         raise ModelAssetError("no loadPackage({...}) call at the end of the packed-assets loader")
     try:
         meta = json.loads(match.group(1))
-        ranges = {str(f["filename"]).rsplit("/", 1)[-1]: (int(f["start"]), int(f["end"]))
-                  for f in meta["files"]}
+        ranges = {
+            str(f["filename"]).rsplit("/", 1)[-1]: (int(f["start"]), int(f["end"])) for f in meta["files"]
+        }
         ranges[""] = (0, int(meta["remote_package_size"]))
     except (ValueError, KeyError, TypeError) as exc:
         raise ModelAssetError(f"unexpected packed-assets loader metadata: {exc}") from exc
@@ -198,8 +215,9 @@ def read_packed_file(packed: bytes, loader_js: str, name: str) -> bytes:
     """One file of an emscripten asset pack, by the range its loader script declares."""
     ranges = packed_asset_ranges(loader_js)
     if ranges[""][1] != len(packed):
-        raise ModelAssetError(f"packed assets hold {len(packed)} bytes, their loader declares "
-                              f"{ranges[''][1]}")
+        raise ModelAssetError(
+            f"packed assets hold {len(packed)} bytes, their loader declares {ranges[''][1]}"
+        )
     if name not in ranges:
         listed = ", ".join(n for n in ranges if n)
         raise ModelAssetError(f"{name} is not in the packed assets (they hold {listed})")

@@ -12,6 +12,7 @@ see what a node would see) and its people on the labelled frames are matched to 
 * a false positive is a pose that matches no labelled box, and no ``partial`` box either
   (people mostly hidden or outside the image: finding them is neither required nor wrong).
 """
+
 from __future__ import annotations
 
 import json
@@ -66,8 +67,9 @@ def load_scenes(path: Path = LABELS_PATH) -> list[Scene]:
         for index, f in sorted(s["frames"].items(), key=lambda kv: int(kv[0])):
             boxes = np.asarray(f.get("boxes", []), np.float32).reshape(-1, 4)
             if len(boxes) != int(f["people"]):
-                raise ValueError(f"{path}: scene {name} frame {index}: {f['people']} people but "
-                                 f"{len(boxes)} boxes")
+                raise ValueError(
+                    f"{path}: scene {name} frame {index}: {f['people']} people but {len(boxes)} boxes"
+                )
             partial = np.asarray(f.get("partial", []), np.float32).reshape(-1, 4)
             frames.append(LabelledFrame(int(index), int(f["people"]), boxes, partial))
         scenes.append(Scene(name, s["group"], s["source"], bool(s.get("still", False)), tuple(frames)))
@@ -98,9 +100,11 @@ def iter_frames(scene: Scene, last: int | None = None) -> Iterator[tuple[int, fl
         cap.release()
 
 
-def run_on_scene(scene: Scene, estimate: Callable[[np.ndarray, int], PoseDetections],
-                 on_frame: Callable[[int, np.ndarray, PoseDetections], None] | None = None,
-                 ) -> dict[int, PoseDetections]:
+def run_on_scene(
+    scene: Scene,
+    estimate: Callable[[np.ndarray, int], PoseDetections],
+    on_frame: Callable[[int, np.ndarray, PoseDetections], None] | None = None,
+) -> dict[int, PoseDetections]:
     """The detections on the labelled frames; ``estimate`` sees every frame up to the last."""
     wanted = {f.index for f in scene.frames}
     out: dict[int, PoseDetections] = {}
@@ -136,13 +140,13 @@ def _pairs(boxes: np.ndarray, labelled: np.ndarray) -> np.ndarray:
         return np.full((n, len(labelled)), -1.0)
     iou = box_iou(np.concatenate([boxes, labelled]))[:n, n:]
     centres = (boxes[:, :2] + boxes[:, 2:]) / 2
-    inside = ((centres[:, None, :] >= labelled[None, :, :2]) &
-              (centres[:, None, :] <= labelled[None, :, 2:])).all(axis=2)
+    inside = (
+        (centres[:, None, :] >= labelled[None, :, :2]) & (centres[:, None, :] <= labelled[None, :, 2:])
+    ).all(axis=2)
     return np.where((iou >= MATCH_IOU) | inside, iou + inside * 1e-3, -1.0)
 
 
-def match(boxes: np.ndarray, labelled: np.ndarray, partial: np.ndarray | None = None
-          ) -> tuple[int, int]:
+def match(boxes: np.ndarray, labelled: np.ndarray, partial: np.ndarray | None = None) -> tuple[int, int]:
     """(found, false positives) of predicted ``boxes`` against ``labelled`` boxes; predictions
     left over that match a ``partial`` box are neither."""
     boxes = np.asarray(boxes, np.float32).reshape(-1, 4)

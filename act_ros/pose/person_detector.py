@@ -14,6 +14,7 @@ that MediaPipe's face-keyed BlazePose detector misses), but also scores some per
 objects (a bag, a tripod, a sign) around 0.3: the landmark model's presence flag is what
 rejects those (:mod:`act_ros.pose.topdown_backend`).
 """
+
 from __future__ import annotations
 
 import math
@@ -62,8 +63,13 @@ def ssd_anchors(options: SsdAnchorOptions = SsdAnchorOptions()) -> np.ndarray:
         wh = np.array([(s * math.sqrt(r), s / math.sqrt(r)) for r, s in shapes], np.float32)
         ys, xs = np.meshgrid(np.arange(size), np.arange(size), indexing="ij")
         centres = (np.stack([xs, ys], axis=-1).reshape(-1, 1, 2) + options.anchor_offset) / size
-        grid = np.concatenate([np.broadcast_to(centres, (size * size, len(shapes), 2)),
-                               np.broadcast_to(wh, (size * size, len(shapes), 2))], axis=-1)
+        grid = np.concatenate(
+            [
+                np.broadcast_to(centres, (size * size, len(shapes), 2)),
+                np.broadcast_to(wh, (size * size, len(shapes), 2)),
+            ],
+            axis=-1,
+        )
         rows.append(grid.reshape(-1, 4))
     return np.ascontiguousarray(np.concatenate(rows), dtype=np.float32)
 
@@ -85,17 +91,24 @@ def load_tflite(path: Path, num_threads: int, what: str):
         interpreter = load_interpreter_class()(model_path=str(path), num_threads=int(num_threads))
         interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
-        raise RuntimeError(f"{what} {path} cannot be loaded (corrupt or not a TFLite model): "
-                           f"{exc}") from exc
+        raise RuntimeError(f"{what} {path} cannot be loaded (corrupt or not a TFLite model): {exc}") from exc
     return interpreter
 
 
 class SsdPersonDetector:
     """Person boxes (full-image pixels) and scores from one RGB image."""
 
-    def __init__(self, model_path: str | Path, labelmap_path: str | Path, *, num_threads: int = 1,
-                 score_threshold: float = 0.3, nms_iou: float = 0.45, max_detections: int = 100,
-                 box_scale: tuple[float, float, float, float] = (10.0, 10.0, 5.0, 5.0)) -> None:
+    def __init__(
+        self,
+        model_path: str | Path,
+        labelmap_path: str | Path,
+        *,
+        num_threads: int = 1,
+        score_threshold: float = 0.3,
+        nms_iou: float = 0.45,
+        max_detections: int = 100,
+        box_scale: tuple[float, float, float, float] = (10.0, 10.0, 5.0, 5.0),
+    ) -> None:
         if not 0.0 < score_threshold < 1.0:
             raise ValueError(f"score_threshold must be in (0, 1), got {score_threshold!r}")
         if not 0.0 < nms_iou <= 1.0:
@@ -120,12 +133,17 @@ class SsdPersonDetector:
         expected_in = [1, INPUT_SIZE, INPUT_SIZE, 3]
         shapes = sorted((list(o["shape"]) for o in out), key=lambda s: s[-1])
         a = len(self.anchors)
-        if len(inp) != 1 or list(inp[0]["shape"]) != expected_in or len(out) != 2 or \
-                shapes != [[1, a, 4], [1, a, len(labels)]]:
+        if (
+            len(inp) != 1
+            or list(inp[0]["shape"]) != expected_in
+            or len(out) != 2
+            or shapes != [[1, a, 4], [1, a, len(labels)]]
+        ):
             raise ValueError(
                 f"{self.model_path} is not the expected SSD person detector: input "
                 f"{[list(i['shape']) for i in inp]} (expected {expected_in}), outputs {shapes} "
-                f"(expected [1, {a}, 4] and [1, {a}, {len(labels)}])")
+                f"(expected [1, {a}, 4] and [1, {a}, {len(labels)}])"
+            )
         self._input = inp[0]["index"]
         by_width = {int(o["shape"][-1]): o["index"] for o in out}
         self._boxes_out, self._classes_out = by_width[4], by_width[len(labels)]
@@ -156,11 +174,13 @@ class SsdPersonDetector:
         yc = raw[:, 0] * anchors[:, 3] + anchors[:, 1]
         w = np.exp(raw[:, 3]) * anchors[:, 2]
         h = np.exp(raw[:, 2]) * anchors[:, 3]
-        boxes = np.stack([(xc - w / 2) * width, (yc - h / 2) * height,
-                          (xc + w / 2) * width, (yc + h / 2) * height], axis=1).astype(np.float32)
+        boxes = np.stack(
+            [(xc - w / 2) * width, (yc - h / 2) * height, (xc + w / 2) * width, (yc + h / 2) * height], axis=1
+        ).astype(np.float32)
         xywh = np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)
-        picked = cv2.dnn.NMSBoxes(xywh.tolist(), scores.tolist(), self.score_threshold,
-                                  self.nms_iou, top_k=self.max_detections)
+        picked = cv2.dnn.NMSBoxes(
+            xywh.tolist(), scores.tolist(), self.score_threshold, self.nms_iou, top_k=self.max_detections
+        )
         picked = np.asarray(picked, dtype=np.int64).reshape(-1)
         return boxes[picked], scores[picked]  # NMSBoxes returns indices by descending score
 

@@ -6,6 +6,7 @@ tracker. The pose node and the non-ROS evaluation path both build it from the sa
 their images with `act_ros.messages.decode_rgb(msg, pipeline.max_image_width)`, which downscales
 while decoding, and pass the scale on.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -14,12 +15,18 @@ import numpy as np
 from act_ros.pose.base import PoseDetections, PoseEstimator
 from act_ros.pose.tracking import PoseTracker
 
+
 class PosePipeline:
     """``small_image_side``: below this short side (pixels reaching the estimator) people are
     rarely found (pose.variants.SMALL_IMAGE_SIDE; 0 = no warning)."""
 
-    def __init__(self, estimator: PoseEstimator, tracker: PoseTracker, max_image_width: int = 0,
-                 small_image_side: int = 0) -> None:
+    def __init__(
+        self,
+        estimator: PoseEstimator,
+        tracker: PoseTracker,
+        max_image_width: int = 0,
+        small_image_side: int = 0,
+    ) -> None:
         self.estimator = estimator
         self.tracker = tracker
         self.max_image_width = int(max_image_width)
@@ -31,10 +38,12 @@ class PosePipeline:
         width, height = self.estimator_size(width, height)
         if min(width, height) >= self.small_image_side:
             return None
-        return (f"images reach the pose model at {width}x{height}: below {self.small_image_side} "
-                f"px on the short side this backend finds people only when they nearly fill the "
-                f"frame (the bundled clip at 64x36: nobody in 60 frames); use larger images or a "
-                f"larger max_image_width")
+        return (
+            f"images reach the pose model at {width}x{height}: below {self.small_image_side} "
+            f"px on the short side this backend finds people only when they nearly fill the "
+            f"frame (the bundled clip at 64x36: nobody in 60 frames); use larger images or a "
+            f"larger max_image_width"
+        )
 
     def process(self, rgb: np.ndarray, stamp_ns: int, scale: float = 1.0) -> PoseDetections:
         """Tracked poses of one HxWx3 uint8 RGB image, in the pixels of the original image:
@@ -45,8 +54,7 @@ class PosePipeline:
         if scale != 1.0 and len(detections):
             kp = detections.keypoints.copy()
             kp[..., :2] /= scale
-            detections = PoseDetections(kp, detections.boxes / scale, detections.scores,
-                                        detections.track_ids)
+            detections = PoseDetections(kp, detections.boxes / scale, detections.scores, detections.track_ids)
         return self.tracker.update(detections, stamp_ns)
 
     def estimator_size(self, width: int, height: int) -> tuple[int, int]:

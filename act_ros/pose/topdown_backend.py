@@ -30,6 +30,7 @@ upright crop of them gives a wrong pose. A person the detector does not box (the
 frames 100-180 of the bundled clip) is found only while a crop from an earlier frame follows
 them, as in MediaPipe.
 """
+
 from __future__ import annotations
 
 import logging
@@ -126,8 +127,9 @@ class TopDownPoseEstimator:
             raise ValueError(f"num_threads must be None or an integer >= 1, got {num_threads!r}")
         if not 1.0 <= float(crop_margin) <= 3.0:
             raise ValueError(f"crop_margin must be in [1, 3], got {crop_margin!r}")
-        self.min_detection_confidence = _check_unit("min_detection_confidence",
-                                                    min_detection_confidence, low_open=True)
+        self.min_detection_confidence = _check_unit(
+            "min_detection_confidence", min_detection_confidence, low_open=True
+        )
         if self.min_detection_confidence >= 1.0:
             raise ValueError("min_detection_confidence must be below 1")
         self.min_presence_confidence = _check_unit("min_presence_confidence", min_presence_confidence)
@@ -154,8 +156,12 @@ class TopDownPoseEstimator:
             from act_ros.pose.topdown_models import landmark_model_path
 
             model_path = landmark_model_path(variant, cache)
-        self.detector = SsdPersonDetector(detector_path, labelmap_path, num_threads=self.num_threads,
-                                          score_threshold=self.min_detection_confidence)
+        self.detector = SsdPersonDetector(
+            detector_path,
+            labelmap_path,
+            num_threads=self.num_threads,
+            score_threshold=self.min_detection_confidence,
+        )
         self.landmarker = BlazePoseLandmarker(model_path, num_threads=self.num_threads)
         self.name = f"topdown:{Path(model_path).name}" if custom_model else f"topdown-{variant}"
         self.model_path = str(model_path)
@@ -202,8 +208,11 @@ class TopDownPoseEstimator:
                 raise RuntimeError(f"{self.name}: estimate() after close()")
             if self._last_ns is not None and timestamp_ns < self._last_ns:
                 self.resets += 1
-                log.info("input time went backwards by %.3f s: dropping %d tracked people",
-                         (self._last_ns - timestamp_ns) * 1e-9, len(self._tracks))
+                log.info(
+                    "input time went backwards by %.3f s: dropping %d tracked people",
+                    (self._last_ns - timestamp_ns) * 1e-9,
+                    len(self._tracks),
+                )
                 self._tracks = []
             self._last_ns = timestamp_ns
             self.frames += 1
@@ -221,7 +230,7 @@ class TopDownPoseEstimator:
             boxes, _ = self.detector.detect(image)
             if tracked and len(boxes):
                 overlap = box_iou(np.concatenate([boxes, np.stack([t.box for t in tracked])]))
-                known = (overlap[: len(boxes), len(boxes):] > self.track_iou).any(axis=1)
+                known = (overlap[: len(boxes), len(boxes) :] > self.track_iou).any(axis=1)
                 boxes = boxes[~known]
             room = 2 * self.num_poses - len(rois)
             rois += [roi_from_box(b, self.crop_margin) for b in boxes[: max(0, room)]]
@@ -255,11 +264,13 @@ class TopDownPoseEstimator:
         self._lost |= bool((~plausible & was_tracked).any())
         landmarks, keypoints, boxes, scores = (a[plausible] for a in (landmarks, keypoints, boxes, scores))
         crop_boxes = self._landmark_boxes(landmarks, width, height)
-        keep = duplicate_mask(crop_boxes, np.arange(len(landmarks), 0, -1, dtype=np.float32),
-                              self.duplicate_iou)
-        keep[np.flatnonzero(keep)[self.num_poses:]] = False
-        self._tracks = [_Track(roi_from_landmarks(lm), box)
-                        for lm, box in zip(landmarks[keep], crop_boxes[keep])]
+        keep = duplicate_mask(
+            crop_boxes, np.arange(len(landmarks), 0, -1, dtype=np.float32), self.duplicate_iou
+        )
+        keep[np.flatnonzero(keep)[self.num_poses :]] = False
+        self._tracks = [
+            _Track(roi_from_landmarks(lm), box) for lm, box in zip(landmarks[keep], crop_boxes[keep])
+        ]
         return PoseDetections(keypoints=keypoints[keep], boxes=boxes[keep], scores=scores[keep])
 
     @staticmethod

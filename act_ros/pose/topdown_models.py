@@ -17,6 +17,7 @@ tarball, offline) or reported by name. The files live in ``<model cache>/topdown
 checksum of each file) and the Apache-2.0 licence text next to them.
 ``act-ros pose-models --ensure`` fetches them together with the MediaPipe bundles.
 """
+
 from __future__ import annotations
 
 import logging
@@ -42,7 +43,8 @@ log = logging.getLogger(__name__)
 VARIANTS = BACKEND_VARIANTS["topdown"]
 
 OBJECTRON = NpmTarball(
-    "@mediapipe/objectron", "0.4.1675468480",
+    "@mediapipe/objectron",
+    "0.4.1675468480",
     # npm's dist.integrity of that version
     "IoWuW0ojc9GaSW6UoDCIXgwjLSqTEcR5w8NYuGH+R5+q+nKzS7KOIGfY/eyx4DttReumb398W6+PpW0DQ2Rs/w==",
     32_667_233,
@@ -67,20 +69,30 @@ class ModelFile:
 
 
 DETECTOR = ModelFile(
-    DETECTOR_FILE, "d0a5255bf8c4f5a0bc4240741a76c41d5e939f7655078f945f50ab53a9375da6", OBJECTRON,
+    DETECTOR_FILE,
+    "d0a5255bf8c4f5a0bc4240741a76c41d5e939f7655078f945f50ab53a9375da6",
+    OBJECTRON,
     f"{OBJECTRON_PACKED}, byte range from {OBJECTRON_LOADER}",
-    "SSD-MobileNetV2 object detector (Open Images v4, 24 classes), fp16")
+    "SSD-MobileNetV2 object detector (Open Images v4, 24 classes), fp16",
+)
 LABELMAP = ModelFile(
-    LABELMAP_FILE, "c148336a65f673013609a923fdcbdeec0f49df935045029c3746a3828a0e80e0", OBJECTRON,
+    LABELMAP_FILE,
+    "c148336a65f673013609a923fdcbdeec0f49df935045029c3746a3828a0e80e0",
+    OBJECTRON,
     f"{OBJECTRON_PACKED}, byte range from {OBJECTRON_LOADER}",
-    "class names of the detector's output columns")
+    "class names of the detector's output columns",
+)
 
 
 def _landmark_file(variant: str) -> ModelFile:
     check_variant("topdown", variant)
     return ModelFile(
-        f"pose_landmark_{variant}.tflite", mb.INPUT_SHA256[variant], mb.TARBALL,
-        mb.LANDMARK_MEMBER.format(variant=variant), f"BlazePose GHUM 3D landmark model ({variant})")
+        f"pose_landmark_{variant}.tflite",
+        mb.INPUT_SHA256[variant],
+        mb.TARBALL,
+        mb.LANDMARK_MEMBER.format(variant=variant),
+        f"BlazePose GHUM 3D landmark model ({variant})",
+    )
 
 
 def models_dir(cache_dir: Path | None = None) -> Path:
@@ -97,10 +109,12 @@ def _file_status(path: Path, expected: ModelFile) -> str:
 
 
 def _offline_hint(tarball: NpmTarball, cache: Path) -> str:
-    return (f"The top-down pose models are taken from that npm tarball once and then work "
-            f"offline: run `act-ros pose-models --ensure` on a machine with access to "
-            f"registry.npmjs.org, or copy the tarball to {cache / 'downloads' / tarball.filename} "
-            f"(or the finished files to {models_dir(cache)})")
+    return (
+        f"The top-down pose models are taken from that npm tarball once and then work "
+        f"offline: run `act-ros pose-models --ensure` on a machine with access to "
+        f"registry.npmjs.org, or copy the tarball to {cache / 'downloads' / tarball.filename} "
+        f"(or the finished files to {models_dir(cache)})"
+    )
 
 
 def _extract(files: list[ModelFile], cache: Path, progress: bool) -> None:
@@ -109,8 +123,12 @@ def _extract(files: list[ModelFile], cache: Path, progress: bool) -> None:
     if tarball == mb.TARBALL:
         tgz = mb.fetch_tarball(cache, progress=progress)  # shared with the MediaPipe bundles
     else:
-        tgz = fetch_npm_tarball(tarball, cache / "downloads" / tarball.filename, progress=progress,
-                                offline_hint=_offline_hint(tarball, cache))
+        tgz = fetch_npm_tarball(
+            tarball,
+            cache / "downloads" / tarball.filename,
+            progress=progress,
+            offline_hint=_offline_hint(tarball, cache),
+        )
     if tarball == OBJECTRON:
         members = read_members(tgz, (OBJECTRON_PACKED, OBJECTRON_LOADER))
         loader = members[OBJECTRON_LOADER].decode()
@@ -154,14 +172,16 @@ def detector_files(cache_dir: Path | None = None, *, progress: bool = True) -> t
     return model, labels
 
 
-def landmark_model_path(variant: str = "full", cache_dir: Path | None = None, *,
-                        progress: bool = True) -> Path:
+def landmark_model_path(
+    variant: str = "full", cache_dir: Path | None = None, *, progress: bool = True
+) -> Path:
     """The BlazePose landmark model of ``variant`` in the cache, verified; extracted on first use."""
     return _ensure([_landmark_file(variant)], cache_dir, progress)[0]
 
 
-def ensure_models(variants: Iterable[str] = VARIANTS, cache_dir: Path | None = None, *,
-                  progress: bool = True) -> dict[str, Path]:
+def ensure_models(
+    variants: Iterable[str] = VARIANTS, cache_dir: Path | None = None, *, progress: bool = True
+) -> dict[str, Path]:
     """Every top-down file (detector, label map, landmark models of ``variants``): name -> path."""
     files = [DETECTOR, LABELMAP] + [_landmark_file(v) for v in variants]
     return {f.name: p for f, p in zip(files, _ensure(files, cache_dir, progress))}

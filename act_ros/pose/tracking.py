@@ -31,6 +31,7 @@ A detection of this frame gets the ID of the track it updated, or 0 while its tr
 young (shorter than ``init_delay_s``) or when it has neither a valid box nor a keypoint above
 ``keypoint_threshold``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -81,8 +82,9 @@ def _make_distance(keypoint_threshold: float):
     return ScaledKeypointDistance()
 
 
-def _tracked_points(detections: PoseDetections, keypoint_threshold: float
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _tracked_points(
+    detections: PoseDetections, keypoint_threshold: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per person: (K+2, 2) points (keypoints, then the box corners), their scores (0 = not
     seen) and whether the box is valid (finite, sane, with an area)."""
     kp = detections.keypoints.astype(np.float64)
@@ -91,11 +93,15 @@ def _tracked_points(detections: PoseDetections, keypoint_threshold: float
         # NaN or absurd coordinates are garbage, not positions: such points count as missing.
         sane = (np.abs(kp[:, :, :2]) < _MAX_COORD).all(axis=2)
         seen = sane & (kp[:, :, 2] > keypoint_threshold)
-        box_ok = (np.abs(boxes) < _MAX_COORD).all(axis=1) & (boxes[:, 2] > boxes[:, 0]) & \
-            (boxes[:, 3] > boxes[:, 1])
+        box_ok = (
+            (np.abs(boxes) < _MAX_COORD).all(axis=1)
+            & (boxes[:, 2] > boxes[:, 0])
+            & (boxes[:, 3] > boxes[:, 1])
+        )
     points = np.concatenate([kp[:, :, :2], boxes.reshape(-1, 2, 2)], axis=1)
-    scores = np.concatenate([np.where(seen, kp[:, :, 2], 0.0),
-                             np.repeat(box_ok[:, None].astype(np.float64), 2, axis=1)], axis=1)
+    scores = np.concatenate(
+        [np.where(seen, kp[:, :, 2], 0.0), np.repeat(box_ok[:, None].astype(np.float64), 2, axis=1)], axis=1
+    )
     points = np.where(scores[:, :, None] > 0, points, 0.0)
     return points, scores, box_ok
 
@@ -184,8 +190,11 @@ class PoseTracker:
         norfair, _ = _norfair()
         timestamp_ns = int(timestamp_ns)
         if self._last_ns is not None and timestamp_ns < self._last_ns:
-            log.info("time went backwards by %.3f s: dropping %d tracks",
-                     (self._last_ns - timestamp_ns) * 1e-9, len(self._tracker.tracked_objects))
+            log.info(
+                "time went backwards by %.3f s: dropping %d tracks",
+                (self._last_ns - timestamp_ns) * 1e-9,
+                len(self._tracker.tracked_objects),
+            )
             self.reset()
         ticks = self._ticks(timestamp_ns)
         self._last_ns = timestamp_ns
@@ -203,10 +212,13 @@ class PoseTracker:
                 pts = points_all[i, seen]
                 extent = pts.max(axis=0) - pts.min(axis=0)
             scale = max(_MIN_SCALE_PX, float(np.sqrt(max(extent[0], 1.0) * max(extent[1], 1.0))))
-            candidates.append(norfair.Detection(
-                points=points_all[i], scores=scores_all[i],
-                data={"frame": self._frame, "index": i, "scale": scale},
-            ))
+            candidates.append(
+                norfair.Detection(
+                    points=points_all[i],
+                    scores=scores_all[i],
+                    data={"frame": self._frame, "index": i, "scale": scale},
+                )
+            )
 
         for _ in range(ticks - 1):  # the time that passed since the last frame
             self._tracker.update(None)

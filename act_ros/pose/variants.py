@@ -1,6 +1,7 @@
 """The pose backends and the model variants each offers: the one table the node parameters,
 launch arguments, model bundles and CLIs take their choices from (ROS-free, imports nothing
 heavy)."""
+
 from __future__ import annotations
 
 # MediaPipe BlazePose landmark models, fastest to most accurate.
@@ -31,6 +32,7 @@ def check_variant(backend: str, variant: str) -> str:
     """``variant`` if ``backend`` offers it, else ValueError naming the choices."""
     variants = BACKEND_VARIANTS.get(backend)
     if variants is not None and variant not in variants:
-        raise ValueError(f"unknown {backend} pose model variant {variant!r}; choose one of "
-                         f"{', '.join(variants)}")
+        raise ValueError(
+            f"unknown {backend} pose model variant {variant!r}; choose one of {', '.join(variants)}"
+        )
     return variant

@@ -10,6 +10,7 @@ would first build Python objects for every person, and a message of 50,000 peopl
 230 MB that way. Only the first ``MESSAGE_PEOPLE_FACTOR * max_people`` people of a message are
 read; the others are dropped unread and counted (``over_capacity_people``).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -67,8 +68,10 @@ class ActNode(ManagedNode):
         self._last_error = diag.LastError()
         self._max_read = MESSAGE_PEOPLE_FACTOR * self._params["max_people"]
         self._input_watch = InputWatch(
-            "pose message", "RELIABLE, depth 10",
-            hint="is the pose node active and are its images arriving (its /diagnostics says)?")
+            "pose message",
+            "RELIABLE, depth 10",
+            hint="is the pose node active and are its images arriving (its /diagnostics says)?",
+        )
         if autostart:
             self.bring_up()
 
@@ -84,15 +87,15 @@ class ActNode(ManagedNode):
             f"AcT model '{spec.name}' ({len(self.classifier.class_names)} classes: "
             f"{', '.join(self.classifier.class_names)}), window {self.config.window_length} "
             f"frames at {self.config.frame_rate or 'every'} fps, {self._params['num_threads']} "
-            f"thread(s), 'unknown' below {self.config.unknown_threshold:.2f}")
+            f"thread(s), 'unknown' below {self.config.unknown_threshold:.2f}"
+        )
 
     def start(self) -> None:
         self.recognizer.reset()  # fresh windows: poses from before a pause are stale
         qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
         self._pub = self.create_publisher(PersonActionArray, ACTIONS_TOPIC, qos)
         # raw: serialized bytes, read without building a Python object per person.
-        self._sub = self.create_subscription(PersonPose2DArray, POSES_TOPIC, self.process, qos,
-                                             raw=True)
+        self._sub = self.create_subscription(PersonPose2DArray, POSES_TOPIC, self.process, qos, raw=True)
         self._started, self._last_input = time.monotonic(), None
         self._watchdog = self.create_timer(1.0, self._check_input)
         self.get_logger().info(f"listening on {self._sub.topic_name}")
@@ -125,8 +128,10 @@ class ActNode(ManagedNode):
         if poses is None:
             return None
         if poses.keypoint_layout != KEYPOINT_LAYOUT:
-            self._reject(f"keypoint_layout '{poses.keypoint_layout}' is not '{KEYPOINT_LAYOUT}': "
-                         f"the model needs COCO-17 keypoints")
+            self._reject(
+                f"keypoint_layout '{poses.keypoint_layout}' is not '{KEYPOINT_LAYOUT}': "
+                f"the model needs COCO-17 keypoints"
+            )
             return None
         converted = time.perf_counter()
         before = dict(self.recognizer.stats.counters)
@@ -137,14 +142,18 @@ class ActNode(ManagedNode):
         self._log_new_problems(before)
         header = Header(frame_id=poses.frame_id)
         set_stamp(header, poses.stamp_ns)
-        out = actions_to_msg(actions, header, self.recognizer.class_names,
-                             self.config.window_length)
+        out = actions_to_msg(actions, header, self.recognizer.class_names, self.config.window_length)
         encoded = time.perf_counter()
         self._pub.publish(out)
         published = time.perf_counter()
         self._durations.add(published - start)
-        self.last_timing = {"start": start, "converted": converted, "recognized": recognized,
-                            "encoded": encoded, "published": published}
+        self.last_timing = {
+            "start": start,
+            "converted": converted,
+            "recognized": recognized,
+            "encoded": encoded,
+            "published": published,
+        }
         return out
 
     def _read(self, msg: PersonPose2DArray | bytes) -> PoseArray | None:
@@ -168,11 +177,16 @@ class ActNode(ManagedNode):
 
     def _log_new_problems(self, before: dict[str, int]) -> None:
         now = self.recognizer.stats.counters
-        for key in ("people_with_invalid_keypoints", "duplicate_track_ids", "over_capacity_people",
-                    "out_of_order_frames", "time_jumps_back", "repeated_stamps"):
+        for key in (
+            "people_with_invalid_keypoints",
+            "duplicate_track_ids",
+            "over_capacity_people",
+            "out_of_order_frames",
+            "time_jumps_back",
+            "repeated_stamps",
+        ):
             if now.get(key, 0) > before.get(key, 0):
-                self.get_logger().warning(_PROBLEMS[key] + f" (total {now[key]})",
-                                       throttle_duration_sec=5.0)
+                self.get_logger().warning(_PROBLEMS[key] + f" (total {now[key]})", throttle_duration_sec=5.0)
 
     def _apply_parameters(self, changes: dict[str, Any]) -> None:
         """Run-time changes of the settable parameters (the others are read-only); kept for the
@@ -180,9 +194,10 @@ class ActNode(ManagedNode):
         live = {k: v for k, v in changes.items() if k in ("smoothing", "unknown_threshold")}
         if live and self.recognizer is not None:
             applied = dict(live)
-            if "unknown_threshold" in applied:   # -1 = the model's own threshold
+            if "unknown_threshold" in applied:  # -1 = the model's own threshold
                 applied["unknown_threshold"] = unknown_threshold(
-                    applied["unknown_threshold"], self.classifier.unknown_threshold)
+                    applied["unknown_threshold"], self.classifier.unknown_threshold
+                )
             # Raises ValueError (-> change refused) if the recognizer rejects the values.
             self.config = dataclasses.replace(self.config, **applied)
             self.recognizer.config = self.config
@@ -196,9 +211,11 @@ class ActNode(ManagedNode):
 
     def _input_problem(self, limit_s: float) -> tuple[str, str] | None:
         return self._input_watch.diagnose(
-            silent_s=time.monotonic() - (self._last_input or self._started), limit_s=limit_s,
+            silent_s=time.monotonic() - (self._last_input or self._started),
+            limit_s=limit_s,
             on_topic=self.count_publishers(self._sub.topic_name),
-            matched=self._sub.get_publisher_count())
+            matched=self._sub.get_publisher_count(),
+        )
 
     def idle_values(self) -> dict[str, Any]:
         if self.recognizer is None:
@@ -226,15 +243,14 @@ class ActNode(ManagedNode):
             return diag.WARN, "no pose input yet", values
         stats = self.recognizer.stats
         # People leaving (tracks_forgotten) is normal, not dropped input.
-        if self._rejected_messages or any(stats.counters.get(k, 0) for k in _PROBLEMS
-                                          if k not in _NORMAL):
+        if self._rejected_messages or any(stats.counters.get(k, 0) for k in _PROBLEMS if k not in _NORMAL):
             return diag.OK, "running (some input was dropped, see counters)", values
         return diag.OK, "running", values
 
 
 _PROBLEMS = {
     "people_with_invalid_keypoints": "keypoints with NaN/inf, absurd coordinates or confidence "
-                                     "outside [0, 1] were treated as missing",
+    "outside [0, 1] were treated as missing",
     "duplicate_track_ids": "a pose message held the same track_id twice; kept the first",
     "over_capacity_people": "more people than max_people; the extra ones were dropped",
     "out_of_order_frames": "a pose message older than the newest one was dropped",

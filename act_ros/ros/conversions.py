@@ -1,4 +1,5 @@
 """rclpy messages built from the core's arrays (reading them is ROS-free: `act_ros.messages`)."""
+
 from __future__ import annotations
 
 import array
@@ -30,8 +31,12 @@ def detections_to_msg(detections: PoseDetections, header, width: int, height: in
     msg.image_width, msg.image_height = int(width), int(height)
     msg.keypoint_layout = KEYPOINT_LAYOUT
     people = []
-    for kp, box, score, track_id in zip(detections.keypoints.tolist(), detections.boxes.tolist(),
-                                        detections.scores.tolist(), detections.track_ids.tolist()):
+    for kp, box, score, track_id in zip(
+        detections.keypoints.tolist(),
+        detections.boxes.tolist(),
+        detections.scores.tolist(),
+        detections.track_ids.tolist(),
+    ):
         person = PersonPose2D()
         person.track_id = int(track_id)
         person.box_x_min, person.box_y_min, person.box_x_max, person.box_y_max = box
@@ -42,8 +47,9 @@ def detections_to_msg(detections: PoseDetections, header, width: int, height: in
     return msg
 
 
-def actions_to_msg(actions: list[TrackAction], header, class_names: tuple[str, ...],
-                   window_length: int) -> PersonActionArray:
+def actions_to_msg(
+    actions: list[TrackAction], header, class_names: tuple[str, ...], window_length: int
+) -> PersonActionArray:
     msg = PersonActionArray()
     msg.header = header
     msg.class_names = list(class_names)

@@ -1,5 +1,6 @@
 """/diagnostics for the nodes (diagnostic_updater is not available as a wheel, and publishing a
 DiagnosticArray directly is all it would do here)."""
+
 from __future__ import annotations
 
 import threading
@@ -95,8 +96,7 @@ class DiagnosticsPublisher:
     ``status_fn`` returns (level, message, values); values are stringified.
     """
 
-    def __init__(self, node: Node, status_fn: StatusFn, period_s: float = 1.0,
-                 hardware_id: str = "") -> None:
+    def __init__(self, node: Node, status_fn: StatusFn, period_s: float = 1.0, hardware_id: str = "") -> None:
         self._node = node
         self._status_fn = status_fn
         self._name = f"{node.get_fully_qualified_name().lstrip('/')}"

@@ -12,6 +12,7 @@ estimator runs in its own worker thread), and rclpy's MultiThreadedExecutor dela
 delivery to a median of 170 ms (p90 1.3 s) where this one took 3.4 ms (benchmarks/
 bench_pose_node.py --compare-executors).
 """
+
 from __future__ import annotations
 
 import threading
@@ -55,17 +56,27 @@ class NodeHost:
     the GIL while a benchmark times something).
     """
 
-    def __init__(self, *, context: Context | None = None, args: Sequence[str] | None = None,
-                 signal_handlers: bool = False, executor_class: type = EXECUTOR,
-                 domain_id: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        context: Context | None = None,
+        args: Sequence[str] | None = None,
+        signal_handlers: bool = False,
+        executor_class: type = EXECUTOR,
+        domain_id: int | None = None,
+    ) -> None:
         self._own_context = context is None
         if context is None:
             context = Context()
             # A program (ros2 run) lets rclpy handle SIGINT/SIGTERM: a clean teardown on both.
-            rclpy.init(args=list(args) if args is not None else None, context=context,
-                       domain_id=domain_id,
-                       signal_handler_options=SignalHandlerOptions.ALL if signal_handlers
-                       else SignalHandlerOptions.NO)
+            rclpy.init(
+                args=list(args) if args is not None else None,
+                context=context,
+                domain_id=domain_id,
+                signal_handler_options=SignalHandlerOptions.ALL
+                if signal_handlers
+                else SignalHandlerOptions.NO,
+            )
         self.context = context
         self.executor = executor_class(context=context)
         self.nodes: list[Node] = []
@@ -80,8 +91,9 @@ class NodeHost:
         self.executor.add_node(node)
         return node
 
-    def create(self, factory: Callable[..., Node], parameters: Mapping[str, Any] | None = None,
-               **kwargs: Any) -> Node:
+    def create(
+        self, factory: Callable[..., Node], parameters: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> Node:
         """``factory(context=..., parameter_overrides=[...], **kwargs)``, added to the host."""
         overrides = [Parameter(k, value=v) for k, v in (parameters or {}).items()]
         overrides += kwargs.pop("parameter_overrides", [])
@@ -97,8 +109,7 @@ class NodeHost:
     def start(self) -> NodeHost:
         """Spin in a background thread until :meth:`close`."""
         if self._thread is None:
-            self._thread = threading.Thread(target=self._spin_background, name="act_ros_host",
-                                            daemon=True)
+            self._thread = threading.Thread(target=self._spin_background, name="act_ros_host", daemon=True)
             self._thread.start()
         return self
 
@@ -111,7 +122,8 @@ class NodeHost:
             if not self._closed:
                 self.error = exc
                 rclpy.logging.get_logger("act_ros.host").error(
-                    f"executor stopped: {type(exc).__name__}: {exc}")
+                    f"executor stopped: {type(exc).__name__}: {exc}"
+                )
 
     def spin(self) -> None:
         """Spin in this thread until Ctrl-C or the context shuts down."""
@@ -120,8 +132,9 @@ class NodeHost:
         except (KeyboardInterrupt, ExternalShutdownException):
             pass
 
-    def spin_until(self, predicate: Callable[[], bool], timeout: float,
-                   check: Callable[[], None] | None = None) -> bool:
+    def spin_until(
+        self, predicate: Callable[[], bool], timeout: float, check: Callable[[], None] | None = None
+    ) -> bool:
         """Spin in this thread until ``predicate()``; False after ``timeout`` s. ``check`` runs
         between spins (e.g. raise when a child process died)."""
         deadline = time.monotonic() + timeout
@@ -159,8 +172,9 @@ class NodeHost:
         self.nodes.clear()
         if self._own_context:
             self.context.try_shutdown()
-        if errors and not isinstance(errors[0], (ExternalShutdownException,
-                                                 rclpy.executors.ShutdownException)):
+        if errors and not isinstance(
+            errors[0], (ExternalShutdownException, rclpy.executors.ShutdownException)
+        ):
             raise errors[0]
 
     def __enter__(self) -> NodeHost:
@@ -187,16 +201,19 @@ class StampedMessages:
     and further messages for a stamp already kept in ``repeats``.
     """
 
-    def __init__(self, clock: Callable[[], float] = time.perf_counter,
-                 stamp_of: Callable[[Any], int] = header_stamp_ns,
-                 keep: Callable[[Any], Any] | None = None,
-                 accept: Callable[[int], bool] | None = None) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.perf_counter,
+        stamp_of: Callable[[Any], int] = header_stamp_ns,
+        keep: Callable[[Any], Any] | None = None,
+        accept: Callable[[int], bool] | None = None,
+    ) -> None:
         self._clock = clock
         self._stamp_of = stamp_of
         self._keep = keep
         self._accept = accept
-        self.foreign = 0   # messages for stamps ``accept`` refused
-        self.repeats = 0   # messages for a stamp already kept
+        self.foreign = 0  # messages for stamps ``accept`` refused
+        self.repeats = 0  # messages for a stamp already kept
         self._cond = threading.Condition()  # reentrant: predicates may use the methods below
         self._messages: dict[int, Any] = {}
         self._arrivals: dict[int, float] = {}

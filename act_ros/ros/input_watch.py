@@ -10,6 +10,7 @@ process sending raw images best effort loses most of them (the sender's 512 KB s
 segment is too small for a 640x360 bgr8 image: 131 of 150 reported lost, measured), while the
 publisher shows as matched.
 """
+
 from __future__ import annotations
 
 import collections
@@ -20,7 +21,8 @@ TRANSPORT_HINT = (
     "best effort from another process: start the camera driver with "
     "FASTDDS_DEFAULT_PROFILES_FILE=$(ros2 pkg prefix act_ros)/share/act_ros/config/fastdds_profile.xml "
     "(see the README, 'Camera drivers'), or use compressed images (use_compressed:=true), or a "
-    "reliable publisher with image_qos: reliable")
+    "reliable publisher with image_qos: reliable"
+)
 
 
 class InputWatch:
@@ -31,8 +33,14 @@ class InputWatch:
     judged over.
     """
 
-    def __init__(self, what: str, subscribes: str, hint: str = TRANSPORT_HINT,
-                 window_s: float = 10.0, repeat_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        what: str,
+        subscribes: str,
+        hint: str = TRANSPORT_HINT,
+        window_s: float = 10.0,
+        repeat_s: float = 10.0,
+    ) -> None:
         self.what, self.subscribes, self.hint = what, subscribes, hint
         self.repeat_s = repeat_s
         self._samples: collections.deque[tuple[float, int, int]] = collections.deque()
@@ -52,8 +60,9 @@ class InputWatch:
         (t0, r0, l0), (t1, r1, l1) = self._samples[0], self._samples[-1]
         return t1 - t0, r1 - r0, l1 - l0
 
-    def diagnose(self, *, silent_s: float, limit_s: float, on_topic: int,
-                 matched: int) -> tuple[str, str] | None:
+    def diagnose(
+        self, *, silent_s: float, limit_s: float, on_topic: int, matched: int
+    ) -> tuple[str, str] | None:
         """(kind, text) of what is wrong, or None. ``silent_s``: seconds since the last message
         (or the start); ``limit_s``: silence tolerated (0 = never warn about silence). Kinds:
         lost, no_publisher, mismatch, silent."""
@@ -61,9 +70,11 @@ class InputWatch:
         # A healthy transport loses none (0 of 90 with the project's profile, measured); with
         # Fast DDS's defaults anything from a fifth to all of them were reported lost.
         if lost >= 3 and lost * 5 >= lost + received:
-            return "lost", (f"{lost} of {lost + received} {self.what}s sent in the last {span:.0f} s "
-                            f"were lost before reaching this node ({matched} publisher(s) "
-                            f"matched): {self.hint}")
+            return "lost", (
+                f"{lost} of {lost + received} {self.what}s sent in the last {span:.0f} s "
+                f"were lost before reaching this node ({matched} publisher(s) "
+                f"matched): {self.hint}"
+            )
         if not limit_s or silent_s <= limit_s:
             return None
         silence = f"no {self.what} for {silent_s:.0f} s: "
@@ -72,9 +83,11 @@ class InputWatch:
         if matched < on_topic:
             return "mismatch", silence + (
                 f"{on_topic - matched} of {on_topic} publisher(s) on this topic do not match this "
-                f"subscription (message type or QoS; it subscribes {self.subscribes})")
-        return "silent", silence + (f"{matched} publisher(s) matched, but nothing arrived: either "
-                                    f"none is sending, or {self.hint}")
+                f"subscription (message type or QoS; it subscribes {self.subscribes})"
+            )
+        return "silent", silence + (
+            f"{matched} publisher(s) matched, but nothing arrived: either none is sending, or {self.hint}"
+        )
 
     def should_say(self, kind: str | None, now: float | None = None) -> bool:
         """True when the diagnosis ``kind`` is new or was last said ``repeat_s`` ago."""

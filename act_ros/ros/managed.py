@@ -15,6 +15,7 @@ a lifecycle manager, ``ros2 service call``, or `bring_up` in-process):
 the constructor and raises what made a transition fail, so a node that cannot start says why
 at once, as a plain node would. /diagnostics is published in every state and names it.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -68,7 +69,8 @@ class ManagedNode(LifecycleNode):
             trigger()
             if self.lifecycle_state != goal:
                 error = self.transition_error or RuntimeError(
-                    f"{self.get_name()}: could not reach '{goal}' (state {self.lifecycle_state})")
+                    f"{self.get_name()}: could not reach '{goal}' (state {self.lifecycle_state})"
+                )
                 raise error
 
     def close(self) -> None:

@@ -1,5 +1,6 @@
 """Declaring the nodes' parameters (tables in `act_ros.parameters`) with ROS descriptors:
 descriptions, integer/float ranges enforced by rcl, choices enforced here, read-only flags."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -30,8 +31,9 @@ def descriptor(spec: ParamSpec) -> ParameterDescriptor:
     return d
 
 
-def declare(node: Node, specs: tuple[ParamSpec, ...],
-            on_change: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+def declare(
+    node: Node, specs: tuple[ParamSpec, ...], on_change: Callable[[dict[str, Any]], None] | None = None
+) -> dict[str, Any]:
     """Declare every parameter and return their values (after overrides/YAML), validated.
 
     Raises ValueError naming the parameter when a value is outside its choices (ranges are

@@ -13,6 +13,7 @@ in a one-slot mailbox, so the executor never blocks on the estimator and an imag
 while the worker is busy replaces the waiting one: stale frames are dropped (and counted), never
 queued, so the output lags the camera by at most one frame.
 """
+
 from __future__ import annotations
 
 import sys
@@ -70,8 +71,15 @@ class PoseNode(ManagedNode):
         self.last_timing: dict[str, float] = {}
         self._stopping = False
         self._last_stamp_ns: int | None = None
-        self.counters = {"received": 0, "processed": 0, "dropped_busy": 0, "rejected_images": 0,
-                         "estimator_errors": 0, "lost_in_transport": 0, "small_images": 0}
+        self.counters = {
+            "received": 0,
+            "processed": 0,
+            "dropped_busy": 0,
+            "rejected_images": 0,
+            "estimator_errors": 0,
+            "lost_in_transport": 0,
+            "small_images": 0,
+        }
         self._in_rate, self._out_rate = diag.RateMeter(), diag.RateMeter()
         self._durations = diag.DurationStats()
         self._people = 0
@@ -82,10 +90,14 @@ class PoseNode(ManagedNode):
         self._input_watch = InputWatch("image", self._qos_text())
         self.topic_name = ""  # resolved when activated
         p = self.params
-        self._image_type, self._image_topic = (CompressedImage, COMPRESSED_IMAGE_TOPIC) \
-            if p["use_compressed"] else (Image, IMAGE_TOPIC)
-        self._image_qos = qos_profile_sensor_data if p["image_qos"] == "sensor_data" else \
-            QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
+        self._image_type, self._image_topic = (
+            (CompressedImage, COMPRESSED_IMAGE_TOPIC) if p["use_compressed"] else (Image, IMAGE_TOPIC)
+        )
+        self._image_qos = (
+            qos_profile_sensor_data
+            if p["image_qos"] == "sensor_data"
+            else QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
+        )
         if autostart:
             self.bring_up()
 
@@ -101,22 +113,26 @@ class PoseNode(ManagedNode):
         self._pub = self.create_publisher(PersonPose2DArray, POSES_TOPIC, reliable)
         if p["publish_debug_image"]:
             self._debug_pub = self.create_publisher(
-                Image, DEBUG_IMAGE_TOPIC, QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
-            self._actions_sub = self.create_subscription(PersonActionArray, ACTIONS_TOPIC,
-                                                         self._on_actions, reliable)
+                Image, DEBUG_IMAGE_TOPIC, QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
+            )
+            self._actions_sub = self.create_subscription(
+                PersonActionArray, ACTIONS_TOPIC, self._on_actions, reliable
+            )
         self._stopping = False
         self._worker = threading.Thread(target=self._work, name="pose_worker", daemon=True)
         self._worker.start()
         # Images the middleware overwrote before the callback took them (depth 1) are counted too.
         events = SubscriptionEventCallbacks(message_lost=self._on_lost)
-        self._sub = self.create_subscription(self._image_type, self._image_topic, self._on_image,
-                                             self._image_qos, event_callbacks=events)
+        self._sub = self.create_subscription(
+            self._image_type, self._image_topic, self._on_image, self._image_qos, event_callbacks=events
+        )
         self.topic_name = self._sub.topic_name
         self._started, self._last_input = time.monotonic(), None
         self._timer = self.create_timer(1.0, self._check_input)
         self.get_logger().info(
             f"pose backend '{p['backend']}' ({p['model_variant']}, up to {p['num_poses']} people); "
-            f"listening on {self.topic_name} ({self._qos_text()})")
+            f"listening on {self.topic_name} ({self._qos_text()})"
+        )
 
     def stop(self) -> None:
         with self._cond:  # the worker finishes the image in hand, then ends
@@ -173,11 +189,11 @@ class PoseNode(ManagedNode):
                 self.counters["estimator_errors"] += 1
                 error = f"{type(exc).__name__}: {exc}"
                 self._last_error.set(error)
-                self.get_logger().error(f"pose estimation failed: {error}",
-                                        throttle_duration_sec=5.0)
+                self.get_logger().error(f"pose estimation failed: {error}", throttle_duration_sec=5.0)
 
-    def process(self, msg: Image | CompressedImage,
-                received_at: float | None = None) -> PersonPose2DArray | None:
+    def process(
+        self, msg: Image | CompressedImage, received_at: float | None = None
+    ) -> PersonPose2DArray | None:
         """Estimate, track and publish the poses of one image message (the worker thread calls
         it for every image it takes; a benchmark may call it directly). Returns the published
         message, None for a rejected image. ``last_timing`` then holds perf_counter marks:
@@ -190,8 +206,9 @@ class PoseNode(ManagedNode):
         except ImageConversionError as exc:
             self.counters["rejected_images"] += 1
             self._last_error.set(str(exc))
-            self.get_logger().error(f"dropped an image on {self.topic_name}: {exc}",
-                                    throttle_duration_sec=5.0)
+            self.get_logger().error(
+                f"dropped an image on {self.topic_name}: {exc}", throttle_duration_sec=5.0
+            )
             return None
         converted = time.perf_counter()
         rgb = image.rgb
@@ -201,8 +218,10 @@ class PoseNode(ManagedNode):
             self.get_logger().warning(self._small_warning, throttle_duration_sec=30.0)
         stamp_ns = header_stamp_ns(msg)
         if self._last_stamp_ns is not None and stamp_ns < self._last_stamp_ns:
-            self.get_logger().warning("image time went backwards (bag loop or clock reset): "
-                                   "track IDs restart", throttle_duration_sec=5.0)
+            self.get_logger().warning(
+                "image time went backwards (bag loop or clock reset): track IDs restart",
+                throttle_duration_sec=5.0,
+            )
         self._last_stamp_ns = stamp_ns
         detections = self.pipeline.process(rgb, stamp_ns, image.scale)
         estimated = time.perf_counter()
@@ -214,29 +233,31 @@ class PoseNode(ManagedNode):
         self._people = len(detections)
         self._out_rate.tick()
         self._durations.add(published - start)
-        self.last_timing = {"start": start, "converted": converted, "estimated": estimated,
-                            "encoded": encoded, "published": published}
+        self.last_timing = {
+            "start": start,
+            "converted": converted,
+            "estimated": estimated,
+            "encoded": encoded,
+            "published": published,
+        }
         if received_at is not None:
             self.last_timing["received"] = received_at
         if self._debug_pub is not None and self._debug_pub.get_subscription_count() > 0:
             self._publish_debug(rgb, detections, image.scale, msg.header)
         return out
 
-    def _publish_debug(self, rgb: np.ndarray, detections: PoseDetections, scale: float,
-                       header) -> None:
+    def _publish_debug(self, rgb: np.ndarray, detections: PoseDetections, scale: float, header) -> None:
         from act_ros.drawing import draw_poses
 
         if scale != 1.0:  # drawn on the decoded (downscaled) pixels
             kp = detections.keypoints.copy()
             kp[..., :2] *= scale
-            detections = PoseDetections(kp, detections.boxes * scale, detections.scores,
-                                        detections.track_ids)
+            detections = PoseDetections(kp, detections.boxes * scale, detections.scores, detections.track_ids)
         bgr = draw_poses(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), detections, self._labels)
         max_width = self.params["debug_image_max_width"]
         if bgr.shape[1] > max_width:
             scale = max_width / bgr.shape[1]
-            bgr = cv2.resize(bgr, (max_width, round(bgr.shape[0] * scale)),
-                             interpolation=cv2.INTER_AREA)
+            bgr = cv2.resize(bgr, (max_width, round(bgr.shape[0] * scale)), interpolation=cv2.INTER_AREA)
         self._debug_pub.publish(image_msg(bgr, "bgr8", header))
 
     # --- monitoring -----------------------------------------------------------------------------
@@ -248,9 +269,11 @@ class PoseNode(ManagedNode):
 
     def _input_problem(self, limit_s: float) -> tuple[str, str] | None:
         return self._input_watch.diagnose(
-            silent_s=time.monotonic() - (self._last_input or self._started), limit_s=limit_s,
+            silent_s=time.monotonic() - (self._last_input or self._started),
+            limit_s=limit_s,
             on_topic=self.count_publishers(self.topic_name),
-            matched=self._sub.get_publisher_count())  # same type and compatible QoS
+            matched=self._sub.get_publisher_count(),
+        )  # same type and compatible QoS
 
     def _qos_text(self) -> str:
         if self.params["image_qos"] == "sensor_data":

@@ -14,6 +14,7 @@ timing) and latency is measured from the moment the frame was published to the m
 result was received. ``wall`` rewrites each header stamp to the wall clock at publish time, so
 latency is literally "receive time - image stamp". Both measure the same interval.
 """
+
 from __future__ import annotations
 
 import threading
@@ -41,9 +42,22 @@ from act_ros.ros.host import NodeHost, StampedMessages, wait_until
 
 # The nodes' /diagnostics counters worth a place in the report (frames in, out, and every kind
 # of drop or rejection). Matched as substrings of the key names.
-DIAGNOSTIC_COUNTER_WORDS = ("drop", "lost", "reject", "error", "received", "processed", "frames",
-                            "inferences", "invalid", "duplicate", "capacity", "repeated",
-                            "untracked", "jumps")
+DIAGNOSTIC_COUNTER_WORDS = (
+    "drop",
+    "lost",
+    "reject",
+    "error",
+    "received",
+    "processed",
+    "frames",
+    "inferences",
+    "invalid",
+    "duplicate",
+    "capacity",
+    "repeated",
+    "untracked",
+    "jumps",
+)
 
 
 class ReplayError(RuntimeError):
@@ -52,11 +66,11 @@ class ReplayError(RuntimeError):
 
 @dataclass
 class ReplayOptions:
-    rate: float | None = None          # None = as fast as possible
+    rate: float | None = None  # None = as fast as possible
     flow_control: bool = True
     max_in_flight: int = 1
-    stamps: str = "original"           # "original" | "wall"
-    use_sim_time: bool = False         # publish /clock from bag time
+    stamps: str = "original"  # "original" | "wall"
+    use_sim_time: bool = False  # publish /clock from bag time
     namespace: str = ""
     connect_timeout_s: float = 30.0
     first_result_timeout_s: float = 120.0  # the first frame loads models
@@ -64,17 +78,17 @@ class ReplayOptions:
     # published right after the writer matched can be lost while the reader side of discovery
     # completes (seen once in ~10 launch-mode runs on a loaded machine).
     first_frame_resend_s: float = 10.0
-    frame_timeout_s: float = 10.0      # then: a frame with no result by this time is lost
-    drain_timeout_s: float = 5.0       # without flow control: wait this long for stragglers
-    observe_poses: bool = True         # also record human_poses (tracks per frame)
+    frame_timeout_s: float = 10.0  # then: a frame with no result by this time is lost
+    drain_timeout_s: float = 5.0  # without flow control: wait this long for stragglers
+    observe_poses: bool = True  # also record human_poses (tracks per frame)
     progress: bool = True
-    external_player: bool = False      # someone else plays the bag (ros2 bag play): only listen
-    idle_timeout_s: float = 15.0       # external player: stop after this long without results
+    external_player: bool = False  # someone else plays the bag (ros2 bag play): only listen
+    idle_timeout_s: float = 15.0  # external player: stop after this long without results
 
 
 @dataclass
 class ReplayResult:
-    outputs: dict[int, FrameOutput]            # original stamp -> what came back
+    outputs: dict[int, FrameOutput]  # original stamp -> what came back
     frames_published: int
     frames_timed_out: int
     wall_time_s: float
@@ -84,7 +98,7 @@ class ReplayResult:
     pacing: str = ""
     interrupted: bool = False  # Ctrl-C: the results so far, scored as they are
     first_frame_resends: int = 0  # the first frame sent again before any result came back
-    foreign_results: int = 0   # results (actions, poses) for stamps this replay never sent
+    foreign_results: int = 0  # results (actions, poses) for stamps this replay never sent
     repeated_results: int = 0  # further results for a stamp already answered
     inputs_received: int | None = None  # input messages the in-process nodes counted
 
@@ -114,9 +128,15 @@ def _input_topic_and_class(input_type: str) -> tuple[str, type]:
 
 def _predictions(msg: Any) -> tuple[list[Prediction], list[str]]:
     """What the report needs of a PersonActionArray (kept instead of the message)."""
-    return ([Prediction(int(a.track_id), str(a.label), float(a.confidence), int(a.window_frames),
-                        int(a.window_length)) for a in msg.actions],
-            [str(c) for c in msg.class_names])
+    return (
+        [
+            Prediction(
+                int(a.track_id), str(a.label), float(a.confidence), int(a.window_frames), int(a.window_length)
+            )
+            for a in msg.actions
+        ],
+        [str(c) for c in msg.class_names],
+    )
 
 
 def _tracks(msg: Any) -> tuple[list[int], list[tuple[float, float]]]:
@@ -132,14 +152,14 @@ class Replayer:
         self.info = info
         self.options = options
         self.node = host.node("act_ros_bag_replay", options.namespace)
-        self._sent_wall: dict[int, int] = {}     # published stamp -> wall ns at publish
+        self._sent_wall: dict[int, int] = {}  # published stamp -> wall ns at publish
         # Results for stamps this replay never sent are counted (act_ros.integrity), not kept.
         self._bag_stamps = frozenset(info.frame_stamps)
         self.actions = StampedMessages(clock=time.time_ns, keep=_predictions, accept=self._ours)
         self.poses = StampedMessages(keep=_tracks, accept=self._ours)
-        self._to_original: dict[int, int] = {}   # published stamp -> bag stamp ("wall")
-        self._in_flight: list[int] = []          # published stamps awaiting their result
-        self._first_raw: bytes | None = None       # the first frame, resent until answered
+        self._to_original: dict[int, int] = {}  # published stamp -> bag stamp ("wall")
+        self._in_flight: list[int] = []  # published stamps awaiting their result
+        self._first_raw: bytes | None = None  # the first frame, resent until answered
         self.first_frame_resends = 0
         self.diagnostics: dict[str, Any] = {}
         self._diag_count = 0
@@ -156,17 +176,22 @@ class Replayer:
         self._action_sub = None
         self._pose_sub = None
         self.node.create_subscription(
-            DiagnosticArray, DIAGNOSTICS_TOPIC, self._on_diagnostics,
-            QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE,
-                       durability=DurabilityPolicy.VOLATILE))
+            DiagnosticArray,
+            DIAGNOSTICS_TOPIC,
+            self._on_diagnostics,
+            QoSProfile(
+                depth=50, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE
+            ),
+        )
 
     # --- subscriptions (created once the publishers are known: their QoS decides ours) --------
     def _matching_qos(self, topic: str) -> QoSProfile:
         infos = self.node.get_publishers_info_by_topic(self.node.resolve_topic_name(topic))
         reliable = all(i.qos_profile.reliability == ReliabilityPolicy.RELIABLE for i in infos)
         # A reliable subscription would not match a best-effort publisher.
-        return QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE if reliable
-                          else ReliabilityPolicy.BEST_EFFORT)
+        return QoSProfile(
+            depth=1000, reliability=ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT
+        )
 
     def _publisher_qos(self, topic: str) -> QoSProfile:
         """Match the subscribers' reliability. A reliable writer to a best-effort reader is
@@ -174,20 +199,26 @@ class Replayer:
         (the pose node subscribes best effort, depth 1); a best-effort writer delivers them."""
         infos = self.node.get_subscriptions_info_by_topic(topic)
         reliable = all(i.qos_profile.reliability == ReliabilityPolicy.RELIABLE for i in infos)
-        return QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE if reliable
-                          else ReliabilityPolicy.BEST_EFFORT)
+        return QoSProfile(
+            depth=10, reliability=ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT
+        )
 
     def _subscribe_results(self) -> None:
         from act_ros.msg import PersonActionArray, PersonPose2DArray
 
         if self._action_sub is None:
             self._action_sub = self.node.create_subscription(
-                PersonActionArray, ACTIONS_TOPIC, self.actions, self._matching_qos(ACTIONS_TOPIC))
-        if (self.options.observe_poses and self._pose_sub is None
-                and self.info.input_type != POSE_ARRAY_TYPE
-                and self.node.count_publishers(POSES_TOPIC) > 0):
+                PersonActionArray, ACTIONS_TOPIC, self.actions, self._matching_qos(ACTIONS_TOPIC)
+            )
+        if (
+            self.options.observe_poses
+            and self._pose_sub is None
+            and self.info.input_type != POSE_ARRAY_TYPE
+            and self.node.count_publishers(POSES_TOPIC) > 0
+        ):
             self._pose_sub = self.node.create_subscription(
-                PersonPose2DArray, POSES_TOPIC, self.poses, self._matching_qos(POSES_TOPIC))
+                PersonPose2DArray, POSES_TOPIC, self.poses, self._matching_qos(POSES_TOPIC)
+            )
 
     def _on_diagnostics(self, msg: Any) -> None:
         values: dict[str, Any] = {}
@@ -229,8 +260,11 @@ class Replayer:
             predictions, class_names = self.actions.get(stamp)
             arrival = self.actions.arrival(stamp)
             sent = None if self.options.external_player else self._sent_wall.get(stamp)
-            out = FrameOutput(predictions=predictions, class_names=class_names,
-                              latency_s=(arrival - sent) / 1e9 if sent is not None else None)
+            out = FrameOutput(
+                predictions=predictions,
+                class_names=class_names,
+                latency_s=(arrival - sent) / 1e9 if sent is not None else None,
+            )
             tracks = self.poses.get(stamp)
             if tracks is not None:
                 out.pose_track_ids, out.pose_centers = tracks
@@ -238,15 +272,31 @@ class Replayer:
             last = arrival if last is None else max(last, arrival)
         return outputs, last
 
-    def _result(self, published: int, timed_out: int, wall_time_s: float,
-                first_wall: int | None, interrupted: bool = False) -> ReplayResult:
+    def _result(
+        self,
+        published: int,
+        timed_out: int,
+        wall_time_s: float,
+        first_wall: int | None,
+        interrupted: bool = False,
+    ) -> ReplayResult:
         outputs, last = self.outputs()
         with self._diag_cond:
             diagnostics = dict(self.diagnostics)
-        return ReplayResult(outputs, published, timed_out, wall_time_s, first_wall, last,
-                            diagnostics, self.pacing(), interrupted, self.first_frame_resends,
-                            foreign_results=self.actions.foreign + self.poses.foreign,
-                            repeated_results=self.actions.repeats)
+        return ReplayResult(
+            outputs,
+            published,
+            timed_out,
+            wall_time_s,
+            first_wall,
+            last,
+            diagnostics,
+            self.pacing(),
+            interrupted,
+            self.first_frame_resends,
+            foreign_results=self.actions.foreign + self.poses.foreign,
+            repeated_results=self.actions.repeats,
+        )
 
     # --- graph waits ----------------------------------------------------------------------------
     def wait_connected(self) -> None:
@@ -259,26 +309,39 @@ class Replayer:
                     f"timed out after {self.options.connect_timeout_s:.0f} s waiting for {what} "
                     f"(namespace '{self.options.namespace or '/'}'). Are the nodes running "
                     f"(--in-process, or `ros2 launch act_ros replay.launch.py`), on the same "
-                    f"ROS_DOMAIN_ID, with ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST?")
+                    f"ROS_DOMAIN_ID, with ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST?"
+                )
 
         if not self.options.external_player:
             name = self.node.resolve_topic_name(self.input_topic)
             wait(lambda: self.node.count_subscribers(name) > 0, f"a subscriber on {name}")
-            self.publisher = self.node.create_publisher(self._msg_class, self.input_topic,
-                                                        self._publisher_qos(name))
-            wait(lambda: self.publisher.get_subscription_count() > 0,
-                 f"our publisher on {name} to match its subscriber")
+            self.publisher = self.node.create_publisher(
+                self._msg_class, self.input_topic, self._publisher_qos(name)
+            )
+            wait(
+                lambda: self.publisher.get_subscription_count() > 0,
+                f"our publisher on {name} to match its subscriber",
+            )
         wait(lambda: self.node.count_publishers(ACTIONS_TOPIC) > 0, f"a publisher of {ACTIONS_TOPIC}")
         if self.info.input_type != POSE_ARRAY_TYPE and not self.options.external_player:
             # The chain image -> pose node -> AcT node must be complete before frame 1.
-            wait(lambda: self.node.count_publishers(POSES_TOPIC) > 0
-                 and self.node.count_subscribers(POSES_TOPIC) > 0, f"the {POSES_TOPIC} link")
+            wait(
+                lambda: (
+                    self.node.count_publishers(POSES_TOPIC) > 0
+                    and self.node.count_subscribers(POSES_TOPIC) > 0
+                ),
+                f"the {POSES_TOPIC} link",
+            )
         self._subscribe_results()
-        wait(lambda: self._action_sub.get_publisher_count() > 0,
-             f"our subscription to {ACTIONS_TOPIC} to match")
+        wait(
+            lambda: self._action_sub.get_publisher_count() > 0,
+            f"our subscription to {ACTIONS_TOPIC} to match",
+        )
         if self._pose_sub is not None:
-            wait(lambda: self._pose_sub.get_publisher_count() > 0,
-                 f"our subscription to {POSES_TOPIC} to match")
+            wait(
+                lambda: self._pose_sub.get_publisher_count() > 0,
+                f"our subscription to {POSES_TOPIC} to match",
+            )
 
     # --- the replay loop ------------------------------------------------------------------------
     def run(self) -> ReplayResult:
@@ -331,8 +394,7 @@ class Replayer:
             interrupted = True
         finally:
             bar.close()
-        return self._result(published, timed_out, time.monotonic() - start_mono, first_wall,
-                            interrupted)
+        return self._result(published, timed_out, time.monotonic() - start_mono, first_wall, interrupted)
 
     def _publish_clock(self, bag_time_ns: int) -> None:
         from builtin_interfaces.msg import Time
@@ -366,7 +428,8 @@ class Replayer:
                 if first and len(self.actions) == 0:
                     raise ReplayError(
                         f"no {ACTIONS_TOPIC} message within {timeout:.0f} s of the first frame: "
-                        f"the nodes are connected but produce nothing (check their logs)")
+                        f"the nodes are connected but produce nothing (check their logs)"
+                    )
         self._in_flight = self._waiting()
         return lost
 
@@ -391,8 +454,8 @@ class Replayer:
         while last is not None and last not in self.actions:
             before = len(self.actions)
             if not self.actions.wait_for(
-                    lambda before=before: last in self.actions or len(self.actions) > before,
-                    timeout):
+                lambda before=before: last in self.actions or len(self.actions) > before, timeout
+            ):
                 break
 
     def _final_diagnostics(self) -> None:
@@ -407,18 +470,22 @@ class Replayer:
         from tqdm import tqdm
 
         deadline = time.monotonic() + self.options.connect_timeout_s
-        if not wait_until(lambda: self.node.count_publishers(ACTIONS_TOPIC) > 0,
-                          self.options.connect_timeout_s):
+        if not wait_until(
+            lambda: self.node.count_publishers(ACTIONS_TOPIC) > 0, self.options.connect_timeout_s
+        ):
             raise ReplayError(f"no publisher of {ACTIONS_TOPIC} appeared: start the nodes")
         self._subscribe_results()
-        if not wait_until(lambda: self._action_sub.get_publisher_count() > 0,
-                          max(0.0, deadline - time.monotonic())):
+        if not wait_until(
+            lambda: self._action_sub.get_publisher_count() > 0, max(0.0, deadline - time.monotonic())
+        ):
             raise ReplayError(f"our subscription to {ACTIONS_TOPIC} never matched its publisher")
         start = time.monotonic()
-        print(f"listening on {self.node.resolve_topic_name(ACTIONS_TOPIC)}: play the bag now "
-              f"(ros2 bag play {self.info.path})", flush=True)
-        bar = tqdm(total=self.info.n_frames, desc="results", unit="frame",
-                   disable=not self.options.progress)
+        print(
+            f"listening on {self.node.resolve_topic_name(ACTIONS_TOPIC)}: play the bag now "
+            f"(ros2 bag play {self.info.path})",
+            flush=True,
+        )
+        bar = tqdm(total=self.info.n_frames, desc="results", unit="frame", disable=not self.options.progress)
         expected = set(self.info.frame_stamps)
         # Until the results stop coming: the first may take long (models load), then a pause
         # longer than idle_timeout_s means the player has finished.
@@ -453,10 +520,16 @@ def default_node_factories(info: BagInfo) -> list[tuple[str, NodeFactory]]:
     return factories
 
 
-def run_replay(info: BagInfo, options: ReplayOptions, *, in_process: bool,
-               node_params: dict[str, dict[str, Any]] | None = None,
-               node_factories: Sequence[tuple[str, NodeFactory]] | None = None,
-               context: Any = None, domain_id: int | None = None) -> ReplayResult:
+def run_replay(
+    info: BagInfo,
+    options: ReplayOptions,
+    *,
+    in_process: bool,
+    node_params: dict[str, dict[str, Any]] | None = None,
+    node_factories: Sequence[tuple[str, NodeFactory]] | None = None,
+    context: Any = None,
+    domain_id: int | None = None,
+) -> ReplayResult:
     """Replay ``info``'s bag and collect the results.
 
     in_process: start the nodes here (``node_factories``, default the real PoseNode/ActNode,
@@ -468,11 +541,13 @@ def run_replay(info: BagInfo, options: ReplayOptions, *, in_process: bool,
         nodes = []
         if in_process:
             params = node_params or {}
-            for name, factory in (node_factories or default_node_factories(info)):
+            for name, factory in node_factories or default_node_factories(info):
                 kwargs = {"namespace": options.namespace} if options.namespace else {}
-                nodes.append(host.create(
-                    factory, {**params.get(name, {}), "use_sim_time": options.use_sim_time},
-                    **kwargs))
+                nodes.append(
+                    host.create(
+                        factory, {**params.get(name, {}), "use_sim_time": options.use_sim_time}, **kwargs
+                    )
+                )
         replayer = Replayer(host, info, options)
         host.start()
         result = replayer.run()

@@ -18,6 +18,7 @@ environment's ROS_DOMAIN_ID instead, so other programs see the topics (and can d
 the summary then says so, see act_ros.integrity). SIGINT, SIGTERM and SIGHUP stop it the same
 way: summary printed, video finished; exit codes in act_ros.exit_codes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,50 +68,89 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     from act_ros.video import CODECS, INSTALL_H264
 
     unshipped = [s for s in MODEL_SIZES if s not in SHIPPED_SIZES]
-    ap = argparse.ArgumentParser(prog="act-ros run", description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter,
-                                 epilog="exit codes: " + "; ".join(
-                                     f"{code} {text}" for code, text in exit_codes.TABLE))
-    ap.add_argument("--source", required=True,
-                    help="a video file, a camera index (0, 1, ...) or a ROS 2 bag with images")
+    ap = argparse.ArgumentParser(
+        prog="act-ros run",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="exit codes: " + "; ".join(f"{code} {text}" for code, text in exit_codes.TABLE),
+    )
+    ap.add_argument(
+        "--source", required=True, help="a video file, a camera index (0, 1, ...) or a ROS 2 bag with images"
+    )
     ap.add_argument("--output", type=Path, help="write the annotated video here (.mp4)")
-    ap.add_argument("--video-codec", choices=CODECS, default="auto",
-                    help=f"codec of --output: h264 plays everywhere (needs PyAV: {INSTALL_H264}), "
-                         f"mp4v is OpenCV's; auto = h264 when available (default)")
-    ap.add_argument("--params-file", type=Path, default=None,
-                    help="ROS parameter YAML for pose_node / act_node (default: config/act_ros.yaml)")
-    ap.add_argument("--model-size", choices=MODEL_SIZES, metavar="{" + ",".join(MODEL_SIZES) + "}",
-                    help=f"AcT size of the shipped model: shipped are {', '.join(SHIPPED_SIZES)}"
-                         + (f"; {', '.join(unshipped)} are not shipped (train one, then "
-                            f"--model-path)" if unshipped else "")
-                         + " (default micro)")
+    ap.add_argument(
+        "--video-codec",
+        choices=CODECS,
+        default="auto",
+        help=f"codec of --output: h264 plays everywhere (needs PyAV: {INSTALL_H264}), "
+        f"mp4v is OpenCV's; auto = h264 when available (default)",
+    )
+    ap.add_argument(
+        "--params-file",
+        type=Path,
+        default=None,
+        help="ROS parameter YAML for pose_node / act_node (default: config/act_ros.yaml)",
+    )
+    ap.add_argument(
+        "--model-size",
+        choices=MODEL_SIZES,
+        metavar="{" + ",".join(MODEL_SIZES) + "}",
+        help=f"AcT size of the shipped model: shipped are {', '.join(SHIPPED_SIZES)}"
+        + (f"; {', '.join(unshipped)} are not shipped (train one, then --model-path)" if unshipped else "")
+        + " (default micro)",
+    )
     ap.add_argument("--model-path", help="a .tflite AcT model (overrides --model-size)")
     ap.add_argument("--num-threads", type=int, help="AcT (TFLite) threads")
-    ap.add_argument("--pose-backend", choices=POSE_BACKENDS,
-                    help=help_text(POSE_NODE_PARAMETERS, "backend"))
-    ap.add_argument("--pose-variant", choices=POSE_VARIANTS,
-                    help=help_text(POSE_NODE_PARAMETERS, "model_variant"))
+    ap.add_argument("--pose-backend", choices=POSE_BACKENDS, help=help_text(POSE_NODE_PARAMETERS, "backend"))
+    ap.add_argument(
+        "--pose-variant", choices=POSE_VARIANTS, help=help_text(POSE_NODE_PARAMETERS, "model_variant")
+    )
     ap.add_argument("--num-poses", type=int, help="most people per frame")
-    ap.add_argument("--unknown-threshold", type=float,
-                    help=help_text(ACT_NODE_PARAMETERS, "unknown_threshold"))
+    ap.add_argument(
+        "--unknown-threshold", type=float, help=help_text(ACT_NODE_PARAMETERS, "unknown_threshold")
+    )
     ap.add_argument("--smoothing", type=float, help=help_text(ACT_NODE_PARAMETERS, "smoothing"))
-    ap.add_argument("--debug-image", action="store_true",
-                    help="publish pose_node/debug_image (skeletons, IDs, labels); to view it "
-                         "with other programs, add --join-graph")
-    ap.add_argument("--pose-param", action="append", type=_assignment, default=[],
-                    metavar="NAME=VALUE", help="any pose node parameter (repeatable)")
-    ap.add_argument("--act-param", action="append", type=_assignment, default=[],
-                    metavar="NAME=VALUE", help="any AcT node parameter (repeatable)")
+    ap.add_argument(
+        "--debug-image",
+        action="store_true",
+        help="publish pose_node/debug_image (skeletons, IDs, labels); to view it "
+        "with other programs, add --join-graph",
+    )
+    ap.add_argument(
+        "--pose-param",
+        action="append",
+        type=_assignment,
+        default=[],
+        metavar="NAME=VALUE",
+        help="any pose node parameter (repeatable)",
+    )
+    ap.add_argument(
+        "--act-param",
+        action="append",
+        type=_assignment,
+        default=[],
+        metavar="NAME=VALUE",
+        help="any AcT node parameter (repeatable)",
+    )
     ap.add_argument("--max-frames", type=int, default=0, help="stop after this many frames")
-    ap.add_argument("--image-topic", default="", help="for a bag: the image topic to play "
-                    "(default: the first Image/CompressedImage topic)")
-    ap.add_argument("--join-graph", action="store_true",
-                    help="run on the ROS graph of ROS_DOMAIN_ID (default 0) so that other programs "
-                         "see the topics; default: a private graph no other program can feed")
-    ap.add_argument("--discovery-range", default="LOCALHOST",
-                    choices=("LOCALHOST", "SUBNET", "SYSTEM_DEFAULT"),
-                    help="ROS_AUTOMATIC_DISCOVERY_RANGE for this process (default LOCALHOST: "
-                         "other machines cannot see the topics)")
+    ap.add_argument(
+        "--image-topic",
+        default="",
+        help="for a bag: the image topic to play (default: the first Image/CompressedImage topic)",
+    )
+    ap.add_argument(
+        "--join-graph",
+        action="store_true",
+        help="run on the ROS graph of ROS_DOMAIN_ID (default 0) so that other programs "
+        "see the topics; default: a private graph no other program can feed",
+    )
+    ap.add_argument(
+        "--discovery-range",
+        default="LOCALHOST",
+        choices=("LOCALHOST", "SUBNET", "SYSTEM_DEFAULT"),
+        help="ROS_AUTOMATIC_DISCOVERY_RANGE for this process (default LOCALHOST: "
+        "other machines cannot see the topics)",
+    )
     ap.add_argument("--quiet", action="store_true", help="no per-person action lines")
     return ap.parse_args(argv)
 
@@ -127,8 +167,8 @@ class Frame:
 class Source:
     name: str
     fps: float
-    total: int | None           # frames, when known
-    live: bool                  # a camera: real time, frames may be dropped
+    total: int | None  # frames, when known
+    live: bool  # a camera: real time, frames may be dropped
     frames: Iterator[Frame] = field(repr=False)
 
 
@@ -182,8 +222,9 @@ def _bag_source(path: Path, image_topic: str, start_ns: int) -> Source:
     except BagError as exc:
         raise refuse(str(exc)) from None
     if info.is_pose_bag:
-        raise refuse(f"{path} holds pose arrays, not images; replay it with "
-                      f"`act-ros evaluate {path}` (AcT node only)")
+        raise refuse(
+            f"{path} holds pose arrays, not images; replay it with `act-ros evaluate {path}` (AcT node only)"
+        )
     fps = (info.n_frames - 1) / info.duration_s if info.duration_s > 0 else 30.0
 
     def bag() -> Iterator[Frame]:
@@ -202,14 +243,21 @@ def node_parameters(args: argparse.Namespace) -> tuple[dict, dict]:
     from act_ros.parameters import default_params_file, load_params_file
 
     pose, act = load_params_file(args.params_file or default_params_file())
-    flags = {"model_size": args.model_size, "model_path": args.model_path,
-             "num_threads": args.num_threads, "unknown_threshold": args.unknown_threshold,
-             "smoothing": args.smoothing}
+    flags = {
+        "model_size": args.model_size,
+        "model_path": args.model_path,
+        "num_threads": args.num_threads,
+        "unknown_threshold": args.unknown_threshold,
+        "smoothing": args.smoothing,
+    }
     act.update(dict(args.act_param))
     act.update({k: v for k, v in flags.items() if v is not None})
-    pose_flags = {"backend": args.pose_backend, "model_variant": args.pose_variant,
-                  "num_poses": args.num_poses,
-                  "publish_debug_image": True if args.debug_image else None}
+    pose_flags = {
+        "backend": args.pose_backend,
+        "model_variant": args.pose_variant,
+        "num_poses": args.num_poses,
+        "publish_debug_image": True if args.debug_image else None,
+    }
     pose.update(dict(args.pose_param))
     pose.update({k: v for k, v in pose_flags.items() if v is not None})
     pose["no_input_warning"] = 0.0  # the source starts when we say so
@@ -236,8 +284,10 @@ def choose_graph(args: argparse.Namespace) -> tuple[int | None, str]:
     if args.discovery_range != "LOCALHOST":
         os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = args.discovery_range
     if args.join_graph:
-        return None, (f"ROS graph: domain {os.environ.get('ROS_DOMAIN_ID', '0')} (--join-graph: "
-                      f"shared with other programs)")
+        return None, (
+            f"ROS graph: domain {os.environ.get('ROS_DOMAIN_ID', '0')} (--join-graph: "
+            f"shared with other programs)"
+        )
     try:
         domain = private_domain.private_domain()
     except private_domain.NoPrivateDomain as exc:
@@ -249,22 +299,24 @@ def choose_graph(args: argparse.Namespace) -> tuple[int | None, str]:
 class Graph:
     """Both nodes on one host, and this program's end of their topics."""
 
-    host: Any                   # act_ros.ros.host.NodeHost, spinning in the background
+    host: Any  # act_ros.ros.host.NodeHost, spinning in the background
     pose_node: Any
     act_node: Any
-    driver: Any                 # this program's node
-    images: Any                 # publisher on image_raw
-    poses: Any                  # StampedMessages of human_poses (our stamps only)
-    actions: Any                # StampedMessages of human_actions (our stamps only)
+    driver: Any  # this program's node
+    images: Any  # publisher on image_raw
+    poses: Any  # StampedMessages of human_poses (our stamps only)
+    actions: Any  # StampedMessages of human_actions (our stamps only)
     sent: set = field(default_factory=set)  # stamps published and not yet collected
-    published: int = 0          # frames published (resends included)
-    resent: int = 0             # of which sent again (no result in time)
+    published: int = 0  # frames published (resends included)
+    resent: int = 0  # of which sent again (no result in time)
 
     def connected(self) -> bool:
         from act_ros.messages import ACTIONS_TOPIC
 
-        return (self.images.get_subscription_count() >= 1
-                and self.driver.count_publishers("/" + ACTIONS_TOPIC) >= 1)
+        return (
+            self.images.get_subscription_count() >= 1
+            and self.driver.count_publishers("/" + ACTIONS_TOPIC) >= 1
+        )
 
     def publish(self, frame: Frame) -> None:
         from std_msgs.msg import Header
@@ -287,14 +339,16 @@ class Graph:
         from act_ros.integrity import TrafficCheck
 
         return TrafficCheck(
-            sent=self.published, received=int(self.pose_node.counters["received"]),
+            sent=self.published,
+            received=int(self.pose_node.counters["received"]),
             answered=self.published - self.resent - len(self.sent),
             foreign_results=self.actions.foreign + self.poses.foreign,
-            repeated_results=self.actions.repeats, expected_repeats=self.resent)
+            repeated_results=self.actions.repeats,
+            expected_repeats=self.resent,
+        )
 
 
-def start_graph(pose_params: dict, act_params: dict, live: bool,
-                domain_id: int | None = None) -> Graph:
+def start_graph(pose_params: dict, act_params: dict, live: bool, domain_id: int | None = None) -> Graph:
     """The pose node, the AcT node and this program's node on one host (on ``domain_id``, default
     ROS_DOMAIN_ID's), spinning. Raises what a node raised when it could not start (after tearing
     down what had started)."""
@@ -316,8 +370,9 @@ def start_graph(pose_params: dict, act_params: dict, live: bool,
         host.close()
         raise
     reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-    images = driver.create_publisher(Image, IMAGE_TOPIC, QoSProfile(
-        depth=1 if live else 5, reliability=ReliabilityPolicy.RELIABLE))
+    images = driver.create_publisher(
+        Image, IMAGE_TOPIC, QoSProfile(depth=1 if live else 5, reliability=ReliabilityPolicy.RELIABLE)
+    )
     sent: set[int] = set()
     # Results for stamps this run did not send are counted, never used (act_ros.integrity).
     poses = StampedMessages(accept=sent.__contains__)
@@ -335,8 +390,7 @@ def play(source: Source, graph: Graph, args: argparse.Namespace, stop: GracefulS
     from tqdm import tqdm
 
     summary = Summary()
-    total = source.total if not args.max_frames else min(source.total or args.max_frames,
-                                                         args.max_frames)
+    total = source.total if not args.max_frames else min(source.total or args.max_frames, args.max_frames)
     progress = tqdm(total=total, unit="frame", desc="act-ros run", dynamic_ncols=True, disable=None)
     log = ActionLog(source.fps, None if args.quiet else progress.write)
     video = AnnotatedVideo(args.output, source.fps, args.video_codec) if args.output else None
@@ -350,12 +404,16 @@ def play(source: Source, graph: Graph, args: argparse.Namespace, stop: GracefulS
                     break
                 if frame.index == 0:
                     summary.small_warning = graph.pose_node.pipeline.small_image_warning(
-                        frame.bgr.shape[1], frame.bgr.shape[0])
+                        frame.bgr.shape[1], frame.bgr.shape[0]
+                    )
                 graph.publish(frame)
                 if live is None and not _await_result(graph, frame):
                     summary.unanswered_frame = frame.index
-                    print(f"act-ros run: no result for frame {frame.index} within "
-                          f"{FRAME_TIMEOUT_S:.0f} s; stopping", file=sys.stderr)
+                    print(
+                        f"act-ros run: no result for frame {frame.index} within "
+                        f"{FRAME_TIMEOUT_S:.0f} s; stopping",
+                        file=sys.stderr,
+                    )
                     break
                 with stop.shielded():  # a frame counted is a frame in the video, and back
                     if live is not None:
@@ -395,8 +453,10 @@ FRAME_RESEND_S, FRAME_TIMEOUT_S = 5.0, 60.0
 
 def _await_result(graph: Graph, frame: Frame) -> bool:
     deadline = time.monotonic() + FRAME_TIMEOUT_S
-    while graph.actions.wait(frame.stamp_ns, timeout=min(
-            FRAME_RESEND_S, max(0.0, deadline - time.monotonic()))) is None:
+    while (
+        graph.actions.wait(frame.stamp_ns, timeout=min(FRAME_RESEND_S, max(0.0, deadline - time.monotonic())))
+        is None
+    ):
         if time.monotonic() >= deadline:
             return False
         graph.publish(frame)
@@ -420,8 +480,11 @@ def main(argv: list[str] | None = None) -> int:
         except SystemExit as exc:
             return int(exc.code or 0)
         classifier = graph.act_node.classifier
-        print(f"act-ros run: {source.name} at {source.fps:.1f} fps; model '{classifier.spec.name}' "
-              f"classes: {', '.join(classifier.class_names)}; {graph_line}", file=sys.stderr)
+        print(
+            f"act-ros run: {source.name} at {source.fps:.1f} fps; model '{classifier.spec.name}' "
+            f"classes: {', '.join(classifier.class_names)}; {graph_line}",
+            file=sys.stderr,
+        )
         with graph.host:  # torn down once, however the run ends
             try:
                 summary = play(source, graph, args, stop)

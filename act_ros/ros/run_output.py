@@ -1,5 +1,6 @@
 """What `act-ros run` shows and writes: action lines, the annotated video (a camera's too), the
 summary and its exit code."""
+
 from __future__ import annotations
 
 import sys
@@ -31,8 +32,9 @@ class ActionLog:
     def update(self, frame_index: int, msg: Any) -> None:
         for a in msg.actions:
             if self.current.get(a.track_id) != a.label and self.write is not None:
-                self.write(f"[{frame_index / self.fps:6.2f} s] person {a.track_id}: {a.label} "
-                           f"({a.confidence:.2f})")
+                self.write(
+                    f"[{frame_index / self.fps:6.2f} s] person {a.track_id}: {a.label} ({a.confidence:.2f})"
+                )
             self.current[a.track_id] = a.label
 
 
@@ -52,8 +54,7 @@ class AnnotatedVideo:
 
         if self.writer is None:
             try:
-                self.writer = VideoWriter(self.path, self.fps, (bgr.shape[1], bgr.shape[0]),
-                                          self.codec)
+                self.writer = VideoWriter(self.path, self.fps, (bgr.shape[1], bgr.shape[0]), self.codec)
             except (OSError, ValueError) as exc:
                 raise refuse(str(exc)) from None
         if pose_msg is None or action_msg is None:
@@ -74,13 +75,13 @@ class AnnotatedVideo:
 class Summary:
     frames: int = 0
     seconds: float = 0.0
-    people: int = 0             # tracks that got an action
+    people: int = 0  # tracks that got an action
     counters: dict = field(default_factory=dict)
     video: Path | None = None
     video_codec: str = ""
-    stopped_by: str = ""        # the signal that stopped the run, if one did
+    stopped_by: str = ""  # the signal that stopped the run, if one did
     unanswered_frame: int | None = None  # the frame that got no result in time
-    traffic: Any = None         # act_ros.integrity.TrafficCheck
+    traffic: Any = None  # act_ros.integrity.TrafficCheck
     small_warning: str | None = None  # images too small for the pose model (pipeline says)
 
     def exit_code(self, stop: GracefulStop) -> int:
@@ -136,19 +137,28 @@ class LiveWriter:
 
 def print_summary(summary: Summary) -> None:
     fps = summary.frames / max(summary.seconds, 1e-9)
-    print(f"act-ros run: {summary.frames} frames in {summary.seconds:.1f} s ({fps:.1f} fps), "
-          f"{summary.people} people with actions; pose node: {summary.counters}", file=sys.stderr)
+    print(
+        f"act-ros run: {summary.frames} frames in {summary.seconds:.1f} s ({fps:.1f} fps), "
+        f"{summary.people} people with actions; pose node: {summary.counters}",
+        file=sys.stderr,
+    )
     if summary.video is not None:
-        print(f"act-ros run: annotated video written to {summary.video} ({summary.video_codec})",
-              file=sys.stderr)
+        print(
+            f"act-ros run: annotated video written to {summary.video} ({summary.video_codec})",
+            file=sys.stderr,
+        )
     if summary.stopped_by:
-        print(f"act-ros run: stopped by {summary.stopped_by} after {summary.frames} frames; the "
-              f"outputs cover those frames", file=sys.stderr)
+        print(
+            f"act-ros run: stopped by {summary.stopped_by} after {summary.frames} frames; the "
+            f"outputs cover those frames",
+            file=sys.stderr,
+        )
     if summary.small_warning and not summary.people:
         print(f"act-ros run: WARNING: {summary.small_warning}", file=sys.stderr)
     traffic = summary.traffic
     for problem in traffic.problems() if traffic else []:
-        print(f"act-ros run: WARNING: {problem}. Run without --join-graph for a private graph.",
-              file=sys.stderr)
+        print(
+            f"act-ros run: WARNING: {problem}. Run without --join-graph for a private graph.", file=sys.stderr
+        )
     for warning in traffic.warnings() if traffic else []:
         print(f"act-ros run: note: {warning}", file=sys.stderr)

@@ -18,6 +18,7 @@ saying what happened:
     killed by SIGTERM/SIGHUP  after the clean shutdown the signal is re-raised, so a shell sees
                             143 / 129 and systemd records a clean stop by that signal
 """
+
 from __future__ import annotations
 
 import os
@@ -90,8 +91,13 @@ def spin_nodes(factories: Sequence[Callable[..., Node]], argv: Sequence[str] | N
             code = 1
         if code == 0 and stop.received is None:
             host.start()  # the executor's thread; this one waits for signals
-            stop.wait(lambda: host.error is not None or not host.context.ok() or all(
-                getattr(n, "lifecycle_state", "") == "finalized" for n in host.nodes))
+            stop.wait(
+                lambda: (
+                    host.error is not None
+                    or not host.context.ok()
+                    or all(getattr(n, "lifecycle_state", "") == "finalized" for n in host.nodes)
+                )
+            )
         if host.error is not None:
             code = 1
     return stop.exit(code)

@@ -9,6 +9,7 @@ correctly recognised known-class validation windows; the fraction of held-out-ac
 below it is what the rule flags. The AcT node applies the description's threshold by default
 (``unknown_threshold: -1``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,8 +56,7 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     return float(np.exp(0.5 * (a + b)))
 
 
-def expected_calibration_error(probs: np.ndarray, labels: np.ndarray,
-                               bins: int = ECE_BINS) -> float:
+def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> float:
     """ECE: |accuracy - confidence| of equal-width confidence bins, weighted by their size."""
     conf = probs.max(axis=1)
     right = probs.argmax(axis=1) == labels
@@ -70,8 +70,7 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray,
     return float(ece)
 
 
-def choose_threshold(known_probs: np.ndarray, known_labels: np.ndarray,
-                     keep: float = DEFAULT_KEEP) -> float:
+def choose_threshold(known_probs: np.ndarray, known_labels: np.ndarray, keep: float = DEFAULT_KEEP) -> float:
     """Highest threshold at which ``keep`` of the correctly recognised known windows keep their
     label (their best probability is at or above it)."""
     right = known_probs.argmax(axis=1) == known_labels
@@ -81,8 +80,9 @@ def choose_threshold(known_probs: np.ndarray, known_labels: np.ndarray,
     return float(conf[int(np.floor((1.0 - keep) * conf.size))])
 
 
-def reject_report(threshold: float, known_probs: np.ndarray, known_labels: np.ndarray,
-                  unknown_probs: np.ndarray | None) -> dict:
+def reject_report(
+    threshold: float, known_probs: np.ndarray, known_labels: np.ndarray, unknown_probs: np.ndarray | None
+) -> dict:
     """What the rule does at ``threshold``: known windows kept right (of all, and of those the
     model gets right), known windows flagged, held-out-action windows flagged."""
     conf = known_probs.max(axis=1)
@@ -101,8 +101,14 @@ def reject_report(threshold: float, known_probs: np.ndarray, known_labels: np.nd
     return out
 
 
-def plot_reliability(probs_before: np.ndarray, probs_after: np.ndarray, labels: np.ndarray,
-                     path: Path, title: str, bins: int = ECE_BINS) -> Path:
+def plot_reliability(
+    probs_before: np.ndarray,
+    probs_after: np.ndarray,
+    labels: np.ndarray,
+    path: Path,
+    title: str,
+    bins: int = ECE_BINS,
+) -> Path:
     """Reliability diagram (accuracy per confidence bin) before and after the temperature."""
     import matplotlib
 
@@ -115,8 +121,7 @@ def plot_reliability(probs_before: np.ndarray, probs_after: np.ndarray, labels: 
         conf, right = probs.max(1), probs.argmax(1) == labels
         which = np.clip(np.digitize(conf, edges[1:-1]), 0, bins - 1)
         acc = [right[which == b].mean() if np.any(which == b) else np.nan for b in range(bins)]
-        ax.bar(edges[:-1], acc, width=1 / bins, align="edge", edgecolor="k", alpha=0.7,
-               label="accuracy")
+        ax.bar(edges[:-1], acc, width=1 / bins, align="edge", edgecolor="k", alpha=0.7, label="accuracy")
         ax.plot([0, 1], [0, 1], "r--", label="perfect calibration")
         ax.set_xlabel("confidence (best probability)")
         ax.set_title(f"{name}: ECE {expected_calibration_error(probs, labels, bins):.3f}")
@@ -132,19 +137,24 @@ def plot_reliability(probs_before: np.ndarray, probs_after: np.ndarray, labels: 
     return path
 
 
-def calibrate(logits_val: np.ndarray, labels_val: np.ndarray, logits_tune: np.ndarray | None,
-              keep: float = DEFAULT_KEEP) -> dict:
+def calibrate(
+    logits_val: np.ndarray, labels_val: np.ndarray, logits_tune: np.ndarray | None, keep: float = DEFAULT_KEEP
+) -> dict:
     """Temperature, threshold and what they do on the validation / tuning windows."""
     t = fit_temperature(logits_val, labels_val)
     p_before, p_after = softmax(logits_val), softmax(logits_val / t)
     threshold = choose_threshold(p_after, labels_val, keep)
     tune = None if logits_tune is None else softmax(logits_tune / t)
-    return {"temperature": t, "unknown_threshold": threshold, "keep": keep,
-            "val_ece_before": expected_calibration_error(p_before, labels_val),
-            "val_ece_after": expected_calibration_error(p_after, labels_val),
-            "val_nll_before": nll(logits_val, labels_val, 1.0),
-            "val_nll_after": nll(logits_val, labels_val, t),
-            "tune": reject_report(threshold, p_after, labels_val, tune)}
+    return {
+        "temperature": t,
+        "unknown_threshold": threshold,
+        "keep": keep,
+        "val_ece_before": expected_calibration_error(p_before, labels_val),
+        "val_ece_after": expected_calibration_error(p_after, labels_val),
+        "val_nll_before": nll(logits_val, labels_val, 1.0),
+        "val_nll_after": nll(logits_val, labels_val, t),
+        "tune": reject_report(threshold, p_after, labels_val, tune),
+    }
 
 
 def write_calibration(model: Path, result: dict) -> ModelSpec:
@@ -157,9 +167,11 @@ def write_calibration(model: Path, result: dict) -> ModelSpec:
 
     spec = load_model_spec(model)
     calibrated = dataclasses.replace(
-        spec, temperature=float(result["temperature"]),
+        spec,
+        temperature=float(result["temperature"]),
         unknown_threshold=float(result["unknown_threshold"]),
-        training={**spec.training, "calibration": result})
+        training={**spec.training, "calibration": result},
+    )
     rewrite_description(model, calibrated, probe=ActClassifier)
     return load_model_spec(model)
 
@@ -169,15 +181,29 @@ def main(argv: list[str] | None = None) -> int:
     from act_ros.training.evaluate import LogitsModel
 
     p = argparse.ArgumentParser(prog="act-ros calibrate", description=__doc__.split("\n\n")[0])
-    p.add_argument("model", type=Path, help="exported .tflite: its embedded description and the "
-                                            ".json copy are updated, the weights are not")
-    p.add_argument("--dataset", type=Path, required=True,
-                   help=".npz with a 'val' split of held-out subjects (the model's classes)")
-    p.add_argument("--unknown", type=Path, default=None,
-                   help=".npz of actions the model never learnt; its 'val' part tunes the threshold")
-    p.add_argument("--keep", type=float, default=DEFAULT_KEEP,
-                   help="fraction of correctly recognised validation windows that must keep "
-                        "their label")
+    p.add_argument(
+        "model",
+        type=Path,
+        help="exported .tflite: its embedded description and the .json copy are updated, the weights are not",
+    )
+    p.add_argument(
+        "--dataset",
+        type=Path,
+        required=True,
+        help=".npz with a 'val' split of held-out subjects (the model's classes)",
+    )
+    p.add_argument(
+        "--unknown",
+        type=Path,
+        default=None,
+        help=".npz of actions the model never learnt; its 'val' part tunes the threshold",
+    )
+    p.add_argument(
+        "--keep",
+        type=float,
+        default=DEFAULT_KEEP,
+        help="fraction of correctly recognised validation windows that must keep their label",
+    )
     p.add_argument("--dry-run", action="store_true", help="print, do not write the description")
     args = p.parse_args(argv)
     if not 0.0 < args.keep <= 1.0:
@@ -196,9 +222,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result, indent=2))
         if not args.dry_run:
             spec = write_calibration(args.model, result)
-            print(f"wrote temperature {spec.temperature:.3f} and unknown threshold "
-                  f"{spec.unknown_threshold:.3f} into the description embedded in {args.model} "
-                  f"and its copy {args.model.with_suffix('.json')} (weights unchanged)")
+            print(
+                f"wrote temperature {spec.temperature:.3f} and unknown threshold "
+                f"{spec.unknown_threshold:.3f} into the description embedded in {args.model} "
+                f"and its copy {args.model.with_suffix('.json')} (weights unchanged)"
+            )
     except (ModelMismatchError, FileNotFoundError, ValueError) as exc:
         print(f"act-ros calibrate: error: {exc}", file=sys.stderr)
         return 2

@@ -6,6 +6,7 @@ work without retraining: paper Fig. 9). L post-norm encoder layers, then [CLS] -
 Dense(head_width) -> Dense(classes) logits. Query/key/value are one fused Dense (same parameter
 count as three, one matmul at run time).
 """
+
 from __future__ import annotations
 
 import keras
@@ -26,10 +27,10 @@ class ClassTokenPositionalEmbedding(layers.Layer):
 
     def build(self, input_shape):
         init = keras.initializers.RandomNormal(stddev=0.02)
-        self.cls_token = self.add_weight(name="cls_token", shape=(1, 1, self.d_model),
-                                         initializer=init)
-        self.position = self.add_weight(name="position", shape=(1, self.window_length + 1,
-                                                                 self.d_model), initializer=init)
+        self.cls_token = self.add_weight(name="cls_token", shape=(1, 1, self.d_model), initializer=init)
+        self.position = self.add_weight(
+            name="position", shape=(1, self.window_length + 1, self.d_model), initializer=init
+        )
 
     def call(self, x):
         batch, length = ops.shape(x)[0], ops.shape(x)[1]
@@ -38,16 +39,16 @@ class ClassTokenPositionalEmbedding(layers.Layer):
         return x + self.position[:, : length + 1, :]
 
     def get_config(self):
-        return {**super().get_config(), "window_length": self.window_length,
-                "d_model": self.d_model}
+        return {**super().get_config(), "window_length": self.window_length, "d_model": self.d_model}
 
 
 def token_dense(units: int, name: str, activation=None) -> layers.EinsumDense:
     """Dense over the last axis of (B, n, d) tokens. An einsum converts to ONE TFLite
     FULLY_CONNECTED; keras.layers.Dense on 3-D input goes through tensordot, whose dynamic
     reshapes split the XNNPACK graph and doubled the run time of AcT-micro."""
-    return layers.EinsumDense("btd,de->bte", output_shape=(None, units), bias_axes="e",
-                              activation=activation, name=name)
+    return layers.EinsumDense(
+        "btd,de->bte", output_shape=(None, units), bias_axes="e", activation=activation, name=name
+    )
 
 
 @keras.saving.register_keras_serializable(package="act_ros")
@@ -71,9 +72,9 @@ class SelfAttention(layers.Layer):
         d, dh = self.d_model, self.head_dim
         heads, weights = [], []
         for h in range(self.num_heads):
-            q = qkv[:, :, h * dh:(h + 1) * dh] * (dh ** -0.5)
-            k = qkv[:, :, d + h * dh:d + (h + 1) * dh]
-            v = qkv[:, :, 2 * d + h * dh:2 * d + (h + 1) * dh]
+            q = qkv[:, :, h * dh : (h + 1) * dh] * (dh**-0.5)
+            k = qkv[:, :, d + h * dh : d + (h + 1) * dh]
+            v = qkv[:, :, 2 * d + h * dh : 2 * d + (h + 1) * dh]
             w = ops.softmax(ops.matmul(q, ops.transpose(k, (0, 2, 1))), axis=-1)  # B, n, n
             heads.append(ops.matmul(w, v))
             weights.append(w)
@@ -119,8 +120,13 @@ class EncoderLayer(layers.Layer):
         return (x, weights) if return_attention else x
 
     def get_config(self):
-        return {**super().get_config(), "d_model": self.d_model, "num_heads": self.num_heads,
-                "ffn_width": self.ffn_width, "dropout": self.dropout_rate}
+        return {
+            **super().get_config(),
+            "d_model": self.d_model,
+            "num_heads": self.num_heads,
+            "ffn_width": self.ffn_width,
+            "dropout": self.dropout_rate,
+        }
 
 
 @keras.saving.register_keras_serializable(package="act_ros")
@@ -131,8 +137,13 @@ class ClassToken(layers.Layer):
         return x[:, 0, :]
 
 
-def build_act(size: str, num_classes: int, window_length: int = 30,
-              num_features: int = NUM_FEATURES, return_attention: bool = False) -> keras.Model:
+def build_act(
+    size: str,
+    num_classes: int,
+    window_length: int = 30,
+    num_features: int = NUM_FEATURES,
+    return_attention: bool = False,
+) -> keras.Model:
     """AcT of ``size`` (a name in ``act_ros.model_sizes``). Input (batch, t <= T, features) -> logits.
 
     ``return_attention=True`` builds a model that also returns the per-layer attention weights

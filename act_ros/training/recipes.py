@@ -33,6 +33,7 @@ gradient clipping. ``small-data-geometric`` adds viewpoint / body-shape / tempor
 missing-joint augmentation, class-balanced epochs and the checkpoint by balanced accuracy:
 better on synthetic -> real LZQ, worse on the demo clip and on unknown actions (the card).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -46,19 +47,19 @@ PAPER_MPOSE_WARMUP_STEPS = 3220
 
 def paper_mpose_peak_lr(d_model: int) -> float:
     """The peak learning rate the paper's schedule reaches on MPOSE2021 for width ``d_model``."""
-    return d_model ** -0.5 * PAPER_MPOSE_WARMUP_STEPS ** -0.5
+    return d_model**-0.5 * PAPER_MPOSE_WARMUP_STEPS**-0.5
 
 
-PINNED_PER_SIZE = "paper-mpose2021"   # Recipe.peak: paper_mpose_peak_lr(D) for width D
-SCHEDULE_PEAK = "schedule"            # Recipe.peak: the schedule's own, D^-0.5 * warmup^-0.5
+PINNED_PER_SIZE = "paper-mpose2021"  # Recipe.peak: paper_mpose_peak_lr(D) for width D
+SCHEDULE_PEAK = "schedule"  # Recipe.peak: the schedule's own, D^-0.5 * warmup^-0.5
 
 
 @dataclass(frozen=True)
 class Recipe:
     name: str
     description: str
-    peak: str | float         # PINNED_PER_SIZE, SCHEDULE_PEAK or a peak learning rate
-    clip_norm: float          # global gradient-norm clipping; 0 = none
+    peak: str | float  # PINNED_PER_SIZE, SCHEDULE_PEAK or a peak learning rate
+    clip_norm: float  # global gradient-norm clipping; 0 = none
     defaults: Mapping[str, Any] = field(default_factory=dict)  # parser defaults it changes
 
     def peak_lr(self, d_model: int) -> float | None:
@@ -69,27 +70,61 @@ class Recipe:
 
     def record(self) -> dict[str, Any]:
         """What run.json keeps of the recipe itself (the values used are recorded beside it)."""
-        return {"name": self.name, "peak": self.peak, "clip_norm": self.clip_norm,
-                "defaults": dict(self.defaults)}
+        return {
+            "name": self.name,
+            "peak": self.peak,
+            "clip_norm": self.clip_norm,
+            "defaults": dict(self.defaults),
+        }
 
 
 SMALL_DATA = {"epochs": 20, "batch_size": 128}
-RECIPES: dict[str, Recipe] = {r.name: r for r in (
-    Recipe("stable", "paper schedule, peak pinned to its MPOSE2021 value per size "
-                     "(micro 2.2e-3, small 1.6e-3, medium 1.3e-3, large 1.1e-3), gradient norm "
-                     "clipped at 1",
-           peak=PINNED_PER_SIZE, clip_norm=1.0),
-    Recipe("paper", "the paper's recipe exactly: peak D^-0.5 * warmup^-0.5 (grows as trainings "
-                    "get shorter), no clipping", peak=SCHEDULE_PEAK, clip_norm=0.0),
-    Recipe("small-data", "the shipped model's: the paper's augmentation and regularisation, "
-                         "20 epochs, batch 128, peak pinned at 2e-3, no clipping",
-           peak=2e-3, clip_norm=0.0, defaults=MappingProxyType(SMALL_DATA)),
-    Recipe("small-data-geometric", "small-data + rotation 15 deg, scale 0.2, yaw scale 2.5, "
-                                   "temporal crops 0.3, joint dropout 0.05, class-balanced epochs, "
-                                   "checkpoint by balanced accuracy",
-           peak=2e-3, clip_norm=0.0, defaults=MappingProxyType({
-               **SMALL_DATA, "rotate_deg": 15.0, "scale_range": 0.2, "yaw_scale": 2.5,
-               "crop_prob": 0.3, "joint_dropout": 0.05, "balance_classes": True,
-               "select_metric": "balanced_accuracy"})),
-)}
+RECIPES: dict[str, Recipe] = {
+    r.name: r
+    for r in (
+        Recipe(
+            "stable",
+            "paper schedule, peak pinned to its MPOSE2021 value per size "
+            "(micro 2.2e-3, small 1.6e-3, medium 1.3e-3, large 1.1e-3), gradient norm "
+            "clipped at 1",
+            peak=PINNED_PER_SIZE,
+            clip_norm=1.0,
+        ),
+        Recipe(
+            "paper",
+            "the paper's recipe exactly: peak D^-0.5 * warmup^-0.5 (grows as trainings "
+            "get shorter), no clipping",
+            peak=SCHEDULE_PEAK,
+            clip_norm=0.0,
+        ),
+        Recipe(
+            "small-data",
+            "the shipped model's: the paper's augmentation and regularisation, "
+            "20 epochs, batch 128, peak pinned at 2e-3, no clipping",
+            peak=2e-3,
+            clip_norm=0.0,
+            defaults=MappingProxyType(SMALL_DATA),
+        ),
+        Recipe(
+            "small-data-geometric",
+            "small-data + rotation 15 deg, scale 0.2, yaw scale 2.5, "
+            "temporal crops 0.3, joint dropout 0.05, class-balanced epochs, "
+            "checkpoint by balanced accuracy",
+            peak=2e-3,
+            clip_norm=0.0,
+            defaults=MappingProxyType(
+                {
+                    **SMALL_DATA,
+                    "rotate_deg": 15.0,
+                    "scale_range": 0.2,
+                    "yaw_scale": 2.5,
+                    "crop_prob": 0.3,
+                    "joint_dropout": 0.05,
+                    "balance_classes": True,
+                    "select_metric": "balanced_accuracy",
+                }
+            ),
+        ),
+    )
+}
 DEFAULT_RECIPE = "stable"

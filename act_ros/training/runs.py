@@ -1,6 +1,7 @@
 """A training run folder: ``model.keras`` (best-validation checkpoint), ``run.json`` (what the
 model expects and how it was trained), ``parity_features.npy`` (real validation windows for the
 export parity check), ``history.csv``, ``curves.png``, ``confusion_*.png``."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,9 @@ def load_run_info(run_dir: str | Path) -> dict[str, Any]:
     run_dir = Path(run_dir)
     path = run_dir / RUN_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"{run_dir} is not a training run folder: no {RUN_FILE} "
-                                f"(made by `act-ros train`)")
+        raise FileNotFoundError(
+            f"{run_dir} is not a training run folder: no {RUN_FILE} (made by `act-ros train`)"
+        )
     return json.loads(path.read_text())
 
 
@@ -39,11 +41,20 @@ def run_model_spec(run_dir: str | Path, info: dict[str, Any]) -> ModelSpec:
     from act_ros.preprocessing import FEATURE_SPEC, NUM_FEATURES, PREPROCESSING_VERSION
 
     return ModelSpec(
-        name=Path(run_dir).name, size=info["size"], class_names=tuple(info["class_names"]),
-        keypoint_layout=info["keypoint_layout"], window_length=int(info["window_length"]),
-        num_features=NUM_FEATURES, feature_spec=FEATURE_SPEC,
-        preprocessing_version=PREPROCESSING_VERSION, dynamic_length=True, dynamic_batch=True,
-        precision="keras", sha256="", frame_rate=info.get("frame_rate"))
+        name=Path(run_dir).name,
+        size=info["size"],
+        class_names=tuple(info["class_names"]),
+        keypoint_layout=info["keypoint_layout"],
+        window_length=int(info["window_length"]),
+        num_features=NUM_FEATURES,
+        feature_spec=FEATURE_SPEC,
+        preprocessing_version=PREPROCESSING_VERSION,
+        dynamic_length=True,
+        dynamic_batch=True,
+        precision="keras",
+        sha256="",
+        frame_rate=info.get("frame_rate"),
+    )
 
 
 def save_run_info(run_dir: str | Path, info: dict[str, Any]) -> Path:

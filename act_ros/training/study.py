@@ -1,11 +1,12 @@
 """`act-ros study`: the paper's introspection and robustness studies, as tables and PNGs.
 
-  act-ros study attention RUN --dataset D   attention maps per layer/head (Fig. 10), [CLS]
-                                            attention per frame by class (Fig. 8) and the
-                                            positional-embedding cosine similarity (Fig. 7)
-  act-ros study frames MODEL.. --dataset D  accuracy as frames are removed from the start or
-                                            the end of the window, no retraining (Fig. 9)
+act-ros study attention RUN --dataset D   attention maps per layer/head (Fig. 10), [CLS]
+                                          attention per frame by class (Fig. 8) and the
+                                          positional-embedding cosine similarity (Fig. 7)
+act-ros study frames MODEL.. --dataset D  accuracy as frames are removed from the start or
+                                          the end of the window, no retraining (Fig. 9)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,8 +35,9 @@ def attention_maps(run_dir: Path, features: np.ndarray) -> tuple[list[np.ndarray
     from act_ros.training.runs import load_run
 
     model, info = load_run(run_dir)
-    probe = build_act(info["size"], len(info["class_names"]), int(info["window_length"]),
-                      return_attention=True)
+    probe = build_act(
+        info["size"], len(info["class_names"]), int(info["window_length"]), return_attention=True
+    )
     probe.set_weights(model.get_weights())
     outputs = probe.predict(features, batch_size=256, verbose=0)
     position = np.asarray(model.get_layer("embedding").position)[0]
@@ -65,7 +67,7 @@ def study_attention(run_dir: Path, ds, out: Path) -> dict:
     plt.close(fig)
 
     # [CLS] -> frame attention of the last layer, averaged over heads, per class (Fig. 8).
-    cls_to_frames = maps[-1][:, :, 0, 1:].mean(1)                    # (N, T)
+    cls_to_frames = maps[-1][:, :, 0, 1:].mean(1)  # (N, T)
     fig, ax = plt.subplots(figsize=(8, 4))
     per_class = {}
     for i, name in enumerate(ds.class_names):
@@ -99,13 +101,19 @@ def frame_removal(models, ds, steps: list[int]) -> dict:
     rows = []
     for where in ("start", "end"):
         for k in steps:
-            poses = ds.poses[:, k:] if where == "start" else ds.poses[:, :t - k]
+            poses = ds.poses[:, k:] if where == "start" else ds.poses[:, : t - k]
             feats = pose_features(poses, ds.keypoint_layout)
             logits = np.mean([m.logits(feats) for m in models], axis=0)
             rep = classification_report(ds.labels, logits, ds.class_names)
-            rows.append({"removed_from": where, "frames_removed": k, "frames_left": t - k,
-                         "accuracy": rep["accuracy"],
-                         "balanced_accuracy": rep["balanced_accuracy"]})
+            rows.append(
+                {
+                    "removed_from": where,
+                    "frames_removed": k,
+                    "frames_left": t - k,
+                    "accuracy": rep["accuracy"],
+                    "balanced_accuracy": rep["balanced_accuracy"],
+                }
+            )
     return {"rows": rows, "window_length": t}
 
 
@@ -114,8 +122,12 @@ def plot_frame_removal(result: dict, path: Path, title: str) -> None:
     fig, ax = plt.subplots(figsize=(7, 4))
     for where, style in (("start", "-o"), ("end", "-s")):
         rows = [r for r in result["rows"] if r["removed_from"] == where]
-        ax.plot([r["frames_removed"] for r in rows], [r["balanced_accuracy"] for r in rows],
-                style, label=f"removed from the {where}")
+        ax.plot(
+            [r["frames_removed"] for r in rows],
+            [r["balanced_accuracy"] for r in rows],
+            style,
+            label=f"removed from the {where}",
+        )
     ax.set_xlabel("frames removed")
     ax.set_ylabel("balanced accuracy")
     ax.set_ylim(0, 1.01)
@@ -139,8 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     for s in (a, f):
         s.add_argument("--dataset", required=True, help=DATASET_HELP)
         s.add_argument("--part", default="test", choices=("train", "val", "test", "all"))
-        s.add_argument("--max-samples", type=int, default=2000,
-                       help="evenly spaced subset for speed")
+        s.add_argument("--max-samples", type=int, default=2000, help="evenly spaced subset for speed")
         s.add_argument("--output", type=Path, default=Path("study"))
     args = p.parse_args(argv)
 
@@ -151,25 +162,30 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "attention":
         result = study_attention(args.run, ds, args.output)
         (args.output / "attention.json").write_text(json.dumps(result) + "\n")
-        print(f"wrote attention_maps.png, cls_attention.png, positional_similarity.png in "
-              f"{args.output}")
+        print(f"wrote attention_maps.png, cls_attention.png, positional_similarity.png in {args.output}")
         return 0
     models = [LogitsModel(m) for m in args.models]
     for m in models:
         m.check(ds)
     steps = list(range(0, ds.window_length, max(1, args.step)))
     result = frame_removal(models, ds, steps)
-    print(f"{'removed':>8} {'left':>5} {'from start: acc':>16} {'bal.acc':>8} "
-          f"{'from end: acc':>14} {'bal.acc':>8}")
+    print(
+        f"{'removed':>8} {'left':>5} {'from start: acc':>16} {'bal.acc':>8} "
+        f"{'from end: acc':>14} {'bal.acc':>8}"
+    )
     by = {(r["removed_from"], r["frames_removed"]): r for r in result["rows"]}
     for k in steps:
         s, e = by[("start", k)], by[("end", k)]
-        print(f"{k:>8} {ds.window_length - k:>5} {s['accuracy']:>16.4f} "
-              f"{s['balanced_accuracy']:>8.4f} {e['accuracy']:>14.4f} {e['balanced_accuracy']:>8.4f}")
+        print(
+            f"{k:>8} {ds.window_length - k:>5} {s['accuracy']:>16.4f} "
+            f"{s['balanced_accuracy']:>8.4f} {e['accuracy']:>14.4f} {e['balanced_accuracy']:>8.4f}"
+        )
     (args.output / "frame_removal.json").write_text(json.dumps(result, indent=2) + "\n")
-    plot_frame_removal(result, args.output / "frame_removal.png",
-                       f"{', '.join(m.name for m in args.models)[:50]}: {len(ds)} "
-                       f"{args.part} windows, no retraining")
+    plot_frame_removal(
+        result,
+        args.output / "frame_removal.png",
+        f"{', '.join(m.name for m in args.models)[:50]}: {len(ds)} {args.part} windows, no retraining",
+    )
     print(f"wrote {args.output / 'frame_removal.png'}")
     return 0
 

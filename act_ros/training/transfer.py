@@ -10,6 +10,7 @@ build-mix``) by the taxonomy's ``model_classes`` and ``unknown_actions``:
 * ``full``: every source, the known classes, validation subjects kept apart (checkpoint and
   temperature), everyone else trains: the shipped models.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -39,16 +40,19 @@ def from_sources(ds: PoseDataset, sources: tuple[str, ...]) -> PoseDataset:
     return ds.subset(np.isin(ds.sample_source, sources))
 
 
-def protocol_datasets(mix: PoseDataset, known: tuple[str, ...], unknown_tune: tuple[str, ...],
-                      unknown_test: tuple[str, ...]) -> dict[str, PoseDataset]:
+def protocol_datasets(
+    mix: PoseDataset, known: tuple[str, ...], unknown_tune: tuple[str, ...], unknown_test: tuple[str, ...]
+) -> dict[str, PoseDataset]:
     """The four datasets of the module docstring, from the mix."""
     synthetic = select_classes(from_sources(mix, SYNTHETIC_SOURCES), known)
-    lzq = select_classes(from_sources(mix, ("lzq",)), known)   # the model's label space
+    lzq = select_classes(from_sources(mix, ("lzq",)), known)  # the model's label space
     lzq = replace(lzq, split=np.full(len(lzq), "test"))
     unknown_names = tuple(unknown_tune) + tuple(unknown_test)
     unknown = select_classes(mix, [c for c in unknown_names if c in mix.class_names])
-    unknown = replace(unknown, split=np.array(
-        ["val" if unknown.class_names[i] in unknown_tune else "test" for i in unknown.labels]))
+    unknown = replace(
+        unknown,
+        split=np.array(["val" if unknown.class_names[i] in unknown_tune else "test" for i in unknown.labels]),
+    )
     full = select_classes(mix, known)
     full = replace(full, split=np.where(full.split == "val", "val", "train"))
     return {"synthetic": synthetic, "lzq": lzq, "unknown": unknown, "full": full}

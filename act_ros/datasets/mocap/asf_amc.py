@@ -20,6 +20,7 @@ each bone's start under its name (the BVH convention: where the joint is), so th
 rig map serves ASF files and BVH files converted from them alike. Lengths: ASF ``length 0.45``
 means 0.45 units per inch (HDM05, CMU), i.e. 0.056444 m per unit.
 """
+
 from __future__ import annotations
 
 import re
@@ -39,9 +40,11 @@ def _rot(axis: str, angle: np.ndarray) -> np.ndarray:
     """(..., 3, 3) rotation by ``angle`` (radians) about x, y or z."""
     c, s = np.cos(angle), np.sin(angle)
     o, z = np.ones_like(angle), np.zeros_like(angle)
-    rows = {"x": ((o, z, z), (z, c, -s), (z, s, c)),
-            "y": ((c, z, s), (z, o, z), (-s, z, c)),
-            "z": ((c, -s, z), (s, c, z), (z, z, o))}[axis]
+    rows = {
+        "x": ((o, z, z), (z, c, -s), (z, s, c)),
+        "y": ((c, z, s), (z, o, z), (-s, z, c)),
+        "z": ((c, -s, z), (s, c, z), (z, z, o)),
+    }[axis]
     return np.stack([np.stack(r, axis=-1) for r in rows], axis=-2)
 
 
@@ -58,17 +61,17 @@ def euler(angles_xyz: np.ndarray, order: str) -> np.ndarray:
 @dataclass
 class Bone:
     name: str
-    direction: np.ndarray       # unit vector, world axes of the rest pose
-    length: float               # file units
-    axis: np.ndarray            # C (3, 3)
-    dof: tuple[str, ...]        # e.g. ("rx", "ry", "rz")
+    direction: np.ndarray  # unit vector, world axes of the rest pose
+    length: float  # file units
+    axis: np.ndarray  # C (3, 3)
+    dof: tuple[str, ...]  # e.g. ("rx", "ry", "rz")
     parent: str = ""
 
 
 @dataclass
 class AsfSkeleton:
     name: str
-    bones: dict[str, Bone]      # hierarchy order: parents first; "root" first
+    bones: dict[str, Bone]  # hierarchy order: parents first; "root" first
     units_m: float
     degrees: bool
     root_order: tuple[str, ...]
@@ -119,11 +122,15 @@ def read_asf(path: str | Path) -> AsfSkeleton:
                 name = block["name"][0]
                 axis_tok = block["axis"]
                 bones[name] = Bone(
-                    name=name, direction=np.array([float(v) for v in block["direction"][:3]]),
+                    name=name,
+                    direction=np.array([float(v) for v in block["direction"][:3]]),
                     length=float(block["length"][0]),
-                    axis=euler(np.array([float(v) for v in axis_tok[:3]]) * to_rad,
-                               axis_tok[3] if len(axis_tok) > 3 else "XYZ"),
-                    dof=tuple(d.lower() for d in block.get("dof", [])))
+                    axis=euler(
+                        np.array([float(v) for v in axis_tok[:3]]) * to_rad,
+                        axis_tok[3] if len(axis_tok) > 3 else "XYZ",
+                    ),
+                    dof=tuple(d.lower() for d in block.get("dof", [])),
+                )
             except (KeyError, IndexError, ValueError) as exc:
                 raise ValueError(f"{path}: broken bone block {block.get('name')} ({exc})") from None
         elif tok[0] != "limits" and not tok[0].startswith("("):
@@ -138,19 +145,29 @@ def read_asf(path: str | Path) -> AsfSkeleton:
                 raise ValueError(f"{path}: hierarchy names bone {child!r} that has no bonedata")
             bones[child].parent = tok[0]
             order.append(child)
-    root_bone = Bone("root", np.zeros(3), 0.0,
-                     euler(np.array([float(v) for v in root.get("orientation", [0, 0, 0])]) * to_rad,
-                           root.get("axis", ["XYZ"])[0]), ())
+    root_bone = Bone(
+        "root",
+        np.zeros(3),
+        0.0,
+        euler(
+            np.array([float(v) for v in root.get("orientation", [0, 0, 0])]) * to_rad,
+            root.get("axis", ["XYZ"])[0],
+        ),
+        (),
+    )
     ordered = {"root": root_bone}
     ordered.update({n: bones[n] for n in order[1:]})
     return AsfSkeleton(
-        name=(sec.get("name") or [path.stem])[0], bones=ordered,
-        units_m=0.0254 / length_unit, degrees=degrees,
+        name=(sec.get("name") or [path.stem])[0],
+        bones=ordered,
+        units_m=0.0254 / length_unit,
+        degrees=degrees,
         root_order=tuple(t.lower() for t in root.get("order", "TX TY TZ RX RY RZ".split())),
         root_axis=root.get("axis", ["XYZ"])[0],
         root_position=np.array([float(v) for v in root.get("position", [0, 0, 0])]),
         root_orientation=np.array([float(v) for v in root.get("orientation", [0, 0, 0])]),
-        path=str(path))
+        path=str(path),
+    )
 
 
 _FRAME_LINE = re.compile(r"^\d+$")
@@ -178,25 +195,28 @@ def read_amc(path: str | Path, skeleton: AsfSkeleton) -> dict[str, np.ndarray]:
         raise ValueError(f"{path}: no frames (not an AMC file, or empty)")
     unknown = sorted(set(frames[0]) - set(skeleton.bones))
     if unknown:
-        raise ValueError(f"{path}: bones {unknown} are not in the skeleton {skeleton.path} "
-                         f"(wrong ASF for this AMC?)")
+        raise ValueError(
+            f"{path}: bones {unknown} are not in the skeleton {skeleton.path} (wrong ASF for this AMC?)"
+        )
     if not frames[-1]:
         frames.pop()  # a trailing frame number with no values (cut file): drop it
-    width = {n: (len(skeleton.root_order) if n == "root" else len(b.dof))
-             for n, b in skeleton.bones.items()}
+    width = {n: (len(skeleton.root_order) if n == "root" else len(b.dof)) for n, b in skeleton.bones.items()}
     out = {n: np.zeros((len(frames), w)) for n, w in width.items() if w}
     for i, frame in enumerate(frames):
         for name, values in frame.items():
             if name in out:
                 if len(values) != width[name]:
-                    raise ValueError(f"{path}: frame {i + 1}, bone {name}: {len(values)} values, "
-                                     f"the skeleton has {width[name]} degrees of freedom")
+                    raise ValueError(
+                        f"{path}: frame {i + 1}, bone {name}: {len(values)} values, "
+                        f"the skeleton has {width[name]} degrees of freedom"
+                    )
                 out[name][i] = values
     return out
 
 
-def forward_kinematics(skeleton: AsfSkeleton, motion: dict[str, np.ndarray]
-                       ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def forward_kinematics(
+    skeleton: AsfSkeleton, motion: dict[str, np.ndarray]
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """(F, B, 3) bone start positions in file units and y-up file axes, in ``skeleton.bones``
     order, and each bone's (F, 3, 3) world rotation."""
     f = next(iter(motion.values())).shape[0]
@@ -243,12 +263,16 @@ def find_asf(amc_path: Path) -> Path:
                 return folder / name
     raise FileNotFoundError(
         f"{amc_path}: an AMC file needs its ASF skeleton; looked for {', '.join(names)} in "
-        f"{', '.join(str(f) for f in folders)} (give it with --asf / asf_path=)")
+        f"{', '.join(str(f) for f in folders)} (give it with --asf / asf_path=)"
+    )
 
 
-def read_asf_amc(amc_path: str | Path, asf_path: str | Path | None = None,
-                 rig: str | RigMap | None = "acclaim",
-                 frame_rate: float = AMC_FRAME_RATE) -> Motion:
+def read_asf_amc(
+    amc_path: str | Path,
+    asf_path: str | Path | None = None,
+    rig: str | RigMap | None = "acclaim",
+    frame_rate: float = AMC_FRAME_RATE,
+) -> Motion:
     """Read one AMC motion with its ASF skeleton into a :class:`Motion` (metres, z up)."""
     amc_path = Path(amc_path)
     if not amc_path.is_file():
@@ -265,13 +289,26 @@ def read_asf_amc(amc_path: str | Path, asf_path: str | Path | None = None,
     positions = positions * chosen.units_m @ to_world.T
     head_rotation = np.einsum("ij,fjk->fik", to_world, rotations[chosen.head]) @ to_world.T
     rest, _ = forward_kinematics(skeleton, {n: np.zeros((1,) + v.shape[1:]) for n, v in values.items()})
-    motion = Motion(positions=positions, joint_names=names, frame_rate=frame_rate,
-                    head_frame=head_frames(head_rotation, positions, names, chosen,
-                                           rest[0] @ to_world.T), rig=chosen,
-                    source_file=str(amc_path), meta={"skeleton": str(asf)})
+    motion = Motion(
+        positions=positions,
+        joint_names=names,
+        frame_rate=frame_rate,
+        head_frame=head_frames(head_rotation, positions, names, chosen, rest[0] @ to_world.T),
+        rig=chosen,
+        source_file=str(amc_path),
+        meta={"skeleton": str(asf)},
+    )
     check_units(motion)
     return motion
 
 
-__all__ = ["RIGS", "AsfSkeleton", "read_asf", "read_amc", "read_asf_amc", "forward_kinematics",
-           "find_asf", "euler"]
+__all__ = [
+    "RIGS",
+    "AsfSkeleton",
+    "read_asf",
+    "read_amc",
+    "read_asf_amc",
+    "forward_kinematics",
+    "find_asf",
+    "euler",
+]

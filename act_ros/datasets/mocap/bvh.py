@@ -16,6 +16,7 @@ What this module adds on top: the rig's joint map and length unit, the file's ow
 the root's offset (pybvh leaves it out), the world frame, and the head joint's rotation (pybvh's FK returns positions only, so the
 head's global rotation is composed here from pybvh's own topology and Euler conversion).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -32,8 +33,7 @@ def _import_pybvh():
         import pybvh
         from pybvh import rotations
     except ImportError as exc:  # training extra not installed
-        raise ImportError("the BVH importer needs pybvh (pip install -r requirements/train.txt)"
-                          ) from exc
+        raise ImportError("the BVH importer needs pybvh (pip install -r requirements/train.txt)") from exc
     return pybvh, rotations
 
 
@@ -81,8 +81,13 @@ def read_bvh(path: str | Path, rig: str | RigMap | None = "auto", up: str = "aut
     rotation = _global_rotation(bvh, chosen.head)
     head_rotation = np.einsum("ij,fjk->fik", to_world, rotation) @ to_world.T
     rest = bvh.rest_pose_positions()[[bvh.node_index[n] for n in names]] @ to_world.T
-    motion = Motion(positions=positions, joint_names=names, frame_rate=float(bvh.fps),
-                    head_frame=head_frames(head_rotation, positions, names, chosen, rest),
-                    rig=chosen, source_file=str(path))
+    motion = Motion(
+        positions=positions,
+        joint_names=names,
+        frame_rate=float(bvh.fps),
+        head_frame=head_frames(head_rotation, positions, names, chosen, rest),
+        rig=chosen,
+        source_file=str(path),
+    )
     check_units(motion)
     return motion

@@ -15,6 +15,7 @@ pose backends put the hip keypoint at the side of the pelvis, so each hip moves 
 outwards along the hip line (the real LZQ skeletons, front view: hips 0.67 of the shoulder
 width; mocap joint centres: 0.37-0.77). Shoulders move by the rig's ``shoulder_out_m``.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -9,6 +9,7 @@ re-measuring with another backend is one command:
     act-ros dataset measure-noise --backend mediapipe --footage act_ros/data/sports2d_demo.mp4 \\
         ~/.cache/act_ros/test-footage/vtest.avi -o act_ros/datasets/mocap/pose_noise.json
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,9 @@ from act_ros.layouts import NUM_KEYPOINTS
 MIN_TRACK_FRAMES = 10  # shorter tracks are mostly false or passing detections
 
 
-def video_tracks(path: Path, overrides: dict[str, Any], max_frames: int = 0
-                 ) -> tuple[list[np.ndarray], float, dict[str, Any]]:
+def video_tracks(
+    path: Path, overrides: dict[str, Any], max_frames: int = 0
+) -> tuple[list[np.ndarray], float, dict[str, Any]]:
     """Per-person (T, 17, 3) tracks of one video (absent frames zero) and its frame rate."""
     from act_ros.assembly import pose_pipeline_from_parameters
 
@@ -43,8 +45,9 @@ def video_tracks(path: Path, overrides: dict[str, Any], max_frames: int = 0
     frame = 0
     info: dict[str, Any] = {"file": path.name, "frame_rate": fps}
     try:
-        with tqdm(total=min(total or 0, max_frames or total or 0) or None, desc=path.name,
-                  unit="frame") as bar:
+        with tqdm(
+            total=min(total or 0, max_frames or total or 0) or None, desc=path.name, unit="frame"
+        ) as bar:
             while not max_frames or frame < max_frames:
                 ok, bgr = cap.read()
                 if not ok:
@@ -113,22 +116,35 @@ def _value(text: str) -> Any:
 def compact_json(data: dict) -> str:
     """Indented JSON with every list of numbers on one line (a small, diffable file)."""
     text = json.dumps(data, indent=1)
-    return re.sub(r"\[\s*([-0-9.eE,\s]+?)\s*\]",
-                  lambda m: "[" + ", ".join(v.strip() for v in m.group(1).split(",")) + "]",
-                  text) + "\n"
+    return (
+        re.sub(
+            r"\[\s*([-0-9.eE,\s]+?)\s*\]",
+            lambda m: "[" + ", ".join(v.strip() for v in m.group(1).split(",")) + "]",
+            text,
+        )
+        + "\n"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="act-ros dataset measure-noise",
-                                     description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="act-ros dataset measure-noise", description=__doc__.split("\n")[0])
     parser.add_argument("--footage", type=Path, nargs="+", required=True, help="real videos")
     parser.add_argument("--backend", default="mediapipe", help="pose backend (create_estimator)")
-    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                        help="other pose-node parameters, e.g. model_variant=full")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="other pose-node parameters, e.g. model_variant=full",
+    )
     parser.add_argument("--max-frames", type=int, default=0, help="per video (0 = all)")
-    parser.add_argument("--mocap", type=Path, default=Path("../shared/data/mocap"),
-                        help="CMU walks to calibrate the jitter with (compare.calibrate); "
-                             "a missing folder skips the calibration")
+    parser.add_argument(
+        "--mocap",
+        type=Path,
+        default=Path("../shared/data/mocap"),
+        help="CMU walks to calibrate the jitter with (compare.calibrate); "
+        "a missing folder skips the calibration",
+    )
     parser.add_argument("-o", "--output", type=Path, required=True)
     args = parser.parse_args(argv)
     overrides: dict[str, Any] = {"backend": args.backend}
@@ -141,8 +157,9 @@ def main(argv: list[str] | None = None) -> int:
         from act_ros.datasets.mocap.noise import NoiseModel
         from act_ros.datasets.mocap.compare import noise_motions
 
-        noise = NoiseModel.from_statistics(result["pooled"], [v["statistics"] for v in
-                                           result["per_video"].values()], result["backend"])
+        noise = NoiseModel.from_statistics(
+            result["pooled"], [v["statistics"] for v in result["per_video"].values()], result["backend"]
+        )
         result["jitter_fit"] = calibrate(noise_motions(args.mocap), result, noise)
     else:
         print(f"no mocap data in {args.mocap}: jitter not calibrated (see compare.calibrate)")
@@ -151,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     from act_ros.datasets.mocap.noise_stats import summary_table
 
     print(summary_table(result["pooled"]))
-    print(f"wrote {args.output} ({result['pooled']['person_frames']} person-frames, backend "
-          f"{result['backend']})")
+    print(
+        f"wrote {args.output} ({result['pooled']['person_frames']} person-frames, backend "
+        f"{result['backend']})"
+    )
     return 0

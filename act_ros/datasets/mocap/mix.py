@@ -6,6 +6,7 @@ source, its camera and its speed; the split column is the subject's split from t
 so no subject is on two sides. Randomness is seeded per motion file (the seed and the file's
 name), so a file's samples do not change when other files are added or left out.
 """
+
 from __future__ import annotations
 
 import csv
@@ -29,23 +30,23 @@ from act_ros.datasets.npz import PoseDataset
 from act_ros.layouts import COCO17
 
 DEFAULT_MOCAP_DIR = Path("../shared/data/mocap")
-STAND_SECONDS = 4.0      # two windows of standing per view at the default stride
-STAND_VIEWS = 1          # cameras per standing clip (one per source clip: plenty of clips)
-RARE_SEQUENCES = 5       # a class with fewer motion files than this (wave: 2) gets more views
+STAND_SECONDS = 4.0  # two windows of standing per view at the default stride
+STAND_VIEWS = 1  # cameras per standing clip (one per source clip: plenty of clips)
+RARE_SEQUENCES = 5  # a class with fewer motion files than this (wave: 2) gets more views
 RARE_VIEW_FACTOR = 5
 
 
 @dataclass(frozen=True)
 class MotionItem:
-    source: str          # cmu | hdm05
+    source: str  # cmu | hdm05
     path: Path
-    subject: str         # "cmu:7"
+    subject: str  # "cmu:7"
     class_name: str
-    key: str             # stable id: "cmu:07_01", "hdm05:HDM_bd_squat1Reps_001_120"
+    key: str  # stable id: "cmu:07_01", "hdm05:HDM_bd_squat1Reps_001_120"
     asf: Path | None = None
     start_s: float = 0.0
     end_s: float = float("inf")
-    stand_s: float = 0.0     # > 0: the clip's first pose held this long (``stand.py``)
+    stand_s: float = 0.0  # > 0: the clip's first pose held this long (``stand.py``)
 
 
 def cmu_items(root: Path, taxonomy: Taxonomy) -> tuple[list[MotionItem], list[str]]:
@@ -64,8 +65,9 @@ def cmu_items(root: Path, taxonomy: Taxonomy) -> tuple[list[MotionItem], list[st
     for row in rows:
         trial = f"{int(row['subject']):02d}_{int(row['trial']):02d}"
         if best[(row["subject"], row["trial"])] is not row:
-            left_out.append(f"cmu {row['file']}: same capture as "
-                            f"{best[(row['subject'], row['trial'])]['file']}")
+            left_out.append(
+                f"cmu {row['file']}: same capture as {best[(row['subject'], row['trial'])]['file']}"
+            )
             continue
         subject = f"cmu:{int(row['subject'])}"
         path = root / "cmu" / row["file"]
@@ -95,8 +97,11 @@ def hdm05_items(root: Path, taxonomy: Taxonomy) -> tuple[list[MotionItem], list[
         subject, asf = f"hdm05:{row['actor']}", root / "hdm05" / row["skeleton"]
         items.append(MotionItem("hdm05", path, subject, cls, f"hdm05:{path.stem}", asf))
         if row["class"] in taxonomy.hdm05_stand_from:
-            items.append(MotionItem("hdm05", path, subject, "stand", f"hdm05:{path.stem}#stand",
-                                    asf, stand_s=STAND_SECONDS))
+            items.append(
+                MotionItem(
+                    "hdm05", path, subject, "stand", f"hdm05:{path.stem}#stand", asf, stand_s=STAND_SECONDS
+                )
+            )
     return items, left_out
 
 
@@ -114,8 +119,15 @@ def load_item(item: MotionItem) -> Motion:
         return standing_motion(motion, item.stand_s, item_rng(0, item.key))
     if item.start_s > 0 or item.end_s < float("inf"):
         a, b = int(item.start_s * motion.frame_rate), int(item.end_s * motion.frame_rate)
-        motion = Motion(motion.positions[a:b], motion.joint_names, motion.frame_rate,
-                        motion.head_frame[a:b], motion.rig, motion.source_file, motion.meta)
+        motion = Motion(
+            motion.positions[a:b],
+            motion.joint_names,
+            motion.frame_rate,
+            motion.head_frame[a:b],
+            motion.rig,
+            motion.source_file,
+            motion.meta,
+        )
     return motion
 
 
@@ -123,8 +135,9 @@ def item_rng(seed: int, key: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(key.encode())])
 
 
-def synthesize_item(item: MotionItem, motion: Motion, noise: NoiseModel,
-                    settings: SynthesisSettings, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def synthesize_item(
+    item: MotionItem, motion: Motion, noise: NoiseModel, settings: SynthesisSettings, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(windows (n, T, 17, 3), cameras (n, 11), speeds (n,)) of ``settings.views`` views."""
     rng = item_rng(seed, item.key)
     points = motion_to_coco17(motion)
@@ -136,27 +149,44 @@ def synthesize_item(item: MotionItem, motion: Motion, noise: NoiseModel,
         poses.append(w)
         cams += [view.camera.as_vector()] * len(w)
         speeds += [view.speed] * len(w)
-    return (np.concatenate(poses), np.array(cams, np.float32).reshape(-1, len(CAMERA_FIELDS)),
-            np.array(speeds, np.float32))
+    return (
+        np.concatenate(poses),
+        np.array(cams, np.float32).reshape(-1, len(CAMERA_FIELDS)),
+        np.array(speeds, np.float32),
+    )
 
 
 def _lzq(lzq_dir: Path, taxonomy: Taxonomy, settings: SynthesisSettings) -> dict:
     from act_ros.datasets.lzq import LZQ_FRAME_RATE, build_lzq_dataset
 
-    ds = build_lzq_dataset(lzq_dir, window_length=settings.window_length, stride=settings.stride,
-                           val_fraction=0.0, test_fraction=0.0,
-                           train_speeds=(LZQ_FRAME_RATE / settings.frame_rate,))
+    ds = build_lzq_dataset(
+        lzq_dir,
+        window_length=settings.window_length,
+        stride=settings.stride,
+        val_fraction=0.0,
+        test_fraction=0.0,
+        train_speeds=(LZQ_FRAME_RATE / settings.frame_rate,),
+    )
     names = [taxonomy.lzq.get(ds.class_names[i]) for i in ds.labels]
     keep = np.array([n is not None for n in names])
-    return {"poses": ds.poses[keep], "classes": [n for n in names if n is not None],
-            "groups": ds.groups[keep]}
+    return {
+        "poses": ds.poses[keep],
+        "classes": [n for n in names if n is not None],
+        "groups": ds.groups[keep],
+    }
 
 
-def build_mix(mocap_dir: Path = DEFAULT_MOCAP_DIR, lzq_dir: Path | None = None,
-              seed: int = 0, settings: SynthesisSettings | None = None,
-              noise_file: Path = NOISE_FILE, taxonomy_file: Path = TAXONOMY_FILE,
-              sources: tuple[str, ...] = ("cmu", "hdm05", "lzq"), limit: int = 0,
-              progress: bool = True) -> tuple[PoseDataset, dict]:
+def build_mix(
+    mocap_dir: Path = DEFAULT_MOCAP_DIR,
+    lzq_dir: Path | None = None,
+    seed: int = 0,
+    settings: SynthesisSettings | None = None,
+    noise_file: Path = NOISE_FILE,
+    taxonomy_file: Path = TAXONOMY_FILE,
+    sources: tuple[str, ...] = ("cmu", "hdm05", "lzq"),
+    limit: int = 0,
+    progress: bool = True,
+) -> tuple[PoseDataset, dict]:
     """The whole mix and a report (counts, left-out files, timing)."""
     t0 = time.perf_counter()
     settings = settings or SynthesisSettings()
@@ -206,18 +236,32 @@ def build_mix(mocap_dir: Path = DEFAULT_MOCAP_DIR, lzq_dir: Path | None = None,
     used = [c for c in taxonomy.classes if c in set(labels)]
     split = [taxonomy.split_of(o, s.split(":", 1)[1]) for o, s in zip(origin, subjects)]
     ds = PoseDataset(
-        poses=np.concatenate(poses), labels=np.array([used.index(c) for c in labels]),
-        class_names=tuple(used), keypoint_layout=COCO17, groups=np.array(groups),
-        split=np.array(split), frame_rate=settings.frame_rate,
-        source=(f"act_ros mocap mix: {', '.join(sources)}; seed={seed}, "
-                f"T={settings.window_length}, {settings.frame_rate:g} fps, stride="
-                f"{settings.stride}, views={settings.views}, speeds={list(settings.speeds)}, "
-                f"noise={noise.backend}"),
-        subject=np.array(subjects), sample_source=np.array(origin),
-        camera=np.concatenate(cams), camera_fields=CAMERA_FIELDS,
-        speed=np.concatenate(speeds))
-    report = {"seconds": time.perf_counter() - t0, "motions": len(items), "failed": failed,
-              "left_out": left_out, "table": class_table(ds)}
+        poses=np.concatenate(poses),
+        labels=np.array([used.index(c) for c in labels]),
+        class_names=tuple(used),
+        keypoint_layout=COCO17,
+        groups=np.array(groups),
+        split=np.array(split),
+        frame_rate=settings.frame_rate,
+        source=(
+            f"act_ros mocap mix: {', '.join(sources)}; seed={seed}, "
+            f"T={settings.window_length}, {settings.frame_rate:g} fps, stride="
+            f"{settings.stride}, views={settings.views}, speeds={list(settings.speeds)}, "
+            f"noise={noise.backend}"
+        ),
+        subject=np.array(subjects),
+        sample_source=np.array(origin),
+        camera=np.concatenate(cams),
+        camera_fields=CAMERA_FIELDS,
+        speed=np.concatenate(speeds),
+    )
+    report = {
+        "seconds": time.perf_counter() - t0,
+        "motions": len(items),
+        "failed": failed,
+        "left_out": left_out,
+        "table": class_table(ds),
+    }
     return ds, report
 
 
@@ -231,8 +275,11 @@ def class_table(ds: PoseDataset) -> str:
     """Markdown: per class, windows by source, distinct sequences (motion files / LZQ
     segments) and distinct subjects, and the subjects per split."""
     sources = sorted(set(ds.sample_source.tolist())) if ds.sample_source is not None else []
-    head = ("| class | " + " | ".join(f"{s} windows" for s in sources)
-            + " | sequences | subjects | subjects train/val/test |")
+    head = (
+        "| class | "
+        + " | ".join(f"{s} windows" for s in sources)
+        + " | sequences | subjects | subjects train/val/test |"
+    )
     lines = [head, "|---|" + "---:|" * (len(sources) + 3)]
     for i, name in enumerate(ds.class_names):
         m = ds.labels == i
@@ -240,8 +287,11 @@ def class_table(ds: PoseDataset) -> str:
         subj_split: dict[str, set] = defaultdict(set)
         for s, sp in zip(ds.subject[m], ds.split[m]):
             subj_split[sp].add(s)
-        lines.append(f"| {name} | " + " | ".join(str(counts.get(s, 0)) for s in sources)
-                     + f" | {len(set(ds.groups[m].tolist()))} | {len(set(ds.subject[m].tolist()))}"
-                     + f" | {len(subj_split['train'])}/{len(subj_split['val'])}/"
-                       f"{len(subj_split['test'])} |")
+        lines.append(
+            f"| {name} | "
+            + " | ".join(str(counts.get(s, 0)) for s in sources)
+            + f" | {len(set(ds.groups[m].tolist()))} | {len(set(ds.subject[m].tolist()))}"
+            + f" | {len(subj_split['train'])}/{len(subj_split['val'])}/"
+            f"{len(subj_split['test'])} |"
+        )
     return "\n".join(lines)

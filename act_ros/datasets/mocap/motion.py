@@ -4,6 +4,7 @@ World frame of every :class:`Motion`: right-handed, metres, z up (the ground is 
 up to the capture's own floor offset). BVH and ASF files are y-up; :func:`y_up_to_z_up` turns
 them (a rotation, never a mirror, so left stays left).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ class Motion:
     ``head_frame`` (F, 3, 3): columns = the head's left, up and forward directions in the world
     (see :func:`head_frames`).
     """
+
     positions: np.ndarray
     joint_names: tuple[str, ...]
     frame_rate: float
@@ -36,8 +38,7 @@ class Motion:
     def __post_init__(self) -> None:
         f = self.positions.shape[0]
         if self.positions.shape != (f, len(self.joint_names), 3):
-            raise ValueError(f"positions must be (F, {len(self.joint_names)}, 3), got "
-                             f"{self.positions.shape}")
+            raise ValueError(f"positions must be (F, {len(self.joint_names)}, 3), got {self.positions.shape}")
         if self.head_frame.shape != (f, 3, 3):
             raise ValueError(f"head_frame must be ({f}, 3, 3), got {self.head_frame.shape}")
         if not self.frame_rate > 0:
@@ -70,8 +71,7 @@ def body_frames(positions: np.ndarray, joint_names: tuple[str, ...], rig: RigMap
     """
     idx = {n: i for i, n in enumerate(joint_names)}
     j = rig.joints
-    p = {k: positions[:, idx[j[k]]] for k in ("left_shoulder", "right_shoulder", "left_hip",
-                                               "right_hip")}
+    p = {k: positions[:, idx[j[k]]] for k in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")}
     left = (p["left_shoulder"] - p["right_shoulder"]) + (p["left_hip"] - p["right_hip"])
     up = 0.5 * (p["left_shoulder"] + p["right_shoulder"] - p["left_hip"] - p["right_hip"])
     left = left / np.maximum(np.linalg.norm(left, axis=-1, keepdims=True), 1e-9)
@@ -80,8 +80,7 @@ def body_frames(positions: np.ndarray, joint_names: tuple[str, ...], rig: RigMap
     return np.stack([left, up, np.cross(left, up)], axis=-1)
 
 
-def rest_body_frame(rest_positions: np.ndarray, joint_names: tuple[str, ...], rig: RigMap
-                    ) -> np.ndarray:
+def rest_body_frame(rest_positions: np.ndarray, joint_names: tuple[str, ...], rig: RigMap) -> np.ndarray:
     """(3, 3) body frame (columns left, up, forward) of the rig's rest pose (all rotations 0)."""
     return body_frames(rest_positions[None], joint_names, rig)[0]
 
@@ -91,8 +90,13 @@ def rest_body_frame(rest_positions: np.ndarray, joint_names: tuple[str, ...], ri
 EYE_ELEVATION_DEG = float(np.degrees(np.arctan2(0.080, 0.083)))
 
 
-def head_frames(head_rotation: np.ndarray, positions: np.ndarray, joint_names: tuple[str, ...],
-                rig: RigMap, rest_positions: np.ndarray | None = None) -> np.ndarray:
+def head_frames(
+    head_rotation: np.ndarray,
+    positions: np.ndarray,
+    joint_names: tuple[str, ...],
+    rig: RigMap,
+    rest_positions: np.ndarray | None = None,
+) -> np.ndarray:
     """(F, 3, 3) head frame (columns left, up, forward) from the head joint's world rotation.
 
     Rigs differ in how the head joint's axes sit in the head, so the constant rotation X from
@@ -120,8 +124,7 @@ def head_frames(head_rotation: np.ndarray, positions: np.ndarray, joint_names: t
         x = np.stack([left, up, forward], axis=1)
     else:
         if rest_positions is None:
-            raise ValueError(f"rig {rig.name!r} has no eye joints: its head frame needs the "
-                             f"rest pose")
+            raise ValueError(f"rig {rig.name!r} has no eye joints: its head frame needs the rest pose")
         x = rest_body_frame(rest_positions, joint_names, rig)
     return head_rotation @ x
 
@@ -142,7 +145,8 @@ def check_units(motion: Motion) -> None:
         raise ValueError(
             f"{motion.source_file}: upper arm + forearm + thigh + shin = {length:.2f} m with "
             f"{motion.rig.units_m} m per unit (rig {motion.rig.name!r}), not a person's "
-            f"({lo}-{hi} m); give the file's length unit (units_m in a rig map file)")
+            f"({lo}-{hi} m); give the file's length unit (units_m in a rig map file)"
+        )
 
 
 def to_z_up(up: str) -> np.ndarray:
@@ -193,7 +197,12 @@ def clean_motion(motion: Motion) -> Motion:
     j = motion.rig.joints
     ankles = np.minimum(motion.joint(j["left_ankle"])[a:b, 2], motion.joint(j["right_ankle"])[a:b, 2])
     shift = np.array([0.0, 0.0, ANKLE_HEIGHT_M - float(np.percentile(ankles, 5))])
-    return Motion(positions=p[a:b] + shift, joint_names=motion.joint_names,
-                  frame_rate=motion.frame_rate, head_frame=motion.head_frame[a:b],
-                  rig=motion.rig, source_file=motion.source_file,
-                  meta={**motion.meta, "frames_kept": f"{a}:{b} of {len(p)}"})
+    return Motion(
+        positions=p[a:b] + shift,
+        joint_names=motion.joint_names,
+        frame_rate=motion.frame_rate,
+        head_frame=motion.head_frame[a:b],
+        rig=motion.rig,
+        source_file=motion.source_file,
+        meta={**motion.meta, "frames_kept": f"{a}:{b} of {len(p)}"},
+    )

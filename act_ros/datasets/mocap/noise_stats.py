@@ -22,6 +22,7 @@ sequences (:mod:`.synthesize`), so the two can be compared joint by joint:
   person was not found at all, and their mean run length) and ``torso_px`` (median torso
   length in pixels: the jitter grows as people get smaller).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,8 +31,8 @@ from act_ros.layouts import COCO17_NAMES
 
 QUANTILES = np.linspace(0.0, 1.0, 21)
 CONF_BINS = np.linspace(0.0, 1.0, 21)
-RESIDUAL_BINS = np.linspace(-0.2, 0.2, 41)   # torso lengths
-OUTLIER_SIGMAS = 4.0     # |r_t| beyond this many of its robust sigmas: a gross error
+RESIDUAL_BINS = np.linspace(-0.2, 0.2, 41)  # torso lengths
+OUTLIER_SIGMAS = 4.0  # |r_t| beyond this many of its robust sigmas: a gross error
 NAMES = COCO17_NAMES
 _IDX = {n: i for i, n in enumerate(NAMES)}
 _SHOULDERS = (_IDX["left_shoulder"], _IDX["right_shoulder"])
@@ -82,7 +83,7 @@ def track_statistics(tracks: list[np.ndarray], frame_rate: float) -> dict:
         frames += int(seen.sum())
         first, last = np.nonzero(seen)[0][[0, -1]]
         span += int(last - first + 1)
-        gaps += _runs(~seen[first:last + 1])
+        gaps += _runs(~seen[first : last + 1])
         present = track[..., 2] > 0
         scale = torso_length(track)
         torsos.append(scale[np.isfinite(scale)])
@@ -98,11 +99,15 @@ def track_statistics(tracks: list[np.ndarray], frame_rate: float) -> dict:
                 r = track[1:-1, j, :2] - 0.5 * (track[:-2, j, :2] + track[2:, j, :2])
                 resid[j].append((r[ok] / scale[1:-1][ok, None]).reshape(-1))
     torso = np.concatenate(torsos) if torsos else np.zeros(0)
-    out = {"frame_rate": float(frame_rate), "person_frames": frames, "tracks": len(tracks),
-           "person_gap_rate": float(sum(gaps) / span) if span else 0.0,
-           "person_gap_run": float(np.mean(gaps)) if gaps else 0.0,
-           "torso_px": float(np.median(torso)) if len(torso) else 0.0,
-           "joints": {}}
+    out = {
+        "frame_rate": float(frame_rate),
+        "person_frames": frames,
+        "tracks": len(tracks),
+        "person_gap_rate": float(sum(gaps) / span) if span else 0.0,
+        "person_gap_run": float(np.mean(gaps)) if gaps else 0.0,
+        "torso_px": float(np.median(torso)) if len(torso) else 0.0,
+        "joints": {},
+    }
     for j, name in enumerate(NAMES):
         c = np.concatenate(conf[j]) if conf[j] else np.zeros(0)
         r = np.concatenate(resid[j]) if resid[j] else np.zeros(0)
@@ -112,18 +117,21 @@ def track_statistics(tracks: list[np.ndarray], frame_rate: float) -> dict:
         out["joints"][name] = {
             "missing_rate": float(missing[j] / frames) if frames else 0.0,
             "missing_run": float(np.mean(runs[j])) if runs[j] else 0.0,
-            "confidence_quantiles": (np.quantile(c, QUANTILES).round(4).tolist() if len(c)
-                                     else [0.0] * len(QUANTILES)),
+            "confidence_quantiles": (
+                np.quantile(c, QUANTILES).round(4).tolist() if len(c) else [0.0] * len(QUANTILES)
+            ),
             "jitter": jit,
             "outlier_rate": float(np.mean(np.abs(r) > OUTLIER_SIGMAS * jit * np.sqrt(1.5)))
-            if len(r) and jit > 0 else 0.0,
-            "outlier_scale": float(np.median(np.abs(r)[np.abs(r) > OUTLIER_SIGMAS * jit *
-                                                       np.sqrt(1.5)])) if len(r) and jit > 0
-            and np.any(np.abs(r) > OUTLIER_SIGMAS * jit * np.sqrt(1.5)) else 0.0,
+            if len(r) and jit > 0
+            else 0.0,
+            "outlier_scale": float(np.median(np.abs(r)[np.abs(r) > OUTLIER_SIGMAS * jit * np.sqrt(1.5)]))
+            if len(r) and jit > 0 and np.any(np.abs(r) > OUTLIER_SIGMAS * jit * np.sqrt(1.5))
+            else 0.0,
             "confidence_autocorr": round(ac, 4),
             "confidence_histogram": np.histogram(c, CONF_BINS)[0].tolist(),
-            "residual_histogram": np.histogram(np.clip(r, RESIDUAL_BINS[0], RESIDUAL_BINS[-1]),
-                                               RESIDUAL_BINS)[0].tolist(),
+            "residual_histogram": np.histogram(
+                np.clip(r, RESIDUAL_BINS[0], RESIDUAL_BINS[-1]), RESIDUAL_BINS
+            )[0].tolist(),
             "samples": int(len(c)),
         }
     return out
@@ -134,8 +142,10 @@ def summary_table(measured: dict, synthetic: dict | None = None) -> str:
     head = "| joint | missing (real) | conf. median (real) | jitter (real) |"
     rule = "|---|---:|---:|---:|"
     if synthetic is not None:
-        head = ("| joint | missing real / synth | conf. median real / synth | conf. p10 real / "
-                "synth | jitter real / synth |")
+        head = (
+            "| joint | missing real / synth | conf. median real / synth | conf. p10 real / "
+            "synth | jitter real / synth |"
+        )
         rule = "|---|---:|---:|---:|---:|"
     lines = [head, rule]
     for name in NAMES:
@@ -146,7 +156,9 @@ def summary_table(measured: dict, synthetic: dict | None = None) -> str:
             continue
         s = synthetic["joints"][name]
         sq = s["confidence_quantiles"]
-        lines.append(f"| {name} | {m['missing_rate']:.3f} / {s['missing_rate']:.3f} | "
-                     f"{mq[10]:.2f} / {sq[10]:.2f} | {mq[2]:.2f} / {sq[2]:.2f} | "
-                     f"{m['jitter']:.4f} / {s['jitter']:.4f} |")
+        lines.append(
+            f"| {name} | {m['missing_rate']:.3f} / {s['missing_rate']:.3f} | "
+            f"{mq[10]:.2f} / {sq[10]:.2f} | {mq[2]:.2f} / {sq[2]:.2f} | "
+            f"{m['jitter']:.4f} / {s['jitter']:.4f} |"
+        )
     return "\n".join(lines)

@@ -8,6 +8,7 @@ here. Synthetic ones: the same actions from the mocap data, filmed from the same
 from the side, as in the clip; squat, wave: from the front, as LZQ's webcam), at the same frame
 rate and person size, with the measured noise.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,8 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from act_ros.datasets.mocap.compare import noise_motions, synthetic_statistics
-from act_ros.datasets.mocap.figures import (noise_histograms, side_camera, skeleton_strips,
-                                            synthetic_track)
+from act_ros.datasets.mocap.figures import noise_histograms, side_camera, skeleton_strips, synthetic_track
 from act_ros.datasets.mocap.mix import DEFAULT_MOCAP_DIR, cmu_items, hdm05_items, load_item
 from act_ros.datasets.mocap.noise import NOISE_FILE, NoiseModel
 from act_ros.datasets.mocap.noise_stats import summary_table, torso_length
@@ -38,7 +38,7 @@ def demo_walk_track(overrides: dict) -> tuple[np.ndarray, tuple[int, int]]:
     best, cover = None, -1
     for track, start in zip(tracks, info["track_starts"]):
         a, b = max(DEMO_WALK[0], start), min(DEMO_WALK[1], start + len(track) - 1)
-        frames = track[a - start:b - start + 1] if b >= a else track[:0]
+        frames = track[a - start : b - start + 1] if b >= a else track[:0]
         n = int((frames[..., 2].max(axis=1) > 0).sum())
         if n > cover:
             best, cover = frames, n
@@ -71,24 +71,24 @@ def comparison_rows(mocap_dir: Path, noise: NoiseModel, overrides: dict, seed: i
 
     torso = float(np.nanmedian(torso_length(walk_real)))
     cam = side_camera(walk, motion_to_coco17(walk), 90.0, torso, *size)
-    rows.append(("walk, synthetic\nCMU 07_01, side view", synthetic_track(walk, noise, 30.0, cam,
-                                                                          seed)))
-    for cls, key, label in (("squat", "hdm05:HDM_bd_squat1Reps_001_120", "HDM05 bd squat"),
-                            ("wave", "cmu:141_16", "CMU 141_16")):
+    rows.append(("walk, synthetic\nCMU 07_01, side view", synthetic_track(walk, noise, 30.0, cam, seed)))
+    for cls, key, label in (
+        ("squat", "hdm05:HDM_bd_squat1Reps_001_120", "HDM05 bd squat"),
+        ("wave", "cmu:141_16", "CMU 141_16"),
+    ):
         real = lzq_track(cls)
         rows.append((f"{cls}, real\nLZQ (OpenPose, webcam)", real[:120]))
         motion = load_item(pick(hdm if key.startswith("hdm05") else cmu, key))
         t = float(np.nanmedian(torso_length(real)))
-        cam = side_camera(motion, motion_to_coco17(motion), 0.0, t, *LZQ_SIZE,
-                          camera_height_m=1.3)
-        rows.append((f"{cls}, synthetic\n{label}, front view",
-                     synthetic_track(motion, noise, 10.0, cam, seed)))
+        cam = side_camera(motion, motion_to_coco17(motion), 0.0, t, *LZQ_SIZE, camera_height_m=1.3)
+        rows.append(
+            (f"{cls}, synthetic\n{label}, front view", synthetic_track(motion, noise, 10.0, cam, seed))
+        )
     return rows
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="act-ros dataset mocap-report",
-                                     description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="act-ros dataset mocap-report", description=__doc__.split("\n")[0])
     parser.add_argument("--mocap", type=Path, default=DEFAULT_MOCAP_DIR)
     parser.add_argument("--noise", type=Path, default=NOISE_FILE)
     parser.add_argument("--docs", type=Path, default=Path("docs"), help="where the PNGs go")
@@ -102,14 +102,20 @@ def main(argv: list[str] | None = None) -> int:
     print(summary_table(measured["pooled"], synthetic["pooled"]))
     for name, video in measured["per_video"].items():
         stats = video["statistics"]
-        print(f"\n{name} ({stats['person_frames']} person-frames, {video['info']['frame_rate']:g} "
-              f"fps, torso {stats['torso_px']:.0f} px real / "
-              f"{synthetic['per_video'][name]['torso_px']:.0f} px synthetic):")
+        print(
+            f"\n{name} ({stats['person_frames']} person-frames, {video['info']['frame_rate']:g} "
+            f"fps, torso {stats['torso_px']:.0f} px real / "
+            f"{synthetic['per_video'][name]['torso_px']:.0f} px synthetic):"
+        )
         print(summary_table(stats, synthetic["per_video"][name]))
     hist = noise_histograms(measured, synthetic, args.docs / "mocap_noise_histograms.png")
-    rows = comparison_rows(args.mocap, noise, {"backend": args.backend, **measured.get(
-        "parameters", {})}, args.seed)
-    strips = skeleton_strips(rows, args.docs / "mocap_vs_real_skeletons.png",
-                             title="Synthesized from motion capture vs real pose-estimator output")
+    rows = comparison_rows(
+        args.mocap, noise, {"backend": args.backend, **measured.get("parameters", {})}, args.seed
+    )
+    strips = skeleton_strips(
+        rows,
+        args.docs / "mocap_vs_real_skeletons.png",
+        title="Synthesized from motion capture vs real pose-estimator output",
+    )
     print(f"wrote {hist} and {strips}")
     return 0

@@ -27,6 +27,7 @@ Any other rig: a YAML map file with the same fields (``load_rig_map``), e.g.::
                              # be an upright T- or A-pose
     joints: {left_shoulder: LArm, right_shoulder: RArm, left_elbow: LForeArm, ...}
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,17 +39,18 @@ import yaml
 from act_ros.layouts import COCO17_NAMES
 
 # COCO-17 joints a rig supplies directly (the face comes from the head joint).
-BODY_JOINTS: tuple[str, ...] = tuple(n for n in COCO17_NAMES if n.split("_")[-1] not in
-                                     ("nose", "eye", "ear"))
+BODY_JOINTS: tuple[str, ...] = tuple(
+    n for n in COCO17_NAMES if n.split("_")[-1] not in ("nose", "eye", "ear")
+)
 INCH_OVER_045_M = 0.0254 / 0.45  # = 0.056444 m: Acclaim "length 0.45" units (CMU, HDM05)
 
 
 @dataclass(frozen=True)
 class RigMap:
     name: str
-    joints: dict[str, str]            # COCO-17 body joint -> rig joint name
-    head: str                         # rig joint whose origin and rotation carry the face
-    units_m: float                    # metres per file length unit
+    joints: dict[str, str]  # COCO-17 body joint -> rig joint name
+    head: str  # rig joint whose origin and rotation carry the face
+    units_m: float  # metres per file length unit
     # Head frame (x = the person's left, y = up, z = forward), metres: from the rig's head
     # joint to the face origin of coco17.FACE_OFFSETS_M (the top of the neck). Zero for the
     # four rigs here: their head joints sit there (measured on the Daz and iClone eye joints).
@@ -84,25 +86,55 @@ def _rig(name: str, left: tuple[str, ...], to_right, **fields) -> RigMap:
     return RigMap(name, joints, **fields)
 
 
-RIGS: dict[str, RigMap] = {r.name: r for r in (
-    _rig("cmu_original", ("LeftArm", "LeftForeArm", "LeftHand", "LeftUpLeg", "LeftLeg", "LeftFoot"),
-         lambda j: j.replace("Left", "Right"), head="Head", units_m=INCH_OVER_045_M,
-         description="CMU BVH conversion with the original CMU joint names"),
-    _rig("acclaim", ("lhumerus", "lradius", "lwrist", "lfemur", "ltibia", "lfoot"),
-         lambda j: "r" + j[1:], head="head", units_m=INCH_OVER_045_M,
-         description="Acclaim ASF bone names (HDM05, CMU ASF/AMC and BVH converted from them)"),
-    # Daz's rest pose is a T-pose, so the head frame comes from it (its eye joints are checked
-    # against the synthesized eyes in test_mocap_import).
-    _rig("daz", ("lShldr", "lForeArm", "lHand", "lThigh", "lShin", "lFoot"),
-         lambda j: "r" + j[1:], head="head", units_m=0.01, shoulder_out_m=0.06,
-         description="Daz-friendly CMU BVH conversion (cm)"),
-    # The iClone rest pose is not upright (local bone axes along y): the eye joints fix the head.
-    _rig("iclone", ("CC_Base_L_Upperarm", "CC_Base_L_Forearm", "CC_Base_L_Hand",
-                    "CC_Base_L_Thigh", "CC_Base_L_Calf", "CC_Base_L_Foot"),
-         lambda j: j.replace("_L_", "_R_"), head="CC_Base_Head", units_m=0.01,
-         eyes=("CC_Base_L_Eye", "CC_Base_R_Eye"),
-         description="Reallusion iClone / Character Creator CMU conversion (cm)"),
-)}
+RIGS: dict[str, RigMap] = {
+    r.name: r
+    for r in (
+        _rig(
+            "cmu_original",
+            ("LeftArm", "LeftForeArm", "LeftHand", "LeftUpLeg", "LeftLeg", "LeftFoot"),
+            lambda j: j.replace("Left", "Right"),
+            head="Head",
+            units_m=INCH_OVER_045_M,
+            description="CMU BVH conversion with the original CMU joint names",
+        ),
+        _rig(
+            "acclaim",
+            ("lhumerus", "lradius", "lwrist", "lfemur", "ltibia", "lfoot"),
+            lambda j: "r" + j[1:],
+            head="head",
+            units_m=INCH_OVER_045_M,
+            description="Acclaim ASF bone names (HDM05, CMU ASF/AMC and BVH converted from them)",
+        ),
+        # Daz's rest pose is a T-pose, so the head frame comes from it (its eye joints are checked
+        # against the synthesized eyes in test_mocap_import).
+        _rig(
+            "daz",
+            ("lShldr", "lForeArm", "lHand", "lThigh", "lShin", "lFoot"),
+            lambda j: "r" + j[1:],
+            head="head",
+            units_m=0.01,
+            shoulder_out_m=0.06,
+            description="Daz-friendly CMU BVH conversion (cm)",
+        ),
+        # The iClone rest pose is not upright (local bone axes along y): the eye joints fix the head.
+        _rig(
+            "iclone",
+            (
+                "CC_Base_L_Upperarm",
+                "CC_Base_L_Forearm",
+                "CC_Base_L_Hand",
+                "CC_Base_L_Thigh",
+                "CC_Base_L_Calf",
+                "CC_Base_L_Foot",
+            ),
+            lambda j: j.replace("_L_", "_R_"),
+            head="CC_Base_Head",
+            units_m=0.01,
+            eyes=("CC_Base_L_Eye", "CC_Base_R_Eye"),
+            description="Reallusion iClone / Character Creator CMU conversion (cm)",
+        ),
+    )
+}
 
 
 def detect_rig(joint_names: Iterable[str]) -> RigMap:
@@ -115,7 +147,8 @@ def detect_rig(joint_names: Iterable[str]) -> RigMap:
     raise ValueError(
         f"unknown skeleton rig (joints: {sample}, ...): none of the known rigs "
         f"({', '.join(RIGS)}) matches; pass a joint map file (--rig-map my_rig.yaml, see "
-        f"act_ros/datasets/mocap/rigs.py for its fields)")
+        f"act_ros/datasets/mocap/rigs.py for its fields)"
+    )
 
 
 def load_rig_map(path: str | Path) -> RigMap:
@@ -131,12 +164,16 @@ def load_rig_map(path: str | Path) -> RigMap:
     if len(origin) != 3:
         raise ValueError(f"{path}: face_origin must have 3 numbers, got {origin}")
     try:
-        return RigMap(str(data.get("name", path.stem)), {str(k): str(v) for k, v in
-                      dict(data["joints"]).items()}, head=str(data["head"]),
-                      units_m=float(data["units_m"]), face_origin=origin,  # type: ignore[arg-type]
-                      eyes=tuple(str(e) for e in data["eyes"]) if data.get("eyes") else None,  # type: ignore[arg-type]
-                      shoulder_out_m=float(data.get("shoulder_out_m", 0.0)),
-                      description=str(data.get("description", f"user map {path.name}")))
+        return RigMap(
+            str(data.get("name", path.stem)),
+            {str(k): str(v) for k, v in dict(data["joints"]).items()},
+            head=str(data["head"]),
+            units_m=float(data["units_m"]),
+            face_origin=origin,  # type: ignore[arg-type]
+            eyes=tuple(str(e) for e in data["eyes"]) if data.get("eyes") else None,  # type: ignore[arg-type]
+            shoulder_out_m=float(data.get("shoulder_out_m", 0.0)),
+            description=str(data.get("description", f"user map {path.name}")),
+        )
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from None
 
@@ -152,10 +189,10 @@ def resolve_rig(rig: str | RigMap | None, joint_names: Iterable[str]) -> RigMap:
     elif str(rig).endswith((".yaml", ".yml")):
         chosen = load_rig_map(str(rig))
     else:
-        raise ValueError(f"unknown rig {rig!r}: use auto, one of {', '.join(RIGS)}, or a "
-                         f"YAML joint map file")
+        raise ValueError(f"unknown rig {rig!r}: use auto, one of {', '.join(RIGS)}, or a YAML joint map file")
     absent = sorted(chosen.required_names - set(joint_names))
     if absent:
-        raise ValueError(f"rig {chosen.name!r} does not fit this skeleton: joints {absent} "
-                         f"are not in the file")
+        raise ValueError(
+            f"rig {chosen.name!r} does not fit this skeleton: joints {absent} are not in the file"
+        )
     return chosen

@@ -8,15 +8,16 @@ drift of the whole body of about a centimetre and a slow turn of a few degrees a
 vertical, the sway of quiet standing), gives standing people of every HDM05 actor's build.
 The camera, the pose-estimator noise and the occluders are added later, as for any motion.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 from act_ros.datasets.mocap.motion import Motion
 
-SWAY_M = 0.012          # std of the body's drift (quiet standing: ~1 cm)
-TURN_DEG = 4.0          # std of the slow turn about the vertical
-SWAY_SECONDS = 1.5      # correlation time of both
+SWAY_M = 0.012  # std of the body's drift (quiet standing: ~1 cm)
+TURN_DEG = 4.0  # std of the slow turn about the vertical
+SWAY_SECONDS = 1.5  # correlation time of both
 
 
 def _smooth_noise(n: int, rate: float, rng: np.random.Generator, dims: int) -> np.ndarray:
@@ -24,18 +25,21 @@ def _smooth_noise(n: int, rate: float, rng: np.random.Generator, dims: int) -> n
     width = max(1, int(SWAY_SECONDS * rate))
     raw = rng.normal(size=(n + 2 * width, dims))
     kernel = np.hanning(2 * width + 1)
-    out = np.stack([np.convolve(raw[:, d], kernel / kernel.sum(), "same")[width:width + n]
-                    for d in range(dims)], axis=1)
+    out = np.stack(
+        [np.convolve(raw[:, d], kernel / kernel.sum(), "same")[width : width + n] for d in range(dims)],
+        axis=1,
+    )
     std = out.std(axis=0, keepdims=True)
     return (out - out.mean(axis=0, keepdims=True)) / np.where(std > 0, std, 1.0)
 
 
-def sway(n: int, rate: float, rng: np.random.Generator, end_still: bool = False
-         ) -> tuple[np.ndarray, np.ndarray]:
+def sway(
+    n: int, rate: float, rng: np.random.Generator, end_still: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """(n, 3, 3) rotations about the vertical and (n, 3) drifts of quiet standing. ``end_still``:
     both end at zero, so a held pose swayed this way joins the motion that follows it."""
     drift = _smooth_noise(n, rate, rng, 3) * SWAY_M
-    drift[:, 2] *= 0.3                                            # little vertical motion
+    drift[:, 2] *= 0.3  # little vertical motion
     angle = np.deg2rad(_smooth_noise(n, rate, rng, 1)[:, 0] * TURN_DEG)
     if end_still:
         drift, angle = drift - drift[-1], angle - angle[-1]
@@ -45,8 +49,14 @@ def sway(n: int, rate: float, rng: np.random.Generator, end_still: bool = False
     return rot, drift
 
 
-def held_pose(pose: np.ndarray, n: int, rate: float, rng: np.random.Generator,
-              end_still: bool = False, directions: np.ndarray | None = None):
+def held_pose(
+    pose: np.ndarray,
+    n: int,
+    rate: float,
+    rng: np.random.Generator,
+    end_still: bool = False,
+    directions: np.ndarray | None = None,
+):
     """``pose`` (J, 3) held for ``n`` frames with sway: (n, J, 3), and ``directions`` (..., 3)
     turned the same way (n, ..., 3) when given."""
     rot, drift = sway(n, rate, rng, end_still)
@@ -62,9 +72,15 @@ def held_pose(pose: np.ndarray, n: int, rate: float, rng: np.random.Generator,
 def standing_motion(motion: Motion, seconds: float, rng: np.random.Generator) -> Motion:
     """``motion``'s first pose held for ``seconds`` with postural sway (z up, metres)."""
     n = max(2, int(round(seconds * motion.frame_rate)))
-    head = motion.head_frame[0]                                   # (3, 3): columns = axes
-    positions, axes = held_pose(motion.positions[0], n, motion.frame_rate, rng,
-                                directions=head.T)
+    head = motion.head_frame[0]  # (3, 3): columns = axes
+    positions, axes = held_pose(motion.positions[0], n, motion.frame_rate, rng, directions=head.T)
     head_frame = np.swapaxes(axes, 1, 2)
-    return Motion(positions, motion.joint_names, motion.frame_rate, head_frame, motion.rig,
-                  motion.source_file, {**motion.meta, "synthesized": "standing"})
+    return Motion(
+        positions,
+        motion.joint_names,
+        motion.frame_rate,
+        head_frame,
+        motion.rig,
+        motion.source_file,
+        {**motion.meta, "synthesized": "standing"},
+    )

@@ -8,6 +8,7 @@ the measured estimator noise (:mod:`.noise`), occlusion-like dropouts (an object
 an arm, or a vertical band of the image for a while), then windows of the model's length.
 Everything random comes from the generator passed in: same seed, same output.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,38 +23,37 @@ from act_ros.datasets.mocap.stand import held_pose
 IDX = {n: i for i, n in enumerate(COCO17_NAMES)}
 FACE = [IDX[n] for n in ("nose", "left_eye", "right_eye", "left_ear", "right_ear")]
 TORSO = [IDX[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
-LEGS = [IDX[n] for n in ("left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
-                         "right_ankle")]
+LEGS = [IDX[n] for n in ("left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")]
 LOWER_LEGS = LEGS[2:]
 ARMS = {side: [IDX[f"{side}_{p}"] for p in ("elbow", "wrist")] for side in ("left", "right")}
-MIN_VISIBLE_JOINTS = 6   # fewer in the image: the backend would not report the person at all
+MIN_VISIBLE_JOINTS = 6  # fewer in the image: the backend would not report the person at all
 
 # Occlusion-like dropouts (a table, a passer-by, a pole): augmentation rates, chosen.
-DROPOUT_PROB = 0.35      # of a view having one occluder event
+DROPOUT_PROB = 0.35  # of a view having one occluder event
 DROPOUT_SECONDS = (0.4, 2.0)
 
 
 @dataclass(frozen=True)
 class SynthesisSettings:
-    frame_rate: float = 10.0          # the model's (the shipped models: 10 fps)
+    frame_rate: float = 10.0  # the model's (the shipped models: 10 fps)
     window_length: int = 30
-    stride: int = 10                  # frames between window starts
+    stride: int = 10  # frames between window starts
     speeds: tuple[float, ...] = (0.8, 1.0, 1.25)
-    views: int = 10                   # cameras per motion
-    min_person_frames: float = 0.6    # of a window's frames must show the person
+    views: int = 10  # cameras per motion
+    min_person_frames: float = 0.6  # of a window's frames must show the person
     occluder_prob: float = DROPOUT_PROB
 
 
 @dataclass
 class View:
     """One synthesized view of a motion: (T, 17, 3) x, y, confidence at the target frame rate."""
+
     poses: np.ndarray
     camera: Camera
     speed: float
 
 
-def resample(points: np.ndarray, src_fps: float, dst_fps: float, speed: float = 1.0
-             ) -> np.ndarray:
+def resample(points: np.ndarray, src_fps: float, dst_fps: float, speed: float = 1.0) -> np.ndarray:
     """(F, ...) samples at ``src_fps`` -> linearly interpolated at ``dst_fps``, played
     ``speed`` times as fast (speed 1.25: an action done 25 % quicker)."""
     f = points.shape[0]
@@ -72,16 +72,16 @@ def occlusion(points: np.ndarray, head_forward: np.ndarray, camera: Camera) -> n
     Body joints: deeper than the torso centre (seen from the camera) and laterally within the
     torso's width. Face points: the face turned away (eyes, nose) or the far ear in profile.
     """
-    cam = (points - camera.position) @ camera.rotation.T            # (T, 17, 3) camera frame
+    cam = (points - camera.position) @ camera.rotation.T  # (T, 17, 3) camera frame
     centre = cam[:, TORSO].mean(axis=1, keepdims=True)
     half_w = np.maximum(np.abs(cam[:, TORSO, 0] - centre[..., 0]).max(axis=1, keepdims=True), 0.12)
     behind = np.clip((cam[..., 2] - centre[..., 2]) / 0.15, 0.0, 1.0)
     within = np.clip(1.0 - np.abs(cam[..., 0] - centre[..., 0]) / (1.3 * half_w), 0.0, 1.0)
     occ = behind * within
-    view_dir = cam[:, FACE].mean(axis=1)                              # camera -> head
+    view_dir = cam[:, FACE].mean(axis=1)  # camera -> head
     view_dir /= np.maximum(np.linalg.norm(view_dir, axis=-1, keepdims=True), 1e-9)
     fwd_cam = head_forward @ camera.rotation.T
-    away = np.clip(np.sum(fwd_cam * view_dir, axis=-1), 0.0, 1.0)   # 1 = seen from behind
+    away = np.clip(np.sum(fwd_cam * view_dir, axis=-1), 0.0, 1.0)  # 1 = seen from behind
     occ[:, FACE[:3]] = away[:, None]
     head_c = cam[:, FACE].mean(axis=1, keepdims=True)
     occ[:, FACE[3:]] = np.clip((cam[:, FACE[3:], 2] - head_c[..., 2]) / 0.06, 0.0, 1.0)
@@ -95,8 +95,7 @@ def torso_pixels(xy: np.ndarray) -> np.ndarray:
     return np.nan_to_num(np.linalg.norm(s - h, axis=-1), nan=1.0)
 
 
-def occluder_dropout(poses: np.ndarray, frame_rate: float, rng: np.random.Generator,
-                     width: int) -> None:
+def occluder_dropout(poses: np.ndarray, frame_rate: float, rng: np.random.Generator, width: int) -> None:
     """In place: one occluder event (legs, lower legs, an arm, or a vertical image band)."""
     t = len(poses)
     span = int(round(rng.uniform(*DROPOUT_SECONDS) * frame_rate))
@@ -117,10 +116,17 @@ def occluder_dropout(poses: np.ndarray, frame_rate: float, rng: np.random.Genera
         poses[frames] = block
 
 
-def synthesize_view(points: np.ndarray, head_forward: np.ndarray, src_fps: float,
-                    noise: NoiseModel, settings: SynthesisSettings, rng: np.random.Generator,
-                    speed: float | None = None, camera: Camera | None = None,
-                    occluders: bool = True) -> View:
+def synthesize_view(
+    points: np.ndarray,
+    head_forward: np.ndarray,
+    src_fps: float,
+    noise: NoiseModel,
+    settings: SynthesisSettings,
+    rng: np.random.Generator,
+    speed: float | None = None,
+    camera: Camera | None = None,
+    occluders: bool = True,
+) -> View:
     """One view: ``points`` (F, 17, 3) world metres at ``src_fps``, ``head_forward`` (F, 3)."""
     speed = float(rng.choice(settings.speeds)) if speed is None else float(speed)
     pts = resample(points, src_fps, settings.frame_rate, speed)
@@ -130,8 +136,9 @@ def synthesize_view(points: np.ndarray, head_forward: np.ndarray, src_fps: float
         # The person stood before the action: the first pose held, swaying like the synthesized
         # "stand" (a frozen lead-in would teach "perfectly still = this action", and real people
         # never are).
-        lead, lead_fwd = held_pose(pts[0], short + 1, settings.frame_rate, rng, end_still=True,
-                                   directions=fwd[0])
+        lead, lead_fwd = held_pose(
+            pts[0], short + 1, settings.frame_rate, rng, end_still=True, directions=fwd[0]
+        )
         pts = np.concatenate([lead[:-1], pts])
         fwd = np.concatenate([lead_fwd[:-1], fwd])
     if camera is None:
@@ -140,8 +147,9 @@ def synthesize_view(points: np.ndarray, head_forward: np.ndarray, src_fps: float
     xy, depth = camera.project(pts)
     inside = camera.inside(xy, depth)
     clean = np.nan_to_num(xy)
-    poses = noise.apply(clean, inside, occlusion(pts, fwd, camera), torso_pixels(clean),
-                        settings.frame_rate, rng)
+    poses = noise.apply(
+        clean, inside, occlusion(pts, fwd, camera), torso_pixels(clean), settings.frame_rate, rng
+    )
     poses[inside.sum(axis=1) < MIN_VISIBLE_JOINTS] = 0.0
     if occluders and rng.random() < settings.occluder_prob:
         occluder_dropout(poses, settings.frame_rate, rng, camera.width)
@@ -161,8 +169,8 @@ def windows(poses: np.ndarray, settings: SynthesisSettings) -> np.ndarray:
     out = []
     for s in starts:
         w = np.zeros((length,) + poses.shape[1:], dtype=np.float32)
-        piece = poses[s:s + length]
-        w[:len(piece)] = piece
+        piece = poses[s : s + length]
+        w[: len(piece)] = piece
         seen = (piece[..., 2] > 0).any(axis=1).sum()
         if seen >= settings.min_person_frames * min(length, t):
             out.append(w)

@@ -1,6 +1,7 @@
 """The label taxonomy (``taxonomy.yaml`` next to this file): source labels -> project classes,
 and the subject-disjoint splits. Loading checks that every class named is declared and that no
 subject sits in two splits."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,12 +21,12 @@ class Taxonomy:
     cmu_segments: dict[str, list[tuple[float, float, str]]]
     rig_preference: tuple[str, ...]
     hdm05: dict[str, str | None]
-    hdm05_stand_from: tuple[str, ...]   # HDM05 classes whose clips start standing (stand.py)
+    hdm05_stand_from: tuple[str, ...]  # HDM05 classes whose clips start standing (stand.py)
     lzq: dict[str, str | None]
-    splits: dict[str, dict[str, str]]   # source -> subject -> split
-    model_classes: tuple[str, ...] = ()          # what the shipped models learn
-    unknown_tune: tuple[str, ...] = ()           # never trained: choose the reject rule
-    unknown_test: tuple[str, ...] = ()           # never trained: measure it
+    splits: dict[str, dict[str, str]]  # source -> subject -> split
+    model_classes: tuple[str, ...] = ()  # what the shipped models learn
+    unknown_tune: tuple[str, ...] = ()  # never trained: choose the reject rule
+    unknown_test: tuple[str, ...] = ()  # never trained: measure it
 
     def cmu_class(self, description: str) -> tuple[str | None, str]:
         """(class or None, why) for a CMU description."""
@@ -41,8 +42,10 @@ class Taxonomy:
         try:
             return self.splits[source][str(subject)]
         except KeyError:
-            raise KeyError(f"subject {subject!r} of {source} has no split in the taxonomy "
-                           f"(add it under splits: {source}:)") from None
+            raise KeyError(
+                f"subject {subject!r} of {source} has no split in the taxonomy "
+                f"(add it under splits: {source}:)"
+            ) from None
 
 
 def load_taxonomy(path: str | Path = TAXONOMY_FILE) -> Taxonomy:
@@ -51,8 +54,12 @@ def load_taxonomy(path: str | Path = TAXONOMY_FILE) -> Taxonomy:
     classes = tuple(data["classes"])
     cmu = data["cmu"]
     hdm05 = {k: v for k, v in data["hdm05"].items() if k != "stand_from"}
-    named = list(cmu["descriptions"].values()) + list(hdm05.values()) + list(
-        data["lzq"].values()) + [s[2] for segs in (cmu.get("segments") or {}).values() for s in segs]
+    named = (
+        list(cmu["descriptions"].values())
+        + list(hdm05.values())
+        + list(data["lzq"].values())
+        + [s[2] for segs in (cmu.get("segments") or {}).values() for s in segs]
+    )
     unknown_actions = data.get("unknown_actions") or {}
     named += list(data.get("model_classes") or []) + [c for v in unknown_actions.values() for c in v]
     unknown = sorted({c for c in named if c is not None and c not in classes})
@@ -70,11 +77,16 @@ def load_taxonomy(path: str | Path = TAXONOMY_FILE) -> Taxonomy:
         classes=classes,
         cmu_descriptions={str(k).lower(): v for k, v in cmu["descriptions"].items()},
         cmu_excluded_prefixes=tuple(cmu.get("excluded_prefixes", ())),
-        cmu_segments={str(k): [(float(a), float(b), str(c)) for a, b, c in v]
-                      for k, v in (cmu.get("segments") or {}).items()},
+        cmu_segments={
+            str(k): [(float(a), float(b), str(c)) for a, b, c in v]
+            for k, v in (cmu.get("segments") or {}).items()
+        },
         rig_preference=tuple(cmu.get("rig_preference", ())),
-        hdm05=hdm05, hdm05_stand_from=tuple(data["hdm05"].get("stand_from") or ()),
-        lzq=dict(data["lzq"]), splits=splits,
+        hdm05=hdm05,
+        hdm05_stand_from=tuple(data["hdm05"].get("stand_from") or ()),
+        lzq=dict(data["lzq"]),
+        splits=splits,
         model_classes=tuple(data.get("model_classes") or ()),
         unknown_tune=tuple((data.get("unknown_actions") or {}).get("tune") or ()),
-        unknown_test=tuple((data.get("unknown_actions") or {}).get("test") or ()))
+        unknown_test=tuple((data.get("unknown_actions") or {}).get("test") or ()),
+    )
