@@ -153,6 +153,27 @@ def lzq_sequences() -> dict[str, np.ndarray]:
     return out
 
 
+def three_frame_pose_bag(path: Path) -> tuple[np.ndarray, list]:
+    """A pose bag of 3 real LZQ frames of one person (track 1) at ``path``: the keypoints
+    (3, 1, 17, 3) and the bag's (timestamp, rosbags message) pairs."""
+    from act_ros.bag.bag_io import inspect_bag, iter_messages
+    from act_ros.bag.make_bag import write_pose_bag
+    from act_ros.bag.pose_datasets import PoseSequence
+
+    kp = next(iter(lzq_sequences().values()))[:3, None].astype(np.float32)
+    write_pose_bag(
+        [PoseSequence(kp[:, 0], ["walk"] * 3)],
+        path,
+        ["walk"],
+        fps=10,
+        image_size=(640, 480),
+        start_time_ns=10**9,
+        progress=False,
+    )
+    info = inspect_bag(path)
+    return kp, list(iter_messages(info.path, info.input_topic, info.input_type))
+
+
 def random_image_pixels(encoding: str, rng: np.random.Generator) -> np.ndarray:
     """Random 4-row pixels of a sensor_msgs/Image encoding (act_ros.messages.ENCODINGS)."""
     from act_ros.messages import ENCODINGS

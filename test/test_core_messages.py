@@ -27,7 +27,7 @@ from act_ros.messages import (
     split_ns,
 )
 
-from core_fixtures import lzq_sequences, random_image_pixels, rosbags_image
+from core_fixtures import random_image_pixels, rosbags_image, three_frame_pose_bag
 
 pytestmark = pytest.mark.emulated  # arm64 check: cv2 conversions and byte layouts
 
@@ -101,22 +101,7 @@ def test_compressed_images():
 
 
 def test_pose_arrays_read_back_from_a_pose_bag(tmp_path):
-    from act_ros.bag.bag_io import inspect_bag, iter_messages
-    from act_ros.bag.make_bag import write_pose_bag
-    from act_ros.bag.pose_datasets import PoseSequence
-
-    kp = next(iter(lzq_sequences().values()))[:3, None].astype(np.float32)  # 3 frames, 1 person
-    write_pose_bag(
-        [PoseSequence(kp[:, 0], ["walk"] * 3)],
-        tmp_path / "b",
-        ["walk"],
-        fps=10,
-        image_size=(640, 480),
-        start_time_ns=10**9,
-        progress=False,
-    )
-    info = inspect_bag(tmp_path / "b")
-    messages = list(iter_messages(info.path, info.input_topic, info.input_type))
+    kp, messages = three_frame_pose_bag(tmp_path / "b")
     assert len(messages) == 3
     for i, (_, msg) in enumerate(messages):
         ids, arrays = pose_arrays(msg)

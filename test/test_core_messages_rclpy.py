@@ -29,7 +29,13 @@ from act_ros.messages import (
 from act_ros.pose.base import PoseDetections, boxes_from_keypoints
 from act_ros.ros import conversions
 
-from core_fixtures import image_fields_with_padding, lzq_sequences, random_image_pixels, rosbags_image
+from core_fixtures import (
+    image_fields_with_padding,
+    lzq_sequences,
+    random_image_pixels,
+    rosbags_image,
+    three_frame_pose_bag,
+)
 
 RNG = np.random.default_rng(7)
 
@@ -72,22 +78,8 @@ def test_compressed_images_from_both_message_kinds():
 
 
 def test_pose_arrays_read_the_same_from_both_message_kinds(tmp_path):
-    from act_ros.bag.bag_io import inspect_bag, iter_messages
-    from act_ros.bag.make_bag import write_pose_bag
-    from act_ros.bag.pose_datasets import PoseSequence
-
-    kp = next(iter(lzq_sequences().values()))[:3, None].astype(np.float32)  # 3 frames, 1 person
-    write_pose_bag(
-        [PoseSequence(kp[:, 0], ["walk"] * 3)],
-        tmp_path / "b",
-        ["walk"],
-        fps=10,
-        image_size=(640, 480),
-        start_time_ns=10**9,
-        progress=False,
-    )
-    info = inspect_bag(tmp_path / "b")
-    for i, (_, bag_msg) in enumerate(iter_messages(info.path, info.input_topic, info.input_type)):
+    kp, messages = three_frame_pose_bag(tmp_path / "b")
+    for i, (_, bag_msg) in enumerate(messages):
         det = PoseDetections(
             kp[i], boxes_from_keypoints(kp[i]), np.ones(1, np.float32), np.array([1], np.uint32)
         )

@@ -80,8 +80,9 @@ def train(args) -> None:
             run([*ACT_ROS, "export", str(out), "-o", str(out / "model.tflite")])
 
 
-def demo_clip(model: Path, out: Path, threshold: float = 0.0) -> dict:
-    """(c): the labelled demo clip through the real pose and AcT nodes (in-process, DDS)."""
+def demo_bag() -> Path:
+    """The labelled demo clip as a bag, made once (the labels are inside: delete runs/demo after
+    changing act_ros/data/sports2d_demo_labels.csv)."""
     bag = ROOT / "runs" / "demo" / "demo_bag"
     if not bag.exists():
         run(
@@ -97,6 +98,12 @@ def demo_clip(model: Path, out: Path, threshold: float = 0.0) -> dict:
                 "640",
             ]
         )
+    return bag
+
+
+def demo_clip(model: Path, out: Path, threshold: float = 0.0) -> dict:
+    """(c): the labelled demo clip through the real pose and AcT nodes (in-process, DDS)."""
+    bag = demo_bag()
     run(
         [
             "nice",
@@ -322,21 +329,7 @@ def ship(args) -> None:
             "act_small_mix10",
             args.study,
         )
-    bag = ROOT / "runs" / "demo" / "demo_bag_unknown"
-    if not bag.exists():
-        run(
-            [
-                *ACT_ROS,
-                "make-bag",
-                "act_ros/data/sports2d_demo.mp4",
-                "--labels",
-                "act_ros/data/sports2d_demo_labels.csv",
-                "-o",
-                str(bag),
-                "--width",
-                "640",
-            ]
-        )
+    bag = demo_bag()
     for size in out:
         for name, thr in (("default", -1.0), ("no_reject", 0.0)):
             dest = args.final / f"eval_demo_{size}_{name}"
