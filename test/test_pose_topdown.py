@@ -10,7 +10,7 @@ from footage import basketball_path, messi_path, vtest_path
 from pose_fixtures import demo_frames, frame_stamp_ns, read_image_rgb, read_video_rgb
 
 from act_ros.pose import COCO17_NAMES, PoseDetections, create_estimator
-from act_ros.pose.blazepose_landmarks import Roi, roi_from_box, roi_from_landmarks
+from act_ros.pose.blazepose_landmarks import Roi, refine_from_heatmap, roi_from_box, roi_from_landmarks
 from act_ros.pose.topdown_backend import TopDownPoseEstimator
 
 K = {name: i for i, name in enumerate(COCO17_NAMES)}
@@ -139,6 +139,18 @@ def test_roi_transform_and_rotation():
     roi = roi_from_landmarks(lm)
     up = roi.crop_to_image()[:, :2] @ [0, -1]
     assert np.allclose(up / np.linalg.norm(up), [1, 0]) and np.isclose(roi.size, 2 * 60 * 1.25)
+
+
+def test_heatmap_refinement_finds_the_peak_and_respects_the_border():
+    heatmap = np.full((64, 64, 39), -10.0, np.float32)  # sigmoid ~0: no confidence anywhere
+    heatmap[20, 30, 0] = heatmap[20, 31, 0] = 4.0  # landmark 0: a peak between cells 30 and 31
+    heatmap[0, 0, 1] = 4.0  # landmark 1: a peak in the corner, its window cut by the border
+    heatmap[40, 40, 2] = -0.5  # landmark 2: below the 0.5 confidence a refinement needs
+    xy = np.array([[122.0, 82.0], [6.0, 6.0], [162.0, 162.0], [-30.0, 100.0]] + [[300.0, 300.0]] * 29)
+    out = refine_from_heatmap(xy, heatmap)
+    assert np.allclose(out[0], [30.5 * 4, 20 * 4], atol=0.1)  # heatmap cells are 4 input pixels
+    assert np.allclose(out[1], [0, 0], atol=0.1)
+    assert np.array_equal(out[2:], xy[2:])  # unconfident, and outside the heatmap: unchanged
 
 
 def test_nobody_in_the_image(full):

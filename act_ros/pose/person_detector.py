@@ -18,6 +18,7 @@ rejects those (:mod:`act_ros.pose.topdown_backend`).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,8 +80,11 @@ def read_labelmap(path: Path) -> list[str]:
     return [line.strip() for line in lines]
 
 
-def load_tflite(path: Path, num_threads: int, what: str):
-    """A TFLite interpreter for ``path`` with tensors allocated; errors name the file."""
+def load_tflite(path: Path, num_threads: int, what: str, *, edit: Callable[[bytes], bytes] | None = None):
+    """A TFLite interpreter for ``path`` with tensors allocated; errors name the file.
+
+    ``edit``: a change applied to the model's bytes before loading (the file stays as it is).
+    """
     from act_ros.runtime import load_interpreter_class
 
     path = Path(path)
@@ -88,7 +92,11 @@ def load_tflite(path: Path, num_threads: int, what: str):
         raise FileNotFoundError(f"{what} not found: {path}")
     try:
         # The default op resolver applies XNNPACK, as for the AcT models.
-        interpreter = load_interpreter_class()(model_path=str(path), num_threads=int(num_threads))
+        if edit is None:
+            interpreter = load_interpreter_class()(model_path=str(path), num_threads=int(num_threads))
+        else:
+            content = edit(path.read_bytes())
+            interpreter = load_interpreter_class()(model_content=content, num_threads=int(num_threads))
         interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
         raise RuntimeError(f"{what} {path} cannot be loaded (corrupt or not a TFLite model): {exc}") from exc

@@ -204,6 +204,8 @@ def _write_notice(cache: Path) -> None:
         f"Apache License, Version 2.0 (the packages' own licence field; full text in {LICENSE_FILE}).",
         "The person detector was trained by Google on Open Images v4; the landmark models are",
         "BlazePose GHUM (see MediaPipe's model cards).",
+        "The files are not changed; act_ros loads the landmark models without their segmentation",
+        "mask and world-landmark outputs, which it does not read (act_ros/pose/tflite_prune.py).",
         "",
     ]
     for f in [DETECTOR, LABELMAP] + [_landmark_file(v) for v in VARIANTS]:
