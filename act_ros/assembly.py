@@ -14,7 +14,7 @@ from typing import Any
 from act_ros.layouts import COCO17
 from act_ros.parameters import ACT_NODE_PARAMETERS, POSE_NODE_PARAMETERS, resolve
 from act_ros.pose.pipeline import PosePipeline
-from act_ros.pose.variants import SMALL_IMAGE_SIDE
+from act_ros.pose.variants import SMALL_IMAGE_SIDE, variant_or_default
 from act_ros.recognizer import ActionRecognizer, RecognizerConfig
 
 
@@ -24,7 +24,7 @@ def estimator_options(p: Mapping[str, Any]) -> dict[str, Any]:
     options: dict[str, Any] = {"num_poses": p["num_poses"], "model_path": p["model_path"] or None}
     if p["backend"] == "topdown":
         options.update(
-            variant=p["model_variant"],
+            variant=variant_or_default("topdown", p["model_variant"]),
             min_detection_confidence=p["detector_threshold"],
             min_presence_confidence=p["min_presence_confidence"],
             detection_interval=p["detection_interval"],
@@ -33,7 +33,7 @@ def estimator_options(p: Mapping[str, Any]) -> dict[str, Any]:
         )
     elif p["backend"] == "mediapipe":
         options.update(
-            variant=p["model_variant"],
+            variant=variant_or_default("mediapipe", p["model_variant"]),
             min_detection_confidence=p["min_detection_confidence"],
             min_presence_confidence=p["min_presence_confidence"],
             min_tracking_confidence=p["min_tracking_confidence"],
@@ -56,18 +56,24 @@ def pose_pipeline_from_parameters(overrides: Mapping[str, Any] | None = None) ->
     )
 
 
-def unknown_threshold(value: float, model_threshold: float) -> float:
-    """The ``unknown_threshold`` parameter in effect: negative = the model's own."""
-    return float(model_threshold) if value < 0 else float(value)
+def reject_setting(value: float, model_rule: str, model_threshold: float) -> tuple[str, float]:
+    """(rule, threshold) the ``unknown_threshold`` parameter puts in effect: negative = the
+    model's own rule and threshold (its description), else the probability rule at ``value``."""
+    return (str(model_rule), float(model_threshold)) if value < 0 else ("max_probability", float(value))
 
 
 def recognizer_config(
-    p: Mapping[str, Any], window_length: int, frame_rate: float, model_threshold: float = 0.0
+    p: Mapping[str, Any],
+    window_length: int,
+    frame_rate: float,
+    model_threshold: float = 0.0,
+    model_rule: str = "max_probability",
 ) -> RecognizerConfig:
     """The recognizer's configuration from resolved AcT node parameters, for a model of
     ``window_length`` frames trained at ``frame_rate`` fps (0 = unknown) whose description
-    sets ``model_threshold`` as its reject threshold."""
+    sets ``model_rule`` at ``model_threshold`` as its reject option."""
     window = p["window_length"] or window_length
+    rule, threshold = reject_setting(p["unknown_threshold"], model_rule, model_threshold)
     return RecognizerConfig(
         window_length=window,
         min_frames=min(p["min_frames"], window),
@@ -75,7 +81,8 @@ def recognizer_config(
         frame_rate=p["sample_rate"] or frame_rate,
         track_timeout_s=p["track_timeout"],
         smoothing=p["smoothing"],
-        unknown_threshold=unknown_threshold(p["unknown_threshold"], model_threshold),
+        unknown_threshold=threshold,
+        unknown_rule=rule,
         max_tracks=p["max_people"],
     )
 
@@ -95,5 +102,8 @@ def recognizer_from_parameters(overrides: Mapping[str, Any] | None = None) -> Ac
     )
     frame_rate = float(classifier.spec.frame_rate or 0.0)
     return ActionRecognizer(
-        classifier, recognizer_config(p, classifier.window_length, frame_rate, classifier.unknown_threshold)
+        classifier,
+        recognizer_config(
+            p, classifier.window_length, frame_rate, classifier.unknown_threshold, classifier.reject_rule
+        ),
     )

@@ -29,9 +29,11 @@ from typing import Any
 from act_ros.layouts import LAYOUTS
 from act_ros.model_sizes import MODEL_SIZES
 from act_ros.model_checks import graph_problems
+from act_ros.reject import REJECT_RULES
 from act_ros.tflite_file import TfliteFileError, TfliteModel, read_tflite, with_metadata
 
-SPEC_FORMAT_VERSION = 2
+# 3: reject_rule (the unknown threshold may be a calibrated logit); 2: description embedded.
+SPEC_FORMAT_VERSION = 3
 EMBEDDED_NAME = "act_ros.model_spec"  # the TFLite metadata entry holding the description
 PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "int8-dynamic")
 SIZES: tuple[str, ...] = MODEL_SIZES + ("custom",)
@@ -44,6 +46,7 @@ MAX_WINDOW_LENGTH = 300  # frames: the AcT node's window_length range
 MIN_FRAME_RATE, MAX_FRAME_RATE = 1.0, 240.0  # fps: the AcT node's sample_rate range
 MAX_ENSEMBLE_SIZE = 32
 MIN_TEMPERATURE, MAX_TEMPERATURE = 0.05, 20.0  # the range `act-ros calibrate` searches
+MAX_LOGIT_THRESHOLD = 1000.0  # a max_logit threshold beyond this is no calibration
 MAX_DESCRIPTION_BYTES = 1 << 20
 
 
@@ -114,10 +117,12 @@ class ModelSpec:
     frame_rate: float | None = None  # fps of the training data; None = unknown/as recorded
     ensemble_size: int = 1  # models whose logits the file averages internally
     # Calibration (act-ros calibrate): probabilities = softmax(logits / temperature), fitted on
-    # validation subjects; below ``unknown_threshold`` (a calibrated probability, 0..1) the AcT
-    # node says "unknown" (0 = never). Part of the embedded description like every field.
+    # validation subjects; a window whose ``reject_rule`` score (act_ros.reject) is below
+    # ``unknown_threshold`` is "unknown" (max_probability: a probability, 0 = never; max_logit:
+    # a calibrated logit). Part of the embedded description like every field.
     temperature: float = 1.0
     unknown_threshold: float = 0.0
+    reject_rule: str = "max_probability"
     format_version: int = SPEC_FORMAT_VERSION
     training: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
@@ -169,10 +174,17 @@ class ModelSpec:
                 f"temperature: expected {MIN_TEMPERATURE:g}..{MAX_TEMPERATURE:g} (1 = not "
                 f"calibrated), found {show(t)}"
             )
-        u = self.unknown_threshold
-        if not (_is_number(u) and 0.0 <= u <= 1.0):
+        u, rule = self.unknown_threshold, self.reject_rule
+        if rule not in REJECT_RULES:
+            p.append(f"reject_rule: expected one of {', '.join(REJECT_RULES)}, found {show(rule)}")
+        elif rule == "max_probability" and not (_is_number(u) and 0.0 <= u <= 1.0):
             p.append(
                 f"unknown_threshold: expected a probability in 0..1 (0 = never 'unknown'), found {show(u)}"
+            )
+        elif rule == "max_logit" and not (_is_number(u) and abs(u) <= MAX_LOGIT_THRESHOLD):
+            p.append(
+                f"unknown_threshold: expected a calibrated logit within +-{MAX_LOGIT_THRESHOLD:g} "
+                f"(reject_rule max_logit), found {show(u)}"
             )
         if not isinstance(self.sha256, str) or (
             self.sha256 and (len(self.sha256) != 64 or any(c not in "0123456789abcdef" for c in self.sha256))
@@ -392,7 +404,7 @@ def embedded_model_spec(model_path: str | Path) -> ModelSpec | None:
 
 def legacy_model_spec(model_path: str | Path) -> ModelSpec:
     """The sidecar-only (format 1) description of ``model_path``, valid and written for this
-    very file (its checksum), as format 2: what ``--embed-description`` embeds."""
+    very file (its checksum), in the current format: what ``--embed-description`` embeds."""
     model_path = Path(model_path)
     graph = _open(model_path)
     side = sidecar_path(model_path)

@@ -16,7 +16,7 @@ from typing import Any
 
 from act_ros.model_sizes import MODEL_SIZES
 from act_ros.model_spec import MAX_FRAME_RATE, MAX_WINDOW_LENGTH
-from act_ros.pose.variants import BACKEND_VARIANTS, POSE_VARIANTS
+from act_ros.pose.variants import BACKEND_VARIANTS, DEFAULT_VARIANT, POSE_VARIANTS
 
 
 @dataclass(frozen=True)
@@ -53,10 +53,14 @@ POSE_NODE_PARAMETERS: tuple[ParamSpec, ...] = (
     ),
     ParamSpec(
         "model_variant",
-        "full",
+        "",
         "landmark model variant of the backend, fastest to most "
-        "accurate: " + "; ".join(f"{b}: {', '.join(v)}" for b, v in BACKEND_VARIANTS.items()),
-        choices=POSE_VARIANTS,
+        "accurate: "
+        + "; ".join(f"{b}: {', '.join(v)}" for b, v in BACKEND_VARIANTS.items())
+        + "; '' = the backend's default ("
+        + ", ".join(f"{b}: {v}" for b, v in DEFAULT_VARIANT.items())
+        + ")",
+        choices=("", *POSE_VARIANTS),
     ),
     ParamSpec(
         "model_path",
@@ -222,8 +226,8 @@ ACT_NODE_PARAMETERS: tuple[ParamSpec, ...] = (
         "unknown_threshold",
         -1.0,
         "publish the label 'unknown' (label_index -1) when the "
-        "best (calibrated) score is below this; -1 = the model's own threshold from its "
-        "description (chosen on held-out actions), 0 = never",
+        "best calibrated probability is below this; -1 = the model's own reject rule and "
+        "threshold from its description (chosen on held-out actions), 0 = never",
         range=(-1.0, 1.0),
         read_only=False,
     ),
@@ -300,7 +304,11 @@ def markdown_table(table: tuple[ParamSpec, ...]) -> str:
     """The README's parameter table."""
     rows = ["| parameter | default | range / choices | description |", "|---|---|---|---|"]
     for s in table:
-        limits = ", ".join(s.choices) if s.choices else (f"{s.range[0]} .. {s.range[1]}" if s.range else "")
+        limits = (
+            ", ".join(c or "''" for c in s.choices)
+            if s.choices
+            else (f"{s.range[0]} .. {s.range[1]}" if s.range else "")
+        )
         dynamic = "" if s.read_only else " (settable at run time)"
         default = (
             repr(s.default)

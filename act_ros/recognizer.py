@@ -28,6 +28,8 @@ import numpy as np
 
 from act_ros.layouts import NUM_KEYPOINTS
 from act_ros.preprocessing import pad_window, pose_features
+from act_ros.reject import check_rule, reject_scores
+from act_ros.runtime import softmax
 
 UNKNOWN_LABEL = "unknown"
 
@@ -38,7 +40,9 @@ class Classifier(Protocol):
     class_names: tuple[str, ...]
     window_length: int
 
-    def predict_proba(self, features: np.ndarray) -> np.ndarray: ...
+    temperature: float
+
+    def predict_logits(self, features: np.ndarray) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,8 @@ class RecognizerConfig:
     frame_rate: float = 0.0  # frames per second the model was trained at; 0 = every frame
     track_timeout_s: float = 2.0  # forget a track unseen for this long (stamp time)
     smoothing: float = 0.0  # EMA weight of the previous scores, 0 = none, < 1
-    unknown_threshold: float = 0.0  # below this confidence the label is "unknown"
+    unknown_threshold: float = 0.0  # below this score of unknown_rule the label is "unknown"
+    unknown_rule: str = "max_probability"  # act_ros.reject: how a window's score is read
     max_tracks: int = 64  # windows kept at once; more people are dropped (counted)
     reorder_tolerance_s: float = 0.5  # an older stamp within this is out-of-order, beyond it a jump
     max_coordinate: float = 1.0e5  # |x|, |y| beyond this (pixels) = corrupt keypoint
@@ -67,6 +72,7 @@ class RecognizerConfig:
             raise ValueError("max_tracks must be >= 1")
         if self.frame_rate < 0 or self.track_timeout_s <= 0:
             raise ValueError("frame_rate must be >= 0 and track_timeout_s > 0")
+        check_rule(self.unknown_rule)
 
 
 @dataclass
@@ -257,17 +263,23 @@ class ActionRecognizer:
     # --- inference ------------------------------------------------------------------------------
     def _run(self, ready: list[_Track]) -> None:
         windows = np.stack([self._window(t) for t in ready])
-        probs = self.classifier.predict_proba(pose_features(windows))
+        logits = self.classifier.predict_logits(pose_features(windows)) / self.classifier.temperature
+        probs = softmax(logits)
+        rule = self.config.unknown_rule
+        # max_logit reads each window's own logits (what calibration tuned); max_probability the
+        # published confidence, smoothed or not.
+        logit_scores = reject_scores(rule, logits) if rule == "max_logit" else None
         self.stats.inferences += 1
         alpha = self.config.smoothing
-        for track, p in zip(ready, probs):
+        for i, (track, p) in enumerate(zip(ready, probs)):
             if alpha > 0 and track.scores is not None:
                 p = alpha * track.scores + (1 - alpha) * p
             track.scores = p
             track.since_run = 0
             best = int(np.argmax(p))
             confidence = float(p[best])
-            if confidence < self.config.unknown_threshold:
+            score = confidence if logit_scores is None else float(logit_scores[i])
+            if score < self.config.unknown_threshold:
                 label_index, label = -1, UNKNOWN_LABEL
             else:
                 label_index, label = best, self.class_names[best]

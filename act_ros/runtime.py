@@ -228,6 +228,12 @@ class ActClassifier:
         """The reject threshold of a single model file's description (list ensemble: 0)."""
         return float(self.spec.unknown_threshold) if len(self.specs) == 1 else 0.0
 
+    @property
+    def reject_rule(self) -> str:
+        """The rule ``unknown_threshold`` applies to (act_ros.reject; list ensemble: the
+        probability rule, at 0 = never)."""
+        return str(self.spec.reject_rule) if len(self.specs) == 1 else "max_probability"
+
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         """Calibrated class probabilities: softmax(averaged logits / temperature), (N, t, 52)
         -> (N, C), rows sum to 1."""

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace, run_dir: Path, executor: str | None = None) ->
     from act_ros.msg import PersonActionArray, PersonPose2DArray
 
     model, description = nh.resolve_act_model(args.act_model)
-    variant = args.variant or nh.pose_node_params()["model_variant"]
+    variant = nh.pose_variant(args.variant)
     load0 = os.getloadavg()
     if executor is None:
         nodes = f"python -m act_ros.ros.* ({nh.spin_executor_name()})"

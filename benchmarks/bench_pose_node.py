@@ -195,7 +195,7 @@ def run_size(args: argparse.Namespace, run_dir: Path, size: str) -> dict[str, An
     from bench_pose import load_frames, measure_estimator
 
     params = nh.pose_node_params()
-    variant = args.variant or params["model_variant"]
+    variant = nh.pose_variant(args.variant)
     frames = load_frames(count=args.frames + args.warmup, size=nh.parse_size(size))
     step = int(round(1e9 / 30.0))
     msgs = [nh.image_message(f, args.encoding, nh.STAMP0_NS + i * step) for i, f in enumerate(frames)]

@@ -49,7 +49,7 @@ def add_common_arguments(
         ap.add_argument(
             "--variant",
             choices=POSE_VARIANTS,
-            help="pose model (default: config/act_ros.yaml's model_variant)",
+            help="pose model (default: config/act_ros.yaml's model_variant, '' = the backend's default)",
         )
     if act_model:
         ap.add_argument("--act-model", help="a .tflite AcT model (default: the shipped micro)")
@@ -357,7 +357,9 @@ class Child:
 
 
 def _param_text(value: Any) -> str:
-    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "''" if value == "" else str(value)  # `-p name:=` alone does not parse
 
 
 def node_process(module: str, run_dir: Path, params: dict[str, Any]) -> Child:
@@ -552,6 +554,15 @@ def pose_node_params() -> dict[str, Any]:
     from act_ros.parameters import POSE_NODE_PARAMETERS, load_params_file, resolve
 
     return resolve(POSE_NODE_PARAMETERS, load_params_file(CONFIG)[0])
+
+
+def pose_variant(requested: str | None = None) -> str:
+    """The landmark variant the pose node runs: ``requested``, else its configured one (for '':
+    its backend's default)."""
+    from act_ros.pose.variants import variant_or_default
+
+    params = pose_node_params()
+    return requested or variant_or_default(params["backend"], params["model_variant"])
 
 
 def resolve_act_model(path: str | None) -> tuple[Path, str]:

@@ -114,7 +114,7 @@ def serve_pose_node(args: argparse.Namespace) -> int:
         "--params-file",
         str(nh.CONFIG),
         "-p",
-        f"model_variant:={args.pose_variant}",
+        f"model_variant:={nh.pose_variant(args.pose_variant)}",
         "-p",
         "no_input_warning:=0.0",
     ]
@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("mode", choices=sorted(SERVERS))
     ap.add_argument("--executor", choices=("single", "multi"), default="single")
     ap.add_argument("--marks", help="pose-node: write the timing marks here")
-    ap.add_argument("--pose-variant", default="full")
+    ap.add_argument("--pose-variant", default=None, help="default: the configured one (nh.pose_variant)")
     ap.add_argument("--act-model")
     ap.add_argument("--frames", type=int, default=230, help="camera: clip frames (from frame 0)")
     ap.add_argument("--loops", type=int, default=1, help="camera: times the clip is played")

@@ -201,9 +201,9 @@ class Ros2Session:
     def param(self, node: str, name: str) -> str:
         """``ros2 param get`` the value, as the CLI prints it ("Integer value is: 2" -> "2")."""
         out = self.run("param", "get", "--no-daemon", "--timeout", "30", node, name).stdout.strip()
-        match = re.fullmatch(r"\w+ values? (?:is|are): (.*)", out, re.S)
+        match = re.fullmatch(r"\w+ values? (?:is|are):(?: (.*))?", out, re.S)
         assert match, f"ros2 param get {node} {name}: unexpected output {out!r}"
-        return match.group(1)
+        return match.group(1) or ""
 
     def params(self, node: str) -> dict:
         """Every parameter of ``node`` as ``ros2 param dump`` prints them (one command)."""

@@ -15,6 +15,7 @@ import pytest
 
 from act_ros.model_spec import (
     EMBEDDED_NAME,
+    SPEC_FORMAT_VERSION,
     ModelMismatchError,
     ModelSpec,
     class_name_problems,
@@ -64,7 +65,8 @@ def test_shipped_models_carry_their_description_inside(tmp_path):
         size = f"{path.parent.name}_{path.stem}"
         embedded = json.loads(read_tflite(path).metadata[EMBEDDED_NAME])
         side = json.loads(sidecar_path(path).read_text())
-        assert embedded["format_version"] == side["format_version"] == 2
+        # lzq7/ files were described in format 2 (no reject rule: max_probability), still read.
+        assert embedded["format_version"] == side["format_version"] in (2, SPEC_FORMAT_VERSION)
         assert side["sha256"] == file_sha256(path) and embedded["sha256"] == ""
         assert {k: v for k, v in embedded.items() if k != "sha256"} == {
             k: v for k, v in side.items() if k != "sha256"
@@ -255,9 +257,9 @@ def test_embed_description_upgrades_a_legacy_model_without_touching_the_weights(
     legacy = legacy_copy("micro", tmp_path)
     weights = read_tflite(legacy).weights_sha256
     assert export.main(["--embed-description", str(legacy)]) == 0
-    assert "embedded its description (format 2)" in capsys.readouterr().out
+    assert f"embedded its description (format {SPEC_FORMAT_VERSION})" in capsys.readouterr().out
     spec = load_model_spec(legacy)
-    assert spec.format_version == 2 and spec == dataclasses.replace(
+    assert spec.format_version == SPEC_FORMAT_VERSION and spec == dataclasses.replace(
         load_model_spec(shipped_model_path("micro")), sha256=spec.sha256
     )
     assert read_tflite(legacy).weights_sha256 == weights

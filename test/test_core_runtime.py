@@ -41,7 +41,8 @@ def test_shipped_models_exist_and_describe_themselves():
         spec = load_model_spec(path)
         assert spec.size == size and spec.class_names == _model_classes()
         # Calibrated: a temperature and the reject threshold chosen on held-out actions.
-        assert spec.temperature > 0 and 0 < spec.unknown_threshold < 1
+        assert spec.temperature > 0 and spec.reject_rule == "max_logit"
+        assert 0 < spec.unknown_threshold < 100  # a calibrated logit
         assert spec.keypoint_layout == "coco17" and spec.window_length == 30
         assert spec.num_features == NUM_FEATURES
         assert spec.preprocessing_version == PREPROCESSING_VERSION

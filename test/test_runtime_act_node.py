@@ -101,20 +101,26 @@ def act(ros_graph):
 
 def test_unknown_by_default_at_the_model_threshold_and_the_parameter_overrides_it(ros_graph):
     """Real poses of an action the shipped model never learnt (LZQ "operate"): by default the
-    node flags exactly the windows whose calibrated best score is below the threshold in the
-    model's description; unknown_threshold 0 at run time turns the reject off."""
+    node flags exactly the windows whose score under the model's reject rule (max_logit) is
+    below the threshold in its description; a probability threshold given at run time switches
+    to that rule, 0 turns the reject off, -1 brings the model's back."""
     from act_ros.preprocessing import pose_features
+    from act_ros.reject import reject_scores
 
     act = ActHarness(ros_graph, min_frames=30)
     clf = act.node.classifier
-    assert 0 < clf.unknown_threshold < 1
-    assert act.node.recognizer.config.unknown_threshold == pytest.approx(clf.unknown_threshold)
+    config = act.node.recognizer.config
+    assert clf.reject_rule == config.unknown_rule == "max_logit"
+    assert config.unknown_threshold == pytest.approx(clf.unknown_threshold)
     seq = lzq_sequences()["operate"]
     out = walk_through(act, {7: seq}, 60)
     got = [m.actions[0] for m in out[29:]]
     windows = np.stack([seq[i - 29 : i + 1] for i in range(29, 60)])
-    probs = clf.predict_proba(pose_features(windows))
-    expect_unknown = probs.max(axis=1) < clf.unknown_threshold
+    features = pose_features(windows)
+    probs = clf.predict_proba(features)
+    expect_unknown = reject_scores("max_logit", clf.predict_logits(features) / clf.temperature) < (
+        clf.unknown_threshold
+    )
     flagged = np.array([a.label_index == -1 for a in got])
     np.testing.assert_array_equal(flagged, expect_unknown)
     assert flagged.any(), "no window of the never-learnt action was flagged"
@@ -123,11 +129,16 @@ def test_unknown_by_default_at_the_model_threshold_and_the_parameter_overrides_i
         assert abs(sum(a.scores) - 1) < 1e-4 and a.confidence == pytest.approx(max(a.scores))
     np.testing.assert_allclose([a.scores for a in got], probs, atol=1e-5)
 
+    act.node.set_parameters([Parameter("unknown_threshold", value=0.6)])
+    config = act.node.recognizer.config
+    assert (config.unknown_rule, config.unknown_threshold) == ("max_probability", 0.6)
     act.node.set_parameters([Parameter("unknown_threshold", value=0.0)])
     later = walk_through(act, {7: seq}, 5, start_ns=T0 + 60 * PERIOD_NS, offset=30)
     assert all(a.label_index >= 0 for m in later for a in m.actions)
     act.node.set_parameters([Parameter("unknown_threshold", value=-1.0)])
-    assert act.node.recognizer.config.unknown_threshold == pytest.approx(clf.unknown_threshold)
+    config = act.node.recognizer.config
+    assert config.unknown_rule == "max_logit"
+    assert config.unknown_threshold == pytest.approx(clf.unknown_threshold)
 
 
 def test_two_people_get_their_own_labels_with_one_inference_per_frame(act):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from act_ros.preprocessing import pose_features
+from act_ros.preprocessing import pad_window, pose_features
 from act_ros.assembly import recognizer_from_parameters
 from act_ros.recognizer import ActionRecognizer, RecognizerConfig
 from act_ros.runtime import ActClassifier, shipped_model_path
@@ -63,10 +63,11 @@ class RecordingClassifier:
     def __init__(self, classifier: ActClassifier) -> None:
         self.inner, self.calls = classifier, []
         self.class_names, self.window_length = classifier.class_names, classifier.window_length
+        self.temperature = classifier.temperature
 
-    def predict_proba(self, features):
+    def predict_logits(self, features):
         self.calls.append(np.array(features))
-        return self.inner.predict_proba(features)
+        return self.inner.predict_logits(features)
 
 
 @pytest.mark.parametrize("frames", [10, 17, 29])
@@ -121,6 +122,25 @@ def test_smoothing_and_unknown_threshold(classifier):
         ActionRecognizer(classifier, RecognizerConfig(min_frames=10, unknown_threshold=1.0)), seq, 12, 12
     )
     assert unsure[-1][0].label == "unknown" and unsure[-1][0].label_index == -1
+
+
+def test_the_max_logit_rule_reads_each_windows_calibrated_logits(classifier):
+    """The model's own rule (max_logit): 'unknown' exactly where the window's best logit / T is
+    below the threshold, whatever the published probability says."""
+    seq = lzq_sequences()["walk"]
+    windows = np.stack([pad_window(seq[max(0, i - 29) : i + 1], 30) for i in range(9, 30)])
+    best = (classifier.predict_logits(pose_features(windows)) / classifier.temperature).max(axis=1)
+    threshold = float(np.median(best))  # half the windows on either side
+    rec = ActionRecognizer(
+        classifier, RecognizerConfig(min_frames=10, unknown_rule="max_logit", unknown_threshold=threshold)
+    )
+    out = feed(rec, seq, 12, 30)[9:]
+    labels = np.array([o[0].label_index for o in out])
+    np.testing.assert_array_equal(labels == -1, best < threshold)
+    assert 0 < (labels == -1).sum() < len(labels)
+    assert all(o[0].confidence == pytest.approx(o[0].scores.max()) for o in out)
+    with pytest.raises(ValueError, match="unknown reject rule"):
+        RecognizerConfig(unknown_rule="entropy")
 
 
 def test_config_is_validated():

@@ -10,6 +10,7 @@ import shutil
 import numpy as np
 import pytest
 
+from act_ros.reject import REJECT_RULES, reject_scores
 from act_ros.runtime import ActClassifier, softmax
 from act_ros.training.calibrate import (
     choose_threshold,
@@ -38,14 +39,27 @@ def test_temperature_fit_recovers_the_overconfidence_and_lowers_ece():
     assert after < 0.03 < before
 
 
-def test_threshold_keeps_the_requested_share_of_right_windows_and_flags_the_rest():
+@pytest.mark.parametrize("rule", REJECT_RULES)
+def test_threshold_keeps_the_requested_share_of_right_windows_and_flags_the_rest(rule):
     logits, labels = _overconfident(true_t=1.0)
-    probs = softmax(logits)
-    thr = choose_threshold(probs, labels, keep=0.9)
-    rep = reject_report(thr, probs, labels, unknown_probs=np.full((10, 6), 1 / 6))
-    assert rep["known_right_kept_of_right"] == pytest.approx(0.9, abs=0.005)
-    assert rep["unknown_flagged"] == 1.0  # uniform scores: always below
+    right = logits.argmax(1) == labels
+    thr = choose_threshold(reject_scores(rule, logits), right, keep=0.9)
+    rep = reject_report(rule, thr, logits, labels, unknown_logits=np.full((10, 6), -3.0))
+    assert rep["rule"] == rule and rep["known_right_kept_of_right"] == pytest.approx(0.9, abs=0.005)
+    assert rep["unknown_flagged"] == 1.0  # uniform, low logits: below either rule's threshold
     assert rep["known_right_and_kept"] <= rep["known_right_kept_of_right"]
+
+
+def test_the_two_rules_read_the_same_logits_differently():
+    """Two windows with the same probabilities (logits shifted by a constant): max_probability
+    scores them alike, max_logit tells the one with little evidence for any class."""
+    strong = np.array([[9.0, 5.0, 5.0]])
+    weak = strong - 8.0
+    assert reject_scores("max_probability", strong) == pytest.approx(reject_scores("max_probability", weak))
+    assert reject_scores("max_probability", strong)[0] == pytest.approx(softmax(strong).max())
+    assert reject_scores("max_logit", strong)[0] == 9.0 and reject_scores("max_logit", weak)[0] == 1.0
+    with pytest.raises(ValueError, match="unknown reject rule 'entropy'; choose one of"):
+        reject_scores("entropy", strong)
 
 
 def test_recipes_set_defaults_and_flags_still_win():
@@ -98,7 +112,9 @@ def test_calibrate_command_writes_the_description_the_runtime_applies(tmp_path):
     result = json.loads(model.with_suffix(".json").read_text())["training"]["calibration"]
     assert spec.temperature == pytest.approx(result["temperature"]) and spec.temperature > 0
     assert spec.unknown_threshold == pytest.approx(result["unknown_threshold"])
+    assert spec.reject_rule == result["reject_rule"] == "max_logit"  # the default rule
     assert result["tune"]["known_right_kept_of_right"] >= 0.9
+    assert set(result["rules"]) == set(REJECT_RULES)  # both rules reported at the same keep
     clf = ActClassifier(model)
     x = load_npz_dataset(data).part("val").features()[:8]
     np.testing.assert_allclose(
@@ -107,15 +123,15 @@ def test_calibrate_command_writes_the_description_the_runtime_applies(tmp_path):
     assert clf.unknown_threshold == pytest.approx(spec.unknown_threshold)
 
 
-def _result(temperature: float, threshold: float) -> dict:
-    return {"temperature": temperature, "unknown_threshold": threshold, "keep": 0.9}
+def _result(temperature: float, threshold: float, rule: str = "max_probability") -> dict:
+    return {"temperature": temperature, "unknown_threshold": threshold, "keep": 0.9, "reject_rule": rule}
 
 
 def test_calibration_goes_into_the_embedded_description_weights_untouched(tmp_path):
     """No TensorFlow: the shipped default model recalibrated with given values. The embedded
     description and its copy carry them; every tensor and weight byte is what it was, and so
     are the logits; the probabilities follow the new temperature."""
-    from act_ros.model_spec import EMBEDDED_NAME, embedded_model_spec, load_model_spec
+    from act_ros.model_spec import SPEC_FORMAT_VERSION, EMBEDDED_NAME, embedded_model_spec, load_model_spec
     from act_ros.tflite_file import read_tflite
     from act_ros.training.calibrate import write_calibration
     from core_fixtures import lzq_dataset, model_copy_of
@@ -131,7 +147,8 @@ def test_calibration_goes_into_the_embedded_description_weights_untouched(tmp_pa
     side = json.loads(model.with_suffix(".json").read_text())
     for data in (embedded, side):
         assert (data["temperature"], data["unknown_threshold"]) == (1.7, 0.55)
-        assert data["training"]["calibration"]["keep"] == 0.9 and data["format_version"] == 2
+        assert data["training"]["calibration"]["keep"] == 0.9
+        assert data["format_version"] == SPEC_FORMAT_VERSION and data["reject_rule"] == "max_probability"
     assert spec == load_model_spec(model) == embedded_model_spec(model)
     clf = ActClassifier(model)
     np.testing.assert_array_equal(clf.predict_logits(x), logits)
@@ -140,17 +157,20 @@ def test_calibration_goes_into_the_embedded_description_weights_untouched(tmp_pa
 
 
 @pytest.mark.parametrize(
-    "temperature, threshold, reason",
+    "temperature, threshold, rule, reason",
     [
-        (0.0, 0.5, "temperature: expected 0.05..20"),
-        (50.0, 0.5, "temperature: expected 0.05..20"),
-        (float("nan"), 0.5, "temperature: expected 0.05..20"),
-        (1.0, 1.5, "unknown_threshold: expected a probability in 0..1"),
-        (1.0, -0.1, "unknown_threshold: expected a probability in 0..1"),
+        (0.0, 0.5, "max_probability", "temperature: expected 0.05..20"),
+        (50.0, 0.5, "max_probability", "temperature: expected 0.05..20"),
+        (float("nan"), 0.5, "max_probability", "temperature: expected 0.05..20"),
+        (1.0, 1.5, "max_probability", "unknown_threshold: expected a probability in 0..1"),
+        (1.0, -0.1, "max_probability", "unknown_threshold: expected a probability in 0..1"),
+        (1.0, 2000.0, "max_logit", r"unknown_threshold: expected a calibrated logit within \+-1000"),
+        (1.0, float("inf"), "max_logit", "unknown_threshold: expected a calibrated logit"),
+        (1.0, 0.5, "entropy", "reject_rule: expected one of max_probability, max_logit"),
     ],
 )
 def test_calibration_outside_its_range_is_refused_and_nothing_written(
-    tmp_path, temperature, threshold, reason
+    tmp_path, temperature, threshold, rule, reason
 ):
     from act_ros.model_spec import ModelMismatchError
     from act_ros.training.calibrate import write_calibration
@@ -159,7 +179,7 @@ def test_calibration_outside_its_range_is_refused_and_nothing_written(
     model = model_copy_of("micro", tmp_path)
     files = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     with pytest.raises(ModelMismatchError, match=reason):
-        write_calibration(model, _result(temperature, threshold))
+        write_calibration(model, _result(temperature, threshold, rule))
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == files
 
 

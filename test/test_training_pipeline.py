@@ -14,7 +14,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:Depreca
 
 from act_ros.datasets.npz import load_npz_dataset  # noqa: E402
 from act_ros.model_checks import positional_embeddings, weights_precision  # noqa: E402
-from act_ros.model_spec import EMBEDDED_NAME, load_model_spec  # noqa: E402
+from act_ros.model_spec import EMBEDDED_NAME, SPEC_FORMAT_VERSION, load_model_spec  # noqa: E402
 from act_ros.preprocessing import pose_features  # noqa: E402
 from act_ros.runtime import ActClassifier  # noqa: E402
 from act_ros.tflite_file import read_tflite  # noqa: E402
@@ -53,7 +53,7 @@ def test_exported_model_description_and_parity(run):
         assert parity[case]["argmax_agreement"] == 1.0
     # The description travels inside the file; the .json beside it is the same, plus the hash.
     embedded = json.loads(read_tflite(path).metadata[EMBEDDED_NAME])
-    assert embedded["training"]["parity"] == parity and embedded["format_version"] == 2
+    assert embedded["training"]["parity"] == parity and embedded["format_version"] == SPEC_FORMAT_VERSION
 
 
 def test_tflite_matches_keras_on_real_windows_of_any_length_and_batch(run):

@@ -153,8 +153,9 @@ def transfer_metrics(logits: dict, parts: dict, class_names) -> dict:
         p0, p1 = softmax(logits[name]), softmax(logits[name] / t)
         out[f"ece_{name}_before"] = expected_calibration_error(p0, parts[name].labels)
         out[f"ece_{name}_after"] = expected_calibration_error(p1, parts[name].labels)
+    out["reject_rule"] = cal["reject_rule"]
     out["reject_test"] = reject_report(
-        thr, softmax(logits["test"] / t), parts["test"].labels, softmax(logits["unknown_test"] / t)
+        cal["reject_rule"], thr, logits["test"] / t, parts["test"].labels, logits["unknown_test"] / t
     )
     out["reject_tune"] = cal["tune"]
     return out
@@ -281,8 +282,9 @@ def ship_one(runs: list[Path], output: Path, name: str, study: Path) -> dict:
     import numpy as np
 
     from act_ros.datasets.npz import load_npz_dataset
-    from act_ros.training.calibrate import reject_report
+    from act_ros.reject import reject_scores
     from act_ros.runtime import ActClassifier
+    from act_ros.training.calibrate import reject_report
 
     run([*ACT_ROS, "export", *map(str, runs), "-o", str(output), "--name", name])
     run(
@@ -301,14 +303,16 @@ def ship_one(runs: list[Path], output: Path, name: str, study: Path) -> dict:
     val = load_npz_dataset(study / "full.npz").part("val")
     unk = load_npz_dataset(study / "unknown.npz")
     test = unk.part("test")
-    p_val, p_unk = clf.predict_proba(val.features()), clf.predict_proba(test.features())
+    z_val = clf.predict_logits(val.features()) / clf.temperature
+    z_unk = clf.predict_logits(test.features()) / clf.temperature
+    flagged = reject_scores(clf.reject_rule, z_unk) < clf.unknown_threshold
     res = {
         "temperature": clf.temperature,
+        "reject_rule": clf.reject_rule,
         "unknown_threshold": clf.unknown_threshold,
-        "reject": reject_report(clf.unknown_threshold, p_val, val.labels, p_unk),
+        "reject": reject_report(clf.reject_rule, clf.unknown_threshold, z_val, val.labels, z_unk),
         "flagged_per_action": {
-            unk.class_names[c]: float(np.mean(p_unk[test.labels == c].max(1) < clf.unknown_threshold))
-            for c in np.unique(test.labels)
+            unk.class_names[c]: float(np.mean(flagged[test.labels == c])) for c in np.unique(test.labels)
         },
     }
     return res

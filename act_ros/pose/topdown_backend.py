@@ -55,7 +55,7 @@ from act_ros.pose.mediapipe_backend import (
     landmarks_to_coco17,
 )
 from act_ros.pose.person_detector import SsdPersonDetector
-from act_ros.pose.variants import check_variant
+from act_ros.pose.variants import DEFAULT_VARIANT, check_variant
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class TopDownPoseEstimator:
     """Person detector + BlazePose landmarks per person, as a :class:`~act_ros.pose.base.PoseEstimator`.
 
     Args:
-        variant: landmark model, ``lite`` (fastest), ``full`` or ``heavy``.
+        variant: landmark model, ``lite`` (fastest, the default), ``full`` or ``heavy``.
         num_poses: most people per image.
         num_threads: TFLite threads of both models (None = 1).
         min_detection_confidence: person detector score threshold.
@@ -103,8 +103,8 @@ class TopDownPoseEstimator:
 
     def __init__(
         self,
-        variant: str = "full",
-        num_poses: int = 5,
+        variant: str = DEFAULT_VARIANT["topdown"],
+        num_poses: int = 10,
         num_threads: int | None = None,
         min_detection_confidence: float = 0.25,
         min_presence_confidence: float = 0.5,

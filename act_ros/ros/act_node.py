@@ -22,7 +22,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.serialization import deserialize_message
 from std_msgs.msg import Header
 
-from act_ros.assembly import recognizer_from_parameters, unknown_threshold
+from act_ros.assembly import recognizer_from_parameters, reject_setting
 from act_ros.messages import (
     ACTIONS_TOPIC,
     KEYPOINT_LAYOUT,
@@ -87,7 +87,7 @@ class ActNode(ManagedNode):
             f"AcT model '{spec.name}' ({len(self.classifier.class_names)} classes: "
             f"{', '.join(self.classifier.class_names)}), window {self.config.window_length} "
             f"frames at {self.config.frame_rate or 'every'} fps, {self._params['num_threads']} "
-            f"thread(s), 'unknown' below {self.config.unknown_threshold:.2f}"
+            f"thread(s), 'unknown' below {self.config.unknown_rule} {self.config.unknown_threshold:.3g}"
         )
 
     def start(self) -> None:
@@ -194,9 +194,11 @@ class ActNode(ManagedNode):
         live = {k: v for k, v in changes.items() if k in ("smoothing", "unknown_threshold")}
         if live and self.recognizer is not None:
             applied = dict(live)
-            if "unknown_threshold" in applied:  # -1 = the model's own threshold
-                applied["unknown_threshold"] = unknown_threshold(
-                    applied["unknown_threshold"], self.classifier.unknown_threshold
+            if "unknown_threshold" in applied:  # -1 = the model's own rule and threshold
+                applied["unknown_rule"], applied["unknown_threshold"] = reject_setting(
+                    applied["unknown_threshold"],
+                    self.classifier.reject_rule,
+                    self.classifier.unknown_threshold,
                 )
             # Raises ValueError (-> change refused) if the recognizer rejects the values.
             self.config = dataclasses.replace(self.config, **applied)

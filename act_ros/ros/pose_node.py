@@ -44,6 +44,7 @@ from act_ros.msg import PersonActionArray, PersonPose2DArray
 from act_ros.assembly import pose_pipeline_from_parameters
 from act_ros.parameters import POSE_NODE_PARAMETERS
 from act_ros.pose.base import PoseDetections
+from act_ros.pose.variants import variant_or_default
 from act_ros.ros import diagnostics as diag
 from act_ros.ros.conversions import detections_to_msg, image_msg
 from act_ros.ros.input_watch import InputWatch
@@ -130,7 +131,7 @@ class PoseNode(ManagedNode):
         self._started, self._last_input = time.monotonic(), None
         self._timer = self.create_timer(1.0, self._check_input)
         self.get_logger().info(
-            f"pose backend '{p['backend']}' ({p['model_variant']}, up to {p['num_poses']} people); "
+            f"pose backend '{p['backend']}' ({variant_or_default(p['backend'], p['model_variant'])}, up to {p['num_poses']} people); "
             f"listening on {self.topic_name} ({self._qos_text()})"
         )
 

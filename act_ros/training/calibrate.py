@@ -1,13 +1,14 @@
 """`act-ros calibrate MODEL.tflite`: fit the temperature on validation subjects, choose the
 "unknown" threshold on held-out actions, and write both into the model's description: the one
-embedded in the .tflite (format 2, TFLite metadata ``act_ros.model_spec``) and its .json copy,
+embedded in the .tflite (TFLite metadata ``act_ros.model_spec``) and its .json copy,
 the weights byte-identical.
 
-Reject rule: the best calibrated probability, max softmax(logits / T), below the threshold ->
-"unknown". The threshold is the highest one that still keeps ``keep`` (default 90 %) of the
-correctly recognised known-class validation windows; the fraction of held-out-action windows
-below it is what the rule flags. The AcT node applies the description's threshold by default
-(``unknown_threshold: -1``).
+Reject rule (act_ros.reject, ``--rule``): a score per window from its calibrated logits,
+max_logit by default (the best logit / T; max_probability = the best calibrated probability);
+below the threshold -> "unknown". The threshold is the highest one that still keeps ``keep``
+(default 90 %) of the correctly recognised known-class validation windows; the fraction of
+held-out-action windows below it is what the rule flags (reported for both rules). The AcT node
+applies the description's rule and threshold by default (``unknown_threshold: -1``).
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from pathlib import Path
 import numpy as np
 
 from act_ros.model_spec import MAX_TEMPERATURE, MIN_TEMPERATURE, ModelMismatchError, ModelSpec
+from act_ros.reject import REJECT_RULES, check_rule, reject_scores
 from act_ros.runtime import softmax
 
 ECE_BINS = 15
 DEFAULT_KEEP = 0.90
+DEFAULT_RULE = "max_logit"
 
 
 def nll(logits: np.ndarray, labels: np.ndarray, temperature: float) -> float:
@@ -70,34 +73,38 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
     return float(ece)
 
 
-def choose_threshold(known_probs: np.ndarray, known_labels: np.ndarray, keep: float = DEFAULT_KEEP) -> float:
+def choose_threshold(known_scores: np.ndarray, known_right: np.ndarray, keep: float = DEFAULT_KEEP) -> float:
     """Highest threshold at which ``keep`` of the correctly recognised known windows keep their
-    label (their best probability is at or above it)."""
-    right = known_probs.argmax(axis=1) == known_labels
-    conf = np.sort(known_probs.max(axis=1)[right])
-    if conf.size == 0:
-        return 0.0
-    return float(conf[int(np.floor((1.0 - keep) * conf.size))])
+    label (their reject score is at or above it)."""
+    scores = np.sort(np.asarray(known_scores)[np.asarray(known_right, bool)])
+    if scores.size == 0:
+        return float(np.min(known_scores, initial=0.0))
+    return float(scores[int(np.floor((1.0 - keep) * scores.size))])
 
 
 def reject_report(
-    threshold: float, known_probs: np.ndarray, known_labels: np.ndarray, unknown_probs: np.ndarray | None
+    rule: str,
+    threshold: float,
+    known_logits: np.ndarray,
+    known_labels: np.ndarray,
+    unknown_logits: np.ndarray | None,
 ) -> dict:
-    """What the rule does at ``threshold``: known windows kept right (of all, and of those the
-    model gets right), known windows flagged, held-out-action windows flagged."""
-    conf = known_probs.max(axis=1)
-    right = known_probs.argmax(axis=1) == known_labels
-    kept = conf >= threshold
+    """What ``rule`` at ``threshold`` does on calibrated logits: known windows kept right (of
+    all, and of those the model gets right), known windows flagged, held-out-action windows
+    flagged."""
+    kept = reject_scores(rule, known_logits) >= threshold
+    right = known_logits.argmax(axis=1) == known_labels
     out = {
+        "rule": rule,
         "threshold": float(threshold),
         "known_windows": int(len(known_labels)),
-        "known_right_and_kept": float(np.mean(right & kept)) if len(conf) else None,
+        "known_right_and_kept": float(np.mean(right & kept)) if len(kept) else None,
         "known_right_kept_of_right": float(np.mean(kept[right])) if right.any() else None,
-        "known_flagged": float(np.mean(~kept)) if len(conf) else None,
+        "known_flagged": float(np.mean(~kept)) if len(kept) else None,
     }
-    if unknown_probs is not None and len(unknown_probs):
-        out["unknown_windows"] = int(len(unknown_probs))
-        out["unknown_flagged"] = float(np.mean(unknown_probs.max(axis=1) < threshold))
+    if unknown_logits is not None and len(unknown_logits):
+        out["unknown_windows"] = int(len(unknown_logits))
+        out["unknown_flagged"] = float(np.mean(reject_scores(rule, unknown_logits) < threshold))
     return out
 
 
@@ -138,22 +145,35 @@ def plot_reliability(
 
 
 def calibrate(
-    logits_val: np.ndarray, labels_val: np.ndarray, logits_tune: np.ndarray | None, keep: float = DEFAULT_KEEP
+    logits_val: np.ndarray,
+    labels_val: np.ndarray,
+    logits_tune: np.ndarray | None,
+    keep: float = DEFAULT_KEEP,
+    rule: str = DEFAULT_RULE,
 ) -> dict:
-    """Temperature, threshold and what they do on the validation / tuning windows."""
+    """Temperature, the threshold of ``rule`` and what every rule would do on the validation /
+    tuning windows (each at its own threshold for the same ``keep``)."""
+    check_rule(rule)
     t = fit_temperature(logits_val, labels_val)
     p_before, p_after = softmax(logits_val), softmax(logits_val / t)
-    threshold = choose_threshold(p_after, labels_val, keep)
-    tune = None if logits_tune is None else softmax(logits_tune / t)
+    z_val = logits_val / t
+    z_tune = None if logits_tune is None else logits_tune / t
+    right = z_val.argmax(axis=1) == labels_val
+    reports = {}
+    for name in REJECT_RULES:
+        threshold = choose_threshold(reject_scores(name, z_val), right, keep)
+        reports[name] = reject_report(name, threshold, z_val, labels_val, z_tune)
     return {
         "temperature": t,
-        "unknown_threshold": threshold,
+        "reject_rule": rule,
+        "unknown_threshold": reports[rule]["threshold"],
         "keep": keep,
         "val_ece_before": expected_calibration_error(p_before, labels_val),
         "val_ece_after": expected_calibration_error(p_after, labels_val),
         "val_nll_before": nll(logits_val, labels_val, 1.0),
         "val_nll_after": nll(logits_val, labels_val, t),
-        "tune": reject_report(threshold, p_after, labels_val, tune),
+        "tune": reports[rule],
+        "rules": reports,
     }
 
 
@@ -170,6 +190,7 @@ def write_calibration(model: Path, result: dict) -> ModelSpec:
         spec,
         temperature=float(result["temperature"]),
         unknown_threshold=float(result["unknown_threshold"]),
+        reject_rule=str(result.get("reject_rule", "max_probability")),
         training={**spec.training, "calibration": result},
     )
     rewrite_description(model, calibrated, probe=ActClassifier)
@@ -204,6 +225,12 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_KEEP,
         help="fraction of correctly recognised validation windows that must keep their label",
     )
+    p.add_argument(
+        "--rule",
+        choices=REJECT_RULES,
+        default=DEFAULT_RULE,
+        help="reject rule whose threshold is chosen (act_ros.reject; both are reported)",
+    )
     p.add_argument("--dry-run", action="store_true", help="print, do not write the description")
     args = p.parse_args(argv)
     if not 0.0 < args.keep <= 1.0:
@@ -218,13 +245,13 @@ def main(argv: list[str] | None = None) -> int:
             has_val = tune.split is not None and np.any(tune.split == "val")
             tune = tune.part("val") if has_val else tune
             tune_logits = model.logits(tune.features())
-        result = calibrate(model.logits(val.features()), val.labels, tune_logits, args.keep)
+        result = calibrate(model.logits(val.features()), val.labels, tune_logits, args.keep, args.rule)
         print(json.dumps(result, indent=2))
         if not args.dry_run:
             spec = write_calibration(args.model, result)
             print(
                 f"wrote temperature {spec.temperature:.3f} and unknown threshold "
-                f"{spec.unknown_threshold:.3f} into the description embedded in {args.model} "
+                f"{spec.reject_rule} {spec.unknown_threshold:.3f} into the description embedded in {args.model} "
                 f"and its copy {args.model.with_suffix('.json')} (weights unchanged)"
             )
     except (ModelMismatchError, FileNotFoundError, ValueError) as exc:
