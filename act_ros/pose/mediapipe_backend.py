@@ -121,6 +121,18 @@ def box_iou(boxes: np.ndarray) -> np.ndarray:
         return np.where(union > 0, inter / union, 0.0)
 
 
+def inside_fraction(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """(N, M): the share of each of ``boxes``' area that lies inside each of ``others``."""
+    a = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(others, dtype=np.float64).reshape(-1, 4)
+    lo = np.maximum(a[:, None, :2], b[None, :, :2])
+    hi = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(hi - lo, 0.0, None), axis=2)
+    area = np.prod(np.clip(a[:, 2:] - a[:, :2], 0.0, None), axis=1)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(area > 0, inter / area, 0.0)
+
+
 def duplicate_mask(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
     """Which people to keep when boxes overlap by more than ``iou_threshold`` (best score wins).
 
