@@ -185,6 +185,39 @@ def model_logits(model: Path, parts: dict) -> dict:
     return {k: np.asarray(m.logits(v.features())) for k, v in parts.items() if k != "class_names"}
 
 
+def flip_tta(args) -> None:
+    """Flip test-time averaging, judged like a recipe: the transfer metrics of ``--model`` with
+    its plain logits and with the mean of each window's and its mirror image's logits."""
+    import numpy as np
+
+    from act_ros.preprocessing import flip_features
+    from act_ros.training.evaluate import LogitsModel
+
+    parts = load_parts(args.study)
+    m = LogitsModel(args.model)
+    plain = {k: np.asarray(m.logits(v.features())) for k, v in parts.items() if k != "class_names"}
+    averaged = {
+        k: (plain[k] + np.asarray(m.logits(flip_features(v.features())))) / 2
+        for k, v in parts.items()
+        if k != "class_names"
+    }
+    out = {
+        name: transfer_metrics(lg, parts, parts["class_names"])
+        for name, lg in (("plain", plain), ("flip", averaged))
+    }
+    keys = ("a_lzq_balanced_accuracy", "b_lso_balanced_accuracy", "b_lso_accuracy", "temperature")
+    for name, res in out.items():
+        flagged = res["reject_test"].get("unknown_flagged")
+        kept = res["reject_test"].get("known_right_kept_of_right")
+        print(
+            name,
+            {k: round(res[k], 3) for k in keys},
+            f"unknown flagged {flagged:.3f}, right kept (b) {kept:.3f}",
+        )
+    if args.output:
+        args.output.write_text(json.dumps(out, indent=2) + "\n")
+
+
 def score(args) -> None:
     import numpy as np
 
@@ -390,11 +423,15 @@ def main(argv=None) -> int:
     s.add_argument("--small-run", type=Path, default=None)
     c = sub.add_parser("table")
     c.add_argument("--study", type=Path, required=True)
+    t = sub.add_parser("flip-tta")
+    t.add_argument("--study", type=Path, required=True)
+    t.add_argument("--model", type=Path, required=True)
+    t.add_argument("-o", "--output", type=Path, default=None)
     args = p.parse_args(argv)
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-    {"prepare": prepare, "train": train, "score": score, "table": table, "figures": figures, "ship": ship}[
-        args.cmd
-    ](args)
+    commands = {"prepare": prepare, "train": train, "score": score, "table": table, "figures": figures}
+    commands.update({"ship": ship, "flip-tta": flip_tta})
+    commands[args.cmd](args)
     return 0
 
 
