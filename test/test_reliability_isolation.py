@@ -83,7 +83,11 @@ def test_two_runs_at_once_beside_a_foreign_publisher_match_a_lone_run(clip, tmp_
 def test_joining_the_shared_graph_reports_the_foreign_traffic(clip, ros_graph):
     # Slower than above: each foreign image can replace a frame of the run in the pose node.
     with cli_runs.ForeignTraffic(ros_graph, rate_hz=5):
-        done = cli_runs.run("run", "--source", str(clip), "--max-frames", "20", "--join-graph", "--quiet")
+        # The whole clip (60 frames, ~2 s with the top-down lite default): long enough for the
+        # foreign publisher to be discovered and heard whatever the machine's speed.
+        done = cli_runs.run(
+            "run", "--source", str(clip), "--max-frames", str(FRAMES), "--join-graph", "--quiet"
+        )
     assert done.returncode == exit_codes.FOREIGN_TRAFFIC, done.stderr[-3000:]
     assert "(--join-graph: shared with other programs)" in done.stderr
     assert re.search(r"WARNING: the nodes received \d+ input messages for \d+ sent", done.stderr)
@@ -112,11 +116,15 @@ def test_evaluate_in_process_is_hermetic_and_says_when_it_is_not(clip_bag, tmp_p
     with cli_runs.ForeignTraffic(ros_graph):
         private = cli_runs.run("evaluate", str(clip_bag), "--quiet", "-o", str(tmp_path / "p"))
     with cli_runs.ForeignTraffic(ros_graph, rate_hz=5):  # (see the run above)
+        # At the recorded speed (2 s): as fast as possible the nodes could be done before the
+        # foreign publisher is even discovered.
         shared = cli_runs.run(
             "evaluate",
             str(clip_bag),
             "--quiet",
             "--join-graph",
+            "--rate",
+            "1",
             "--frame-timeout",
             "3",
             "-o",
