@@ -60,7 +60,7 @@ def micro(tmp_path):
 def test_shipped_models_carry_their_description_inside(tmp_path):
     """Every model file in the package: the default and the 7-class LZQ ones (lzq7/)."""
     shipped = sorted(shipped_model_path("micro").parent.rglob("*.tflite"))
-    assert len(shipped) == 3
+    assert len(shipped) == 4  # micro and small, lzq7/ micro and small
     for path in shipped:
         size = f"{path.parent.name}_{path.stem}"
         embedded = json.loads(read_tflite(path).metadata[EMBEDDED_NAME])

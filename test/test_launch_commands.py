@@ -217,8 +217,8 @@ def test_namespaced_launch_keeps_defaults_preset_and_arguments(ros2_session, obs
 
     session = ros2_session(2)
     preset = SHARE / "config" / "raspberry_pi5.yaml"
-    # No AcT-small of the default classes is shipped: the node loads the 7-class one by path,
-    # model_size still shows the arguments winning.
+    # model_path (the 7-class LZQ small) wins over model_size; model_size still shows the
+    # arguments winning over the preset.
     small = MODELS_DIR / "lzq7" / "act_small.tflite"
     launch = session.launch(
         "act.launch.py",

@@ -58,8 +58,8 @@ def test_help_names_the_shipped_sizes_and_every_setting():
     done = act_ros_run("--help")
     assert done.returncode == 0
     text = " ".join(done.stdout.split())
-    # The 10-class default ships as micro only (the 7-class small is in models/lzq7/).
-    assert "shipped are micro; small, medium, large are not shipped" in text
+    # The 10-class models ship as micro (the default) and small.
+    assert "shipped are micro, small; medium, large are not shipped" in text
     for flag in (
         "--unknown-threshold",
         "--smoothing",
