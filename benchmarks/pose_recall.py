@@ -148,7 +148,7 @@ def montage(scenes: list[Scene], results, picks: list[tuple[str, int]], path: Pa
 def candidates(scenes: list[Scene], out_dir: Path) -> None:
     """Numbered candidate boxes per labelled frame (PNG) and their coordinates (JSON)."""
     from act_ros.pose.blazepose_landmarks import BlazePoseLandmarker, roi_from_box
-    from act_ros.pose.mediapipe_backend import box_iou
+    from act_ros.pose.boxes import box_iou
     from act_ros.pose.person_detector import SsdPersonDetector
     from act_ros.pose.topdown_models import detector_files, landmark_model_path
 

@@ -9,12 +9,8 @@ from footage import basketball_path, messi_path, vtest_path
 from pose_fixtures import frame_stamp_ns, mediapipe_full, read_image_rgb, read_video_rgb  # noqa: F401
 
 from act_ros.pose import COCO17_NAMES, PoseDetections, create_estimator
-from act_ros.pose.mediapipe_backend import (
-    MEDIAPIPE33_TO_COCO17,
-    MediaPipePoseEstimator,
-    duplicate_mask,
-    landmarks_to_coco17,
-)
+from act_ros.pose.boxes import duplicate_mask
+from act_ros.pose.mediapipe_backend import MEDIAPIPE33_TO_COCO17, MediaPipePoseEstimator, landmarks_to_coco17
 
 K = {name: i for i, name in enumerate(COCO17_NAMES)}
 

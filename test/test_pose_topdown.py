@@ -11,7 +11,7 @@ from pose_fixtures import demo_frames, frame_stamp_ns, read_image_rgb, read_vide
 
 from act_ros.pose import COCO17_NAMES, PoseDetections, create_estimator
 from act_ros.pose.blazepose_landmarks import Roi, refine_from_heatmap, roi_from_box, roi_from_landmarks
-from act_ros.pose.mediapipe_backend import inside_fraction
+from act_ros.pose.boxes import inside_fraction
 from act_ros.pose.topdown_backend import TopDownPoseEstimator
 
 K = {name: i for i, name in enumerate(COCO17_NAMES)}

@@ -41,6 +41,7 @@ import numpy as np
 
 from act_ros.layouts import MEDIAPIPE33, coco17_index
 from act_ros.pose.base import PoseDetections, check_image
+from act_ros.pose.boxes import duplicate_mask
 from act_ros.pose.variants import check_variant
 
 log = logging.getLogger(__name__)
@@ -107,50 +108,6 @@ def _close_quietly(landmarker: Any) -> None:
         # the graph anyway. Drop the handle so mediapipe's __del__ does not try again and print.
         if hasattr(landmarker, "_handle"):
             landmarker._handle = None
-
-
-def box_iou(boxes: np.ndarray) -> np.ndarray:
-    """(N, N) intersection over union of ``x_min, y_min, x_max, y_max`` boxes."""
-    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    lo = np.maximum(b[:, None, :2], b[None, :, :2])
-    hi = np.minimum(b[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(hi - lo, 0.0, None), axis=2)
-    area = np.prod(np.clip(b[:, 2:] - b[:, :2], 0.0, None), axis=1)
-    union = area[:, None] + area[None, :] - inter
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(union > 0, inter / union, 0.0)
-
-
-def inside_fraction(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """(N, M): the share of each of ``boxes``' area that lies inside each of ``others``."""
-    a = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(others, dtype=np.float64).reshape(-1, 4)
-    lo = np.maximum(a[:, None, :2], b[None, :, :2])
-    hi = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(hi - lo, 0.0, None), axis=2)
-    area = np.prod(np.clip(a[:, 2:] - a[:, :2], 0.0, None), axis=1)[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(area > 0, inter / area, 0.0)
-
-
-def duplicate_mask(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
-    """Which people to keep when boxes overlap by more than ``iou_threshold`` (best score wins).
-
-    In VIDEO mode MediaPipe sometimes returns one person twice (the region it tracks from the
-    last frame and a fresh detection of the same person): measured on the demo clip, such pairs
-    have box IoU 0.6-0.95, while two real people overlap that much only when one is almost
-    completely hidden behind the other.
-    """
-    n = len(scores)
-    keep = np.ones(n, dtype=bool)
-    if n < 2 or iou_threshold >= 1.0:
-        return keep
-    iou = box_iou(boxes)
-    np.fill_diagonal(iou, 0.0)
-    for i in np.argsort(-np.asarray(scores), kind="stable"):
-        if keep[i]:  # a kept person suppresses the lower-scored ones overlapping it
-            keep[iou[i] > iou_threshold] = False
-    return keep
 
 
 class MediaPipePoseEstimator:

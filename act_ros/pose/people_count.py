@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from act_ros.pose.base import PoseDetections
-from act_ros.pose.mediapipe_backend import box_iou
+from act_ros.pose.boxes import box_iou
 
 LABELS_PATH = Path(__file__).resolve().parents[1] / "data" / "multi_person_labels.json"
 MATCH_IOU = 0.3

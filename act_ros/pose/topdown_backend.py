@@ -48,13 +48,8 @@ from act_ros.pose.blazepose_landmarks import (
     roi_from_box,
     roi_from_landmarks,
 )
-from act_ros.pose.mediapipe_backend import (
-    MEDIAPIPE33_TO_COCO17,
-    box_iou,
-    duplicate_mask,
-    inside_fraction,
-    landmarks_to_coco17,
-)
+from act_ros.pose.boxes import box_iou, duplicate_mask, inside_fraction
+from act_ros.pose.mediapipe_backend import MEDIAPIPE33_TO_COCO17, landmarks_to_coco17
 from act_ros.pose.person_detector import SsdPersonDetector
 from act_ros.pose.variants import DEFAULT_VARIANT, check_variant
 
