@@ -176,31 +176,26 @@ def load_parts(study: Path) -> dict:
     }
 
 
-def model_logits(model: Path, parts: dict) -> dict:
+def model_logits(model: Path, parts: dict, transform=None) -> dict:
+    """Logits of every part; ``transform`` (features -> features) applied first if given."""
     import numpy as np
 
     from act_ros.training.evaluate import LogitsModel
 
     m = LogitsModel(model)
-    return {k: np.asarray(m.logits(v.features())) for k, v in parts.items() if k != "class_names"}
+    prepare = transform or (lambda x: x)
+    return {k: np.asarray(m.logits(prepare(v.features()))) for k, v in parts.items() if k != "class_names"}
 
 
 def flip_tta(args) -> None:
     """Flip test-time averaging, judged like a recipe: the transfer metrics of ``--model`` with
     its plain logits and with the mean of each window's and its mirror image's logits."""
-    import numpy as np
-
     from act_ros.preprocessing import flip_features
-    from act_ros.training.evaluate import LogitsModel
 
     parts = load_parts(args.study)
-    m = LogitsModel(args.model)
-    plain = {k: np.asarray(m.logits(v.features())) for k, v in parts.items() if k != "class_names"}
-    averaged = {
-        k: (plain[k] + np.asarray(m.logits(flip_features(v.features())))) / 2
-        for k, v in parts.items()
-        if k != "class_names"
-    }
+    plain = model_logits(args.model, parts)
+    mirrored = model_logits(args.model, parts, transform=flip_features)
+    averaged = {k: (plain[k] + mirrored[k]) / 2 for k in plain}
     out = {
         name: transfer_metrics(lg, parts, parts["class_names"])
         for name, lg in (("plain", plain), ("flip", averaged))

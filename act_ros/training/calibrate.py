@@ -77,7 +77,7 @@ def choose_threshold(known_scores: np.ndarray, known_right: np.ndarray, keep: fl
     """Highest threshold at which ``keep`` of the correctly recognised known windows keep their
     label (their reject score is at or above it)."""
     scores = np.sort(np.asarray(known_scores)[np.asarray(known_right, bool)])
-    if scores.size == 0:
+    if scores.size == 0:  # nothing right to keep: a threshold that flags nothing, for either rule
         return float(np.min(known_scores, initial=0.0))
     return float(scores[int(np.floor((1.0 - keep) * scores.size))])
 
