@@ -37,8 +37,8 @@ def test_noise_statistics_of_synthesized_footage_match_the_measured_targets():
         assert 0.85 < np.median(jitter) < 1.2 and jitter.min() > 0.7 and jitter.max() < 1.4, video
         assert np.abs(missing).mean() < 0.05 and np.abs(missing).max() < 0.15, video
         assert np.abs(conf).mean() < 0.05 and np.abs(conf).max() < 0.15, video
-        wrists = [NAMES.index("left_wrist"), NAMES.index("right_wrist")]
-        assert np.all(np.array([s[NAMES[w]]["missing_rate"] for w in wrists]) > 0.05)  # not all kept
+        for wrist in ("left_wrist", "right_wrist"):  # wrists do go missing, about as often
+            assert s[wrist]["missing_rate"] > max(0.02, 0.6 * m[wrist]["missing_rate"]), (video, wrist)
 
 
 def test_random_cameras_stay_in_the_ranges_of_the_brief():
@@ -151,7 +151,7 @@ def test_build_mix_command(tmp_path, capsys):
 
 def test_measured_statistics_file_is_the_committed_measurement():
     data = json.loads(Path(NOISE_FILE).read_text())
-    assert data["backend"].startswith("mediapipe") and "jitter_fit" in data
+    assert data["backend"].startswith("topdown") and "jitter_fit" in data  # the default backend
     assert set(data["per_video"]) == {"sports2d_demo.mp4", "vtest.avi"}
 
 
@@ -173,3 +173,72 @@ def test_standing_is_the_first_pose_held_with_centimetre_sway():
     assert np.allclose(d0, dn, atol=1e-9)
     first = np.linalg.norm(motion.positions[0, :, None] - motion.positions[0, None], axis=-1)
     assert np.allclose(d0, first, atol=1e-9)
+
+
+def _capture(class_name: str):
+    from act_ros.datasets.mocap.coco17 import motion_to_coco17
+
+    tax = load_taxonomy()
+    cmu, _ = cmu_items(mocap_dir(), tax)
+    hdm, _ = hdm05_items(mocap_dir(), tax)
+    item = next(i for i in cmu + hdm if not i.stand_s and i.class_name == class_name)
+    motion = load_item(item)
+    return motion_to_coco17(motion), motion.head_frame[:, :, 2], motion.frame_rate
+
+
+def test_both_arms_variant_mirrors_the_waving_arm_onto_the_other():
+    from act_ros.datasets.mocap.variants import IDX, apply_variant, moving_arm
+
+    points, forward, rate = _capture("wave")
+    src = moving_arm(points)
+    dst = "right" if src == "left" else "left"
+    out, fwd = apply_variant("both_arms", points, forward, rate, np.random.default_rng(0))
+    assert fwd is forward and out.shape == points.shape
+    untouched = [i for n, i in IDX.items() if n not in (f"{dst}_elbow", f"{dst}_wrist")]
+    assert np.array_equal(out[:, untouched], points[:, untouched])  # only the other arm moves
+    for part in ("elbow", "wrist"):  # same reach from its own shoulder as the waving arm's
+        a = np.linalg.norm(out[:, IDX[f"{dst}_{part}"]] - out[:, IDX[f"{dst}_shoulder"]], axis=-1)
+        b = np.linalg.norm(points[:, IDX[f"{src}_{part}"]] - points[:, IDX[f"{src}_shoulder"]], axis=-1)
+        assert np.allclose(a, b, atol=1e-9)
+    # Mirror image: both wrists at the same height above their shoulders, on opposite sides.
+    rel = lambda p, s: p[:, IDX[f"{s}_wrist"]] - p[:, IDX[f"{s}_shoulder"]]  # noqa: E731
+    assert np.allclose(rel(out, dst)[:, 2], rel(out, src)[:, 2], atol=0.05)
+    side = out[:, IDX["left_shoulder"]] - out[:, IDX["right_shoulder"]]
+    sign = 1.0 if src == "left" else -1.0
+    assert (
+        np.mean(np.sum(rel(out, src) * side, axis=-1) * sign > np.sum(rel(out, dst) * side, axis=-1) * sign)
+        > 0.9
+    )
+
+
+def test_hold_lowest_variant_crouches_at_the_bottom_and_joins_both_sides():
+    from act_ros.datasets.mocap.variants import HOLD_SECONDS, IDX, apply_variant
+
+    points, forward, rate = _capture("squat")
+    hips = lambda p: p[:, [IDX["left_hip"], IDX["right_hip"]], 2].mean(axis=1)  # noqa: E731
+    k = int(np.argmin(hips(points)))
+    out, fwd = apply_variant("hold_lowest", points, forward, rate, np.random.default_rng(1))
+    extra = len(out) - len(points)
+    assert HOLD_SECONDS[0] * rate - 2 <= extra <= HOLD_SECONDS[1] * rate and len(fwd) == len(out)
+    assert np.array_equal(out[:k], points[:k]) and np.array_equal(out[k + extra + 1 :], points[k + 1 :])
+    held = out[k : k + extra + 1]
+    assert np.allclose(held[0], points[k]) and np.allclose(held[-1], points[k])  # no jump either side
+    assert np.abs(hips(held) - hips(points)[k]).max() < 0.02  # stays down (sway only)
+    with pytest.raises(ValueError, match="unknown motion variant"):
+        apply_variant("cartwheel", points, forward, rate, np.random.default_rng(0))
+
+
+def test_variants_keep_the_subject_and_sequence_of_their_capture():
+    from act_ros.datasets.mocap.mix import with_variants
+
+    tax = load_taxonomy()
+    assert tax.variants == {"wave": ("both_arms",), "squat": ("hold_lowest",)}
+    cmu, _ = cmu_items(mocap_dir(), tax)
+    hdm, _ = hdm05_items(mocap_dir(), tax)
+    items = with_variants(cmu + hdm, tax)
+    made = [i for i in items if i.variant]
+    assert {i.class_name for i in made} == {"wave", "squat"}
+    base = {i.key: i for i in items if not i.variant}
+    for v in made:
+        src = base[v.key.removesuffix(f"#{v.variant}")]
+        assert (v.subject, v.path, v.class_name) == (src.subject, src.path, src.class_name)

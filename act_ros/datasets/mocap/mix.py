@@ -26,6 +26,7 @@ from act_ros.datasets.mocap.noise import NOISE_FILE, NoiseModel
 from act_ros.datasets.mocap.stand import standing_motion
 from act_ros.datasets.mocap.synthesize import SynthesisSettings, synthesize_view, windows
 from act_ros.datasets.mocap.taxonomy import TAXONOMY_FILE, Taxonomy, load_taxonomy
+from act_ros.datasets.mocap.variants import apply_variant
 from act_ros.datasets.npz import PoseDataset
 from act_ros.layouts import COCO17
 
@@ -34,6 +35,9 @@ STAND_SECONDS = 4.0  # two windows of standing per view at the default stride
 STAND_VIEWS = 1  # cameras per standing clip (one per source clip: plenty of clips)
 RARE_SEQUENCES = 5  # a class with fewer motion files than this (wave: 2) gets more views
 RARE_VIEW_FACTOR = 5
+# A class with a variant: half its views each way, not twice the windows (a rare class keeps
+# all its views each way: it needs the windows).
+VARIANT_VIEW_FRACTION = 0.5
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class MotionItem:
     start_s: float = 0.0
     end_s: float = float("inf")
     stand_s: float = 0.0  # > 0: the clip's first pose held this long (``stand.py``)
+    variant: str = ""  # a motion variant of the capture (``variants.py``), '' = as captured
 
 
 def cmu_items(root: Path, taxonomy: Taxonomy) -> tuple[list[MotionItem], list[str]]:
@@ -131,6 +136,20 @@ def load_item(item: MotionItem) -> Motion:
     return motion
 
 
+def with_variants(items: list[MotionItem], taxonomy: Taxonomy) -> list[MotionItem]:
+    """``items`` and, after each capture of a class with variants, one item per variant (same
+    subject, so the same split)."""
+    out = []
+    for item in items:
+        out.append(item)
+        if not item.stand_s:
+            out += [
+                replace(item, key=f"{item.key}#{v}", variant=v)
+                for v in taxonomy.variants.get(item.class_name, ())
+            ]
+    return out
+
+
 def item_rng(seed: int, key: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(key.encode())])
 
@@ -140,8 +159,9 @@ def synthesize_item(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(windows (n, T, 17, 3), cameras (n, 11), speeds (n,)) of ``settings.views`` views."""
     rng = item_rng(seed, item.key)
-    points = motion_to_coco17(motion)
-    forward = motion.head_frame[:, :, 2]
+    points, forward = apply_variant(
+        item.variant, motion_to_coco17(motion), motion.head_frame[:, :, 2], motion.frame_rate, rng
+    )
     poses, cams, speeds = [], [], []
     for _ in range(settings.views):
         view = synthesize_view(points, forward, motion.frame_rate, noise, settings, rng)
@@ -201,10 +221,13 @@ def build_mix(
                 got = [got[int(i)] for i in np.linspace(0, len(got) - 1, limit).round()]
             items += got
             left_out += out
+    per_class = Counter(i.class_name for i in items)
+    items = with_variants(items, taxonomy)
     poses, labels, subjects, origin, groups, cams, speeds = [], [], [], [], [], [], []
     failed = []
-    per_class = Counter(i.class_name for i in items)
-    for g, item in enumerate(tqdm(items, desc="mocap -> 2-D", unit="file", disable=not progress)):
+    sequence: dict[str, int] = {}  # a variant is the same sequence as its capture
+    for item in tqdm(items, desc="mocap -> 2-D", unit="file", disable=not progress):
+        g = sequence.setdefault(item.key.removesuffix(f"#{item.variant}"), len(sequence))
         try:
             motion = load_item(item)
         except (ValueError, FileNotFoundError) as exc:
@@ -215,6 +238,8 @@ def build_mix(
             views = replace(settings, views=min(settings.views, STAND_VIEWS))
         elif per_class[item.class_name] < RARE_SEQUENCES:
             views = replace(settings, views=settings.views * RARE_VIEW_FACTOR)
+        elif taxonomy.variants.get(item.class_name):
+            views = replace(views, views=max(1, round(views.views * VARIANT_VIEW_FRACTION)))
         w, c, s = synthesize_item(item, motion, noise, views, seed)
         poses.append(w)
         labels += [item.class_name] * len(w)

@@ -63,21 +63,28 @@ class Motion:
         return self.positions[:, self.index(name)]
 
 
-def body_frames(positions: np.ndarray, joint_names: tuple[str, ...], rig: RigMap) -> np.ndarray:
-    """(F, 3, 3) per frame: columns left, up, forward of the torso.
+def torso_frames(
+    left_shoulder: np.ndarray, right_shoulder: np.ndarray, left_hip: np.ndarray, right_hip: np.ndarray
+) -> np.ndarray:
+    """(F, 3, 3) per frame from (F, 3) joints: columns left, up, forward of the torso.
 
     left = right-to-left shoulder plus right-to-left hip; up = mid-hips to mid-shoulders, made
     orthogonal to left; forward = left x up (right-handed).
     """
-    idx = {n: i for i, n in enumerate(joint_names)}
-    j = rig.joints
-    p = {k: positions[:, idx[j[k]]] for k in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")}
-    left = (p["left_shoulder"] - p["right_shoulder"]) + (p["left_hip"] - p["right_hip"])
-    up = 0.5 * (p["left_shoulder"] + p["right_shoulder"] - p["left_hip"] - p["right_hip"])
+    left = (left_shoulder - right_shoulder) + (left_hip - right_hip)
+    up = 0.5 * (left_shoulder + right_shoulder - left_hip - right_hip)
     left = left / np.maximum(np.linalg.norm(left, axis=-1, keepdims=True), 1e-9)
     up = up - left * np.sum(left * up, axis=-1, keepdims=True)
     up = up / np.maximum(np.linalg.norm(up, axis=-1, keepdims=True), 1e-9)
     return np.stack([left, up, np.cross(left, up)], axis=-1)
+
+
+def body_frames(positions: np.ndarray, joint_names: tuple[str, ...], rig: RigMap) -> np.ndarray:
+    """(F, 3, 3) per frame: columns left, up, forward of the torso (:func:`torso_frames`)."""
+    idx = {n: i for i, n in enumerate(joint_names)}
+    j = rig.joints
+    p = {k: positions[:, idx[j[k]]] for k in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")}
+    return torso_frames(p["left_shoulder"], p["right_shoulder"], p["left_hip"], p["right_hip"])
 
 
 def rest_body_frame(rest_positions: np.ndarray, joint_names: tuple[str, ...], rig: RigMap) -> np.ndarray:

@@ -34,15 +34,22 @@ def _smooth_noise(n: int, rate: float, rng: np.random.Generator, dims: int) -> n
 
 
 def sway(
-    n: int, rate: float, rng: np.random.Generator, end_still: bool = False
+    n: int, rate: float, rng: np.random.Generator, end_still: bool = False, start_still: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(n, 3, 3) rotations about the vertical and (n, 3) drifts of quiet standing. ``end_still``:
-    both end at zero, so a held pose swayed this way joins the motion that follows it."""
+    """(n, 3, 3) rotations about the vertical and (n, 3) drifts of quiet standing. ``end_still``
+    / ``start_still``: both end / start at zero, so a held pose swayed this way joins the motion
+    that follows / precedes it (both: a pause inside a motion)."""
     drift = _smooth_noise(n, rate, rng, 3) * SWAY_M
     drift[:, 2] *= 0.3  # little vertical motion
     angle = np.deg2rad(_smooth_noise(n, rate, rng, 1)[:, 0] * TURN_DEG)
-    if end_still:
+    if start_still and end_still:
+        ramp = np.linspace(0.0, 1.0, n)
+        drift = drift - drift[0] - ramp[:, None] * (drift[-1] - drift[0])
+        angle = angle - angle[0] - ramp * (angle[-1] - angle[0])
+    elif end_still:
         drift, angle = drift - drift[-1], angle - angle[-1]
+    elif start_still:
+        drift, angle = drift - drift[0], angle - angle[0]
     c, s = np.cos(angle), np.sin(angle)
     rot = np.zeros((n, 3, 3))
     rot[:, 0, 0], rot[:, 0, 1], rot[:, 1, 0], rot[:, 1, 1], rot[:, 2, 2] = c, -s, s, c, 1.0
@@ -56,10 +63,11 @@ def held_pose(
     rng: np.random.Generator,
     end_still: bool = False,
     directions: np.ndarray | None = None,
+    start_still: bool = False,
 ):
     """``pose`` (J, 3) held for ``n`` frames with sway: (n, J, 3), and ``directions`` (..., 3)
     turned the same way (n, ..., 3) when given."""
-    rot, drift = sway(n, rate, rng, end_still)
+    rot, drift = sway(n, rate, rng, end_still, start_still)
     centre = pose.mean(axis=0)
     held = np.einsum("nij,kj->nki", rot, pose - centre) + centre + drift[:, None, :]
     if directions is None:

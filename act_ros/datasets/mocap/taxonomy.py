@@ -4,7 +4,7 @@ subject sits in two splits."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -27,6 +27,7 @@ class Taxonomy:
     model_classes: tuple[str, ...] = ()  # what the shipped models learn
     unknown_tune: tuple[str, ...] = ()  # never trained: choose the reject rule
     unknown_test: tuple[str, ...] = ()  # never trained: measure it
+    variants: dict[str, tuple[str, ...]] = field(default_factory=dict)  # class -> motion variants
 
     def cmu_class(self, description: str) -> tuple[str | None, str]:
         """(class or None, why) for a CMU description."""
@@ -65,6 +66,8 @@ def load_taxonomy(path: str | Path = TAXONOMY_FILE) -> Taxonomy:
     unknown = sorted({c for c in named if c is not None and c not in classes})
     if unknown:
         raise ValueError(f"{path}: classes {unknown} are not declared in classes:")
+    variants = {str(c): tuple(v) for c, v in (data.get("variants") or {}).items()}
+    _check_variants(path, variants, classes)
     splits: dict[str, dict[str, str]] = {}
     for source, parts in data["splits"].items():
         splits[source] = {}
@@ -89,4 +92,16 @@ def load_taxonomy(path: str | Path = TAXONOMY_FILE) -> Taxonomy:
         model_classes=tuple(data.get("model_classes") or ()),
         unknown_tune=tuple((data.get("unknown_actions") or {}).get("tune") or ()),
         unknown_test=tuple((data.get("unknown_actions") or {}).get("test") or ()),
+        variants=variants,
     )
+
+
+def _check_variants(path: Path, variants: dict[str, tuple[str, ...]], classes: tuple[str, ...]) -> None:
+    from act_ros.datasets.mocap.variants import VARIANTS
+
+    for cls, names in variants.items():
+        if cls not in classes:
+            raise ValueError(f"{path}: variants: class {cls!r} is not declared in classes:")
+        bad = [n for n in names if n not in VARIANTS]
+        if bad:
+            raise ValueError(f"{path}: variants of {cls}: unknown {bad}; known: {sorted(VARIANTS)}")
