@@ -35,6 +35,7 @@ RECIPES: dict[str, list[str]] = {
     "small-data": ["--recipe", "small-data"],
     "geometric": ["--recipe", "small-data-geometric"],
     "paper": ["--recipe", "paper"],  # the paper's own: 350 epochs, batch 512, its peak
+    "long": ["--recipe", "small-data-long"],
 }
 
 

@@ -106,6 +106,14 @@ RECIPES: dict[str, Recipe] = {
             defaults=MappingProxyType(SMALL_DATA),
         ),
         Recipe(
+            "small-data-long",
+            "small-data with 60 epochs (3x the updates; every small-data run was still "
+            "improving at epoch 20)",
+            peak=2e-3,
+            clip_norm=0.0,
+            defaults=MappingProxyType({**SMALL_DATA, "epochs": 60}),
+        ),
+        Recipe(
             "small-data-geometric",
             "small-data + rotation 15 deg, scale 0.2, yaw scale 2.5, "
             "temporal crops 0.3, joint dropout 0.05, class-balanced epochs, "
