@@ -24,12 +24,13 @@ peak 8.1e-3, test balanced accuracy 0.978; stable peak 1.6e-3, 0.988; neither co
 (one person per class is easy data). Forced to a 0.05 peak, AcT-micro collapsed to chance with
 either recipe (clipping alone does not save it) and both runs were reported as diverged.
 
-``small-data`` is the recipe of the shipped 10-class model, chosen by transfer experiments
-(``tools/transfer_study.py``; table in ``act_ros/models/MODEL_CARD.md``), kept exactly as it
-trained that model: the paper's augmentation and regularisation (flip + noise, label smoothing,
-AdamW, warm-up + step) with 20 epochs, batch 128 (more updates on a few thousand windows) and the
-peak pinned at 2e-3 for every size (the paper's formula gives ~1e-2 for so few steps), no
-gradient clipping. ``small-data-geometric`` adds viewpoint / body-shape / temporal-crop /
+``small-data-long`` is the recipe of the shipped 10-class micro model, chosen by transfer
+experiments (``tools/transfer_study.py``; table in ``act_ros/models/MODEL_CARD.md``):
+``small-data`` trained 60 epochs instead of 20. ``small-data`` (the previous model's and the
+shipped small's, kept exactly as it trained them) is the paper's augmentation and
+regularisation (flip + noise, label smoothing, AdamW, warm-up + step) with 20 epochs, batch 128
+(more updates on a few thousand windows) and the peak pinned at 2e-3 for every size (the
+paper's formula gives ~1e-2 for so few steps), no gradient clipping. ``small-data-geometric`` adds viewpoint / body-shape / temporal-crop /
 missing-joint augmentation, class-balanced epochs and the checkpoint by balanced accuracy:
 better on synthetic -> real LZQ, worse on the demo clip and on unknown actions (the card).
 """
@@ -99,7 +100,7 @@ RECIPES: dict[str, Recipe] = {
         ),
         Recipe(
             "small-data",
-            "the shipped model's: the paper's augmentation and regularisation, "
+            "the previous model's and the shipped small's: the paper's augmentation and regularisation, "
             "20 epochs, batch 128, peak pinned at 2e-3, no clipping",
             peak=2e-3,
             clip_norm=0.0,
@@ -107,8 +108,8 @@ RECIPES: dict[str, Recipe] = {
         ),
         Recipe(
             "small-data-long",
-            "small-data with 60 epochs (3x the updates; every small-data run was still "
-            "improving at epoch 20)",
+            "the shipped micro's: small-data with 60 epochs (3x the updates; every small-data "
+            "run was still improving at epoch 20)",
             peak=2e-3,
             clip_norm=0.0,
             defaults=MappingProxyType({**SMALL_DATA, "epochs": 60}),

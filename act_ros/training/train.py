@@ -7,8 +7,8 @@ Gaussian noise 0.03, keeping the checkpoint with the best VALIDATION accuracy, t
 lower validation loss (test data never selects anything). Validation = a stratified random 10%
 of the training part (by groups when the dataset has them), or the dataset's own "val" split.
 ``--recipe stable`` (default) pins the schedule's peak to its MPOSE2021 value per size and clips
-gradients, ``--recipe paper`` is the paper exactly, ``--recipe small-data`` is the shipped
-model's (act_ros/training/recipes.py says why; a recipe also sets flag defaults). A
+gradients, ``--recipe paper`` is the paper exactly, ``--recipe small-data-long`` is the shipped
+micro model's (act_ros/training/recipes.py says why; a recipe also sets flag defaults). A
 training whose curves collapse after a peak is reported loudly (act_ros/training/divergence.py).
 
 ``--seeds 0 1 2 ...`` runs the paper's protocol: one model per seed, each with its own
