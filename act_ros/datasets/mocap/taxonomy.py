@@ -9,6 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from act_ros.datasets.mocap.variants import VARIANTS
+
 TAXONOMY_FILE = Path(__file__).with_name("taxonomy.yaml")
 SOURCES = ("cmu", "hdm05", "lzq")
 
@@ -97,8 +99,6 @@ def load_taxonomy(path: str | Path = TAXONOMY_FILE) -> Taxonomy:
 
 
 def _check_variants(path: Path, variants: dict[str, tuple[str, ...]], classes: tuple[str, ...]) -> None:
-    from act_ros.datasets.mocap.variants import VARIANTS
-
     for cls, names in variants.items():
         if cls not in classes:
             raise ValueError(f"{path}: variants: class {cls!r} is not declared in classes:")
