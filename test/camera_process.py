@@ -13,6 +13,7 @@ for a subscriber before the first frame, so that a test does not race the node's
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 
@@ -79,6 +80,10 @@ def main() -> int:
     args = parser.parse_args(argv)
     frames, fps = read_frames(args.video, args.width, args.frames)
 
+    # Ctrl-C is KeyboardInterrupt even when this process inherited SIGINT ignored: a shell
+    # starts background jobs that way, and Python then leaves SIG_IGN in place (a CI run started
+    # with `cmd &` saw the camera play on for 30 s after SIGINT).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     rclpy.init(signal_handler_options=SignalHandlerOptions.NO)  # Ctrl-C: KeyboardInterrupt
     node = rclpy.create_node("camera")
     images = node.create_publisher(Image, "image_raw", qos_profile_sensor_data)
