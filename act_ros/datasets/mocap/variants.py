@@ -23,9 +23,8 @@ import numpy as np
 
 from act_ros.datasets.mocap.motion import torso_frames
 from act_ros.datasets.mocap.stand import held_pose
-from act_ros.layouts import COCO17_NAMES
+from act_ros.datasets.mocap.synthesize import IDX
 
-IDX = {n: i for i, n in enumerate(COCO17_NAMES)}
 HOLD_SECONDS = (1.0, 3.0)  # a crouch long enough to fill a third to all of a 3 s window
 
 
