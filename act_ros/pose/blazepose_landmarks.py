@@ -32,6 +32,7 @@ import numpy as np
 
 from act_ros.pose.person_detector import load_tflite
 from act_ros.pose.tflite_prune import keep_outputs
+from act_ros.tflite_file import TfliteFileError, read_tflite
 
 INPUT_SIZE = 256
 NUM_OUTPUT_LANDMARKS = 39
@@ -143,23 +144,28 @@ class BlazePoseLandmarker:
         self.model_path = Path(model_path)
         self.refine = bool(refine)
         what = "pose landmark model"
-        interpreter = load_tflite(self.model_path, num_threads, what)
-        inp = interpreter.get_input_details()
-        if len(inp) != 1 or list(inp[0]["shape"]) != [1, INPUT_SIZE, INPUT_SIZE, 3]:
+        # The file's own tensor table says what the model computes, so the interpreter (and
+        # XNNPACK's weight packing) is built once, already pruned.
+        if not self.model_path.is_file():
+            raise FileNotFoundError(f"{what} not found: {self.model_path}")
+        try:
+            info = read_tflite(self.model_path)
+        except TfliteFileError as exc:
+            raise RuntimeError(f"{what} {self.model_path} cannot be loaded: {exc}") from exc
+        if len(info.inputs) != 1 or info.inputs[0].shape != (1, INPUT_SIZE, INPUT_SIZE, 3):
             raise ValueError(
                 f"{self.model_path} is not a BlazePose landmark model: input "
-                f"{[list(i['shape']) for i in inp]}, expected [1, 256, 256, 3]"
+                f"{[list(i.shape) for i in info.inputs]}, expected [1, 256, 256, 3]"
             )
-        shapes = [tuple(int(d) for d in o["shape"]) for o in interpreter.get_output_details()]
+        shapes = [o.shape for o in info.outputs]
         read = [_LANDMARKS_SHAPE, _FLAG_SHAPE] + ([_HEATMAP_SHAPE] if self.refine else [])
         if _LANDMARKS_SHAPE not in shapes or _FLAG_SHAPE not in shapes:
             raise ValueError(f"{self.model_path} is not a BlazePose landmark model: outputs {sorted(shapes)}")
         keep = [shapes.index(shape) for shape in read if shape in shapes]
-        if len(keep) < len(shapes):
-            # The segmentation mask and world landmarks nobody reads cost half the model's time.
-            interpreter = load_tflite(
-                self.model_path, num_threads, what, edit=lambda model: keep_outputs(model, keep)
-            )
+        # The segmentation mask and world landmarks nobody reads cost half the model's time.
+        prune = (lambda model: keep_outputs(model, keep)) if len(keep) < len(shapes) else None
+        interpreter = load_tflite(self.model_path, num_threads, what, edit=prune)
+        inp = interpreter.get_input_details()
         outputs = {tuple(int(d) for d in o["shape"]): o["index"] for o in interpreter.get_output_details()}
         self._interpreter = interpreter
         self._landmarks_out = outputs[_LANDMARKS_SHAPE]
