@@ -289,6 +289,16 @@ def help_text(table: tuple[ParamSpec, ...], name: str) -> str:
     return f"{s.description} (default {s.default})".replace("%", "%%")
 
 
+def ros_arg_value(value: Any) -> str:
+    """``value`` as the text of ``--ros-args -p name:=TEXT`` (which reads it as YAML): booleans
+    lower case, lists in brackets, the empty string quoted (``name:=`` alone does not parse)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(ros_arg_value(v) for v in value) + "]"
+    return "''" if value == "" else str(value)
+
+
 def parse_assignment(text: str) -> tuple[str, Any]:
     """``name=value`` with the value read as YAML (numbers, booleans, lists stay typed), as
     ``--pose-param`` / ``--act-param`` take them; ValueError when there is no ``=``."""

@@ -31,6 +31,7 @@ for _path in (ROOT, HERE):  # runnable from a source checkout; bench_pose is a s
         sys.path.insert(0, str(_path))
 
 from act_ros import environment  # noqa: E402  (ROS-free: safe before rclpy)
+from act_ros.parameters import ros_arg_value  # noqa: E402
 
 CONFIG = ROOT / "config" / "act_ros.yaml"
 LZQ_DIR = ROOT / "act_ros" / "data" / "lzq_openpose_har"  # the bundled real recordings
@@ -356,18 +357,12 @@ class Child:
         return self.proc.returncode
 
 
-def _param_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "''" if value == "" else str(value)  # `-p name:=` alone does not parse
-
-
 def node_process(module: str, run_dir: Path, params: dict[str, Any]) -> Child:
     """``python -m act_ros.ros.<module>`` (the shipped program) with config/act_ros.yaml and
     ``params`` on top."""
     cmd = [sys.executable, "-m", f"act_ros.ros.{module}", "--ros-args", "--params-file", str(CONFIG)]
     for key, value in params.items():
-        cmd += ["-p", f"{key}:={_param_text(value)}"]
+        cmd += ["-p", f"{key}:={ros_arg_value(value)}"]
     return Child(cmd, run_dir / f"{module}_{time.monotonic_ns()}.log")
 
 

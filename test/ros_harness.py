@@ -18,6 +18,7 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile
 
 from act_ros.ros import host as _host
+from act_ros.parameters import ros_arg_value
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str, poll: float = 0.01) -> None:
@@ -98,7 +99,7 @@ class NodeProcess:
     ) -> None:
         ros_args: list[str] = []
         for key, value in (params or {}).items():
-            ros_args += ["-p", f"{key}:={_param_text(value)}"]
+            ros_args += ["-p", f"{key}:={ros_arg_value(value)}"]
         for src, dst in (remap or {}).items():
             ros_args += ["-r", f"{src}:={dst}"]
         cmd = [sys.executable, "-m", module, *args]
@@ -133,13 +134,3 @@ class NodeProcess:
     def kill(self) -> None:
         self.proc.kill()
         self.proc.wait()
-
-
-def _param_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(_param_text(v) for v in value) + "]"
-    if isinstance(value, str):
-        return f"'{value}'" if value == "" else value
-    return str(value)
