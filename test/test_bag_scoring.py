@@ -107,6 +107,15 @@ def test_score_numbers():
         "mean_x": None,  # ns stamps
         "mean_y": None,
     }
+    # Stretches: per track, runs of one true label in time order.
+    assert [
+        (st["track_id"], st["label"], st["pairs"], st["right"], st["read_as"]) for st in s["stretches"]
+    ] == [
+        (5, "walk", 1, 1, {"walk": 1}),
+        (6, "walk", 1, 0, {"stand": 1}),
+        (1, "stand", 1, 1, {"stand": 1}),
+        (2, "walk", 2, 2, {"walk": 2}),
+    ]
 
 
 @pytest.mark.emulated
@@ -170,6 +179,7 @@ def test_reports_json_markdown_png(tmp_path):
     assert "pose_node: frames_dropped (from /diagnostics) | 0" in md
     assert "![confusion matrix](report_confusion.png)" in md
     assert "| 5 | 0.00 | 0.00 | 1 | n/a | n/a |" in md  # track 5: one frame, no positions
+    assert "| 6 | walk | 0.00 | 0.00 | 1 | 0 | stand 1 |" in md  # the stretch read as stand
     image = cv2.imread(str(paths["png"]))
     assert image is not None and image.shape[0] > 200 and image.shape[1] > 200
     # Not a blank canvas: the matrix cells and labels are drawn.

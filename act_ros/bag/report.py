@@ -233,6 +233,21 @@ def markdown(report: dict) -> str:
         lines.append("")
     if report.get("confusion_matrix_png"):
         lines += [f"![confusion matrix]({Path(report['confusion_matrix_png']).name})", ""]
+    stretches = report["score"].get("stretches") or []
+    if stretches:
+        lines += [
+            "By stretch (one track, one true label, consecutive; s from the first frame):",
+            "",
+            "| track | label | from (s) | to (s) | pairs | right | read as |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for st in stretches:
+            read = ", ".join(f"{k} {v}" for k, v in st["read_as"].items())
+            lines.append(
+                f"| {st['track_id']} | {st['label']} | {st['from_s']:.2f} | {st['to_s']:.2f} | "
+                f"{st['pairs']} | {st['right']} | {read} |"
+            )
+        lines.append("")
     lines += _confidence_lines(report)
     lines += [
         "## Timing and frames",

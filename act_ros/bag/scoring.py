@@ -267,6 +267,42 @@ def track_summary(outputs: Mapping[int, FrameOutput], t0_ns: int) -> dict[str, d
     return summary
 
 
+def label_stretches(m: Matches, t0_ns: int) -> list[dict]:
+    """The scored pairs cut into stretches: one track, one true label, consecutive in time.
+    Per stretch how many were right and what they were read as, so a low recall shows where it
+    comes from (one person's short stretch, a transition the window still straddles, ...)."""
+    by_track: dict[int, list[int]] = {}
+    for i, t in enumerate(m.track_ids):
+        by_track.setdefault(t, []).append(i)
+    runs: list[list[int]] = []  # pair indices of each stretch, in time order
+    for rows in by_track.values():
+        rows = sorted(rows, key=lambda i: m.stamps[i])
+        runs.append([rows[0]])
+        for i in rows[1:]:
+            if m.y_true[i] == m.y_true[runs[-1][-1]]:
+                runs[-1].append(i)
+            else:
+                runs.append([i])
+    runs.sort(key=lambda run: (m.stamps[run[0]], m.track_ids[run[0]]))
+    out = []
+    for run in runs:
+        read: dict[str, int] = {}
+        for i in run:
+            read[m.y_pred[i]] = read.get(m.y_pred[i], 0) + 1
+        out.append(
+            {
+                "track_id": m.track_ids[run[0]],
+                "label": m.y_true[run[0]],
+                "from_s": round((m.stamps[run[0]] - t0_ns) / 1e9, 3),
+                "to_s": round((m.stamps[run[-1]] - t0_ns) / 1e9, 3),
+                "pairs": len(run),
+                "right": sum(1 for i in run if m.y_pred[i] == m.y_true[i]),
+                "read_as": dict(sorted(read.items(), key=lambda kv: (-kv[1], kv[0]))),
+            }
+        )
+    return out
+
+
 def score(
     ground_truth: Sequence[GroundTruthFrame],
     outputs: Mapping[int, FrameOutput],
@@ -287,6 +323,7 @@ def score(
     m = match(ground_truth, outputs, min_window_frames=min_window_frames)
     stamps = set(frame_stamps)
     unexpected = sorted(set(outputs) - stamps)
+    t0 = min(frame_stamps) if len(frame_stamps) else 0
     return {
         "classification": classification_metrics(m.y_true, m.y_pred, class_names),
         "confidence": confidence_stats(m.y_true, m.y_pred, m.confidences),
@@ -303,7 +340,8 @@ def score(
         },
         "latency": latency_stats([o.latency_s for o in outputs.values() if o.latency_s is not None]),
         "tracks": track_stats(ground_truth, outputs),
-        "track_summary": track_summary(outputs, min(frame_stamps) if len(frame_stamps) else 0),
+        "track_summary": track_summary(outputs, t0),
+        "stretches": label_stretches(m, t0),
         "pairs": [
             {"stamp_ns": s, "track_id": t, "true": yt, "pred": yp, "confidence": round(c, 4)}
             for s, t, yt, yp, c in zip(m.stamps, m.track_ids, m.y_true, m.y_pred, m.confidences)
