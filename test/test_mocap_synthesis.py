@@ -211,6 +211,76 @@ def test_both_arms_variant_mirrors_the_waving_arm_onto_the_other():
     )
 
 
+def test_overhead_variant_raises_the_waving_arm_and_keeps_its_swing():
+    from act_ros.datasets.mocap.variants import IDX, OVERHEAD_DEG, _torso, apply_variant, moving_arm
+
+    points, forward, rate = _capture("wave")
+    side = moving_arm(points)
+    out, fwd = apply_variant("overhead", points, forward, rate, np.random.default_rng(0))
+    assert fwd is forward and out.shape == points.shape
+    untouched = [i for n, i in IDX.items() if n not in (f"{side}_elbow", f"{side}_wrist")]
+    assert np.array_equal(out[:, untouched], points[:, untouched])  # only the waving arm moves
+    joint = lambda p, n: p[:, IDX[f"{side}_{n}"]]  # noqa: E731
+    for a, b in (("shoulder", "elbow"), ("elbow", "wrist")):  # bones keep their length
+        lengths = [np.linalg.norm(joint(p, b) - joint(p, a), axis=-1) for p in (out, points)]
+        assert np.allclose(*lengths, atol=1e-9)
+    # The hand is over the head: above the nose in (nearly) every frame of the wave.
+    assert np.mean(joint(out, "wrist")[:, 2] > out[:, IDX["nose"], 2]) > 0.85
+    assert np.mean(joint(points, "wrist")[:, 2] > points[:, IDX["nose"], 2]) < 0.5  # it was not
+    # The upper arm's mean direction is in the overhead range, and the swing about it is the
+    # capture's (the same angle added to every frame, in the body's frontal plane).
+    frames = _torso(points)
+    outward = 1.0 if side == "left" else -1.0
+
+    def angles(p):
+        local = np.einsum("fji,fj->fi", frames, joint(p, "elbow") - joint(p, "shoulder"))
+        return np.unwrap(np.arctan2(local[:, 0] * outward, -local[:, 1]))
+
+    mean = np.degrees(np.arctan2(*[np.mean(v) for v in (np.sin(angles(out)), np.cos(angles(out)))]))
+    assert OVERHEAD_DEG[0] - 15 < mean < OVERHEAD_DEG[1] + 15
+    assert np.allclose(np.std(angles(out)), np.std(angles(points)), atol=1e-6)
+
+
+def test_two_bone_reach_lands_on_a_reachable_target_and_points_at_the_others():
+    from act_ros.datasets.mocap.variants import reach
+
+    shoulder = np.zeros((2, 3))
+    target = np.array([[0.3, 0.0, -0.3], [0.0, 0.0, -2.0]])  # reachable; 2 m away
+    upper, fore = np.full(2, 0.3), np.full(2, 0.25)
+    elbow, wrist = reach(shoulder, target, upper, fore, bend=np.tile([0.0, -1.0, 0.0], (2, 1)))
+    assert np.allclose(wrist[0], target[0]) and np.allclose(wrist[1], [0, 0, -0.55], atol=1e-5)
+    assert np.allclose(np.linalg.norm(elbow - shoulder, axis=-1), upper)
+    assert np.allclose(np.linalg.norm(wrist - elbow, axis=-1), fore)
+    assert elbow[0, 1] < 0  # bent the way asked
+
+
+def test_hands_on_knees_variant_brings_the_arms_down_and_composes_with_the_hold():
+    from act_ros.datasets.mocap.variants import IDX, apply_variant
+
+    points, forward, rate = _capture("squat")
+    out, fwd = apply_variant("hands_on_knees", points, forward, rate, np.random.default_rng(0))
+    arms = {IDX[f"{s}_{p}"] for s in ("left", "right") for p in ("elbow", "wrist")}
+    assert np.array_equal(
+        out[:, sorted(set(IDX.values()) - arms)], points[:, sorted(set(IDX.values()) - arms)]
+    )
+    for side in ("left", "right"):
+        j = lambda p, n, side=side: p[:, IDX[f"{side}_{n}"]]  # noqa: E731
+        for a, b in (("shoulder", "elbow"), ("elbow", "wrist")):
+            lengths = [np.linalg.norm(j(p, b) - j(p, a), axis=-1) for p in (out, points)]
+            assert np.allclose(*lengths, atol=1e-6)
+        # HDM05's actors squat with the arms held out in front; now the hands go down towards
+        # the knees: much closer to them, and never above the shoulder-hip midpoint.
+        knee_dist = [np.linalg.norm(j(p, "wrist") - j(p, "knee"), axis=-1) for p in (out, points)]
+        assert np.all(knee_dist[0] < knee_dist[1] - 0.2)
+        assert np.all(j(out, "wrist")[:, 2] < 0.5 * (j(out, "shoulder")[:, 2] + j(out, "hip")[:, 2]))
+    both, _ = apply_variant("hands_on_knees+hold_lowest", points, forward, rate, np.random.default_rng(0))
+    assert len(both) > len(points)  # held at the bottom, hands down while held
+    assert np.all(
+        both[:, list(arms), 2].max(axis=1)
+        < both[:, [IDX["left_shoulder"], IDX["right_shoulder"]], 2].min(axis=1)
+    )
+
+
 def test_hold_lowest_variant_crouches_at_the_bottom_and_joins_both_sides():
     from act_ros.datasets.mocap.variants import HOLD_SECONDS, IDX, apply_variant
 
@@ -232,7 +302,7 @@ def test_variants_keep_the_subject_and_sequence_of_their_capture():
     from act_ros.datasets.mocap.mix import with_variants
 
     tax = load_taxonomy()
-    assert tax.variants == {"wave": ("both_arms",), "squat": ("hold_lowest",)}
+    assert tax.variants == {"wave": ("both_arms", "overhead"), "squat": ("hold_lowest",)}
     cmu, _ = cmu_items(mocap_dir(), tax)
     hdm, _ = hdm05_items(mocap_dir(), tax)
     items = with_variants(cmu + hdm, tax)
