@@ -14,8 +14,9 @@ and the models read them as ``stand`` / ``reach_up`` and ``pick_up``.
   about the shoulder / elbow in the body's frontal plane (a random angle per capture), so the
   whole wave, its swing and its timing, happens OVERHEAD_DEG from hanging.
 * ``hands_on_knees``: both hands reach for a point just above their knee (HAND_ON_THIGH of the
-  way from hip to knee) every frame, the arms' bone lengths kept (two-bone reach, elbows out):
-  arms hanging while the person stands, hands on the knees at the bottom.
+  way from hip to knee) every frame, as far as the arm's bone lengths allow (two-bone reach,
+  elbows out): arms hanging while the person stands, hands down by the thighs at the bottom
+  (HDM05's arms are too short to reach the knees of its shallow squats).
 * ``hold_lowest``: the frame where the hips are lowest, held for HOLD_SECONDS with the sway of
   quiet standing (:mod:`.stand`), the motion before and after it unchanged.
 
@@ -129,7 +130,7 @@ def reach(
 def hands_on_knees(
     points: np.ndarray, forward: np.ndarray, frame_rate: float, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(F, 17, 3) COCO-17 world metres: both hands reaching for the front of their knees."""
+    """(F, 17, 3) COCO-17 world metres: both hands reaching down for their knees."""
     frames = _torso(points)
     out = points.copy()
     for side, outward in (("left", 1.0), ("right", -1.0)):
