@@ -35,8 +35,6 @@ STAND_SECONDS = 4.0  # two windows of standing per view at the default stride
 STAND_VIEWS = 1  # cameras per standing clip (one per source clip: plenty of clips)
 RARE_SEQUENCES = 5  # a class with fewer motion files than this (wave: 2) gets more views
 RARE_VIEW_FACTOR = 5
-# A class with variants shares its views between the capture and its variants, so it does not
-# get more windows (a rare class keeps all its views each way: it needs the windows).
 
 
 @dataclass(frozen=True)
@@ -238,6 +236,8 @@ def build_mix(
         elif per_class[item.class_name] < RARE_SEQUENCES:
             views = replace(settings, views=settings.views * RARE_VIEW_FACTOR)
         elif (ways := 1 + len(taxonomy.variants.get(item.class_name, ()))) > 1:
+            # The capture and its variants share the class's views: no more windows for it
+            # (a rare class, above, keeps all its views each way: it needs the windows).
             views = replace(views, views=max(1, round(views.views / ways)))
         w, c, s = synthesize_item(item, motion, noise, views, seed)
         poses.append(w)
