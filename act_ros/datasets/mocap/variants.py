@@ -49,6 +49,16 @@ def _torso(points: np.ndarray) -> np.ndarray:
     )
 
 
+def _to_torso(frames: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """(F, 3) world offsets -> (left, up, forward) coordinates of each frame's torso."""
+    return np.einsum("fji,fj->fi", frames, v)
+
+
+def _from_torso(frames: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """(F, 3) torso coordinates -> world offsets (the inverse of :func:`_to_torso`)."""
+    return np.einsum("fij,fj->fi", frames, v)
+
+
 def moving_arm(points: np.ndarray) -> str:
     """'left' or 'right': the arm whose wrist travels further relative to its shoulder."""
     travel = {}
@@ -67,12 +77,9 @@ def both_arms(
     frames = _torso(points)  # (F, 3, 3) columns left, up, forward
     out = points.copy()
     for part in ("elbow", "wrist"):
-        offset = points[:, IDX[f"{src}_{part}"]] - points[:, IDX[f"{src}_shoulder"]]
-        local = np.einsum("fji,fj->fi", frames, offset)  # (left, up, forward) coordinates
+        local = _to_torso(frames, points[:, IDX[f"{src}_{part}"]] - points[:, IDX[f"{src}_shoulder"]])
         local[:, 0] *= -1.0
-        out[:, IDX[f"{dst}_{part}"]] = points[:, IDX[f"{dst}_shoulder"]] + np.einsum(
-            "fij,fj->fi", frames, local
-        )
+        out[:, IDX[f"{dst}_{part}"]] = points[:, IDX[f"{dst}_shoulder"]] + _from_torso(frames, local)
     return out, forward
 
 
@@ -97,16 +104,16 @@ def overhead(
     outward = 1.0 if side == "left" else -1.0
     frames = _torso(points)
     shoulder, elbow, wrist = (points[:, IDX[f"{side}_{p}"]] for p in ("shoulder", "elbow", "wrist"))
-    to_local = lambda v: np.einsum("fji,fj->fi", frames, v)  # noqa: E731
-    to_world = lambda v: np.einsum("fij,fj->fi", frames, v)  # noqa: E731
     target = rng.uniform(*OVERHEAD_DEG)
     # Upper arm to the target, forearm roughly in line with it (a raised arm is near straight):
     # each turned as a whole, so the wave's swing at the elbow is kept.
-    upper = _turn_in_frontal_plane(to_local(elbow - shoulder), outward, target)
-    fore = _turn_in_frontal_plane(to_local(wrist - elbow), outward, target + rng.uniform(-20.0, 10.0))
+    upper = _turn_in_frontal_plane(_to_torso(frames, elbow - shoulder), outward, target)
+    fore = _turn_in_frontal_plane(
+        _to_torso(frames, wrist - elbow), outward, target + rng.uniform(-20.0, 10.0)
+    )
     out = points.copy()
-    out[:, IDX[f"{side}_elbow"]] = shoulder + to_world(upper)
-    out[:, IDX[f"{side}_wrist"]] = out[:, IDX[f"{side}_elbow"]] + to_world(fore)
+    out[:, IDX[f"{side}_elbow"]] = shoulder + _from_torso(frames, upper)
+    out[:, IDX[f"{side}_wrist"]] = out[:, IDX[f"{side}_elbow"]] + _from_torso(frames, fore)
     return out, forward
 
 
