@@ -12,6 +12,7 @@ count as *missed*, as do labelled frames for which no result message arrived at 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -286,9 +287,7 @@ def label_stretches(m: Matches, t0_ns: int) -> list[dict]:
     runs.sort(key=lambda run: (m.stamps[run[0]], m.track_ids[run[0]]))
     out = []
     for run in runs:
-        read: dict[str, int] = {}
-        for i in run:
-            read[m.y_pred[i]] = read.get(m.y_pred[i], 0) + 1
+        read = Counter(m.y_pred[i] for i in run)
         out.append(
             {
                 "track_id": m.track_ids[run[0]],
